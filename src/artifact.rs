@@ -1,0 +1,200 @@
+//! One stored artifact, kept as the JSON it was read from (rule S4), and the few facts the rules
+//! read from it (rules A4, A5, A6, G3).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::enums::{ArtifactStatus, DestinationType};
+use crate::kinds::{ArtifactCollection, Shape};
+
+/// A restore artifact as stored in a session.
+///
+/// The artifact is kept as the JSON object it was read from (insignificant white space removed),
+/// so members and values this crate does not model survive untouched. Accessors other than
+/// [`Artifact::id`] and [`Artifact::json`] read the JSON on demand, at a cost proportional to
+/// the artifact's size.
+#[derive(Clone)]
+pub struct Artifact {
+    id: Box<str>,
+    json: Box<RawValue>,
+}
+
+impl fmt::Debug for Artifact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json.get())
+    }
+}
+
+impl PartialEq for Artifact {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.json.get() == other.json.get()
+    }
+}
+
+impl Eq for Artifact {}
+
+impl Artifact {
+    pub(crate) fn new(id: Box<str>, json: Box<RawValue>) -> Self {
+        Artifact { id, json }
+    }
+
+    /// The artifact's `id` (for granular drive and site artifacts, the item key).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The artifact as JSON text.
+    pub fn json(&self) -> &RawValue {
+        &self.json
+    }
+
+    /// The artifact as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.json.get()).unwrap_or(Value::Null)
+    }
+
+    /// The value of one member, if present.
+    pub fn member(&self, name: &str) -> Option<Value> {
+        let mut map: serde_json::Map<String, Value> = serde_json::from_str(self.json.get()).ok()?;
+        map.remove(name)
+    }
+
+    /// `restorePoint.id` (or `restorePoint["@odata.id"]`), for standard and mailbox artifacts.
+    pub fn restore_point_id(&self) -> Option<String> {
+        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
+        facts
+            .restore_point
+            .and_then(|rp| rp.id.or(rp.odata_id))
+            .map(|s| s.0.into_owned())
+    }
+
+    /// `destinationType`, for standard and mailbox artifacts.
+    pub fn destination_type(&self) -> Option<DestinationType> {
+        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
+        facts.destination_type.map(|s| DestinationType::parse(&s.0))
+    }
+
+    /// `searchResponseId`, for granular mailbox artifacts.
+    pub fn search_response_id(&self) -> Option<String> {
+        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
+        facts.search_response_id.map(|s| s.0.into_owned())
+    }
+
+    /// `browseSessionId`, for granular drive and site artifacts.
+    pub fn browse_session_id(&self) -> Option<String> {
+        match self.member("browseSessionId") {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `status`; a value this crate does not know is kept as [`ArtifactStatus::Other`].
+    pub fn status(&self) -> Option<ArtifactStatus> {
+        match self.member("status") {
+            Some(Value::String(s)) => Some(ArtifactStatus::parse(&s)),
+            _ => None,
+        }
+    }
+}
+
+/// What makes two artifacts of one collection the same restore target (rules A4, A6).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct DupKey {
+    pub(crate) restore_point: Box<str>,
+    pub(crate) search_response_id: Option<Box<str>>,
+}
+
+/// What the rules read from a stored artifact.
+#[derive(Clone, Debug)]
+pub(crate) struct Facts {
+    pub(crate) id: Box<str>,
+    pub(crate) key: Option<DupKey>,
+    pub(crate) destination: Option<Box<str>>,
+}
+
+/// A string, borrowed from the JSON text when it has no escapes.
+#[derive(Debug)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct RestorePointRef<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(rename = "@odata.id", borrow, default)]
+    odata_id: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RuleFields<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(rename = "restorePoint", borrow, default)]
+    restore_point: Option<RestorePointRef<'a>>,
+    #[serde(rename = "destinationType", borrow, default)]
+    destination_type: Option<Str<'a>>,
+    #[serde(rename = "searchResponseId", borrow, default)]
+    search_response_id: Option<Str<'a>>,
+}
+
+/// Reads the facts the rules need from a stored artifact of `collection`.
+pub(crate) fn facts(collection: ArtifactCollection, json: &RawValue) -> Result<Facts, String> {
+    if !json.get().starts_with('{') {
+        return Err("is not a JSON object".to_owned());
+    }
+    let fields: RuleFields<'_> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
+    let id = match fields.id {
+        Some(Str(id)) if !id.is_empty() => Box::from(id.as_ref()),
+        Some(_) => return Err("has an empty `id`".to_owned()),
+        None => return Err("has no `id`".to_owned()),
+    };
+    let restore_point = fields
+        .restore_point
+        .and_then(|rp| rp.id.or(rp.odata_id))
+        .map(|s| Box::<str>::from(s.0.as_ref()));
+    let key = match (collection.shape(), restore_point) {
+        (Shape::Standard, Some(rp)) => Some(DupKey {
+            restore_point: rp,
+            search_response_id: None,
+        }),
+        (Shape::GranularMailbox, Some(rp)) => fields.search_response_id.map(|srid| DupKey {
+            restore_point: rp,
+            search_response_id: Some(Box::from(srid.0.as_ref())),
+        }),
+        _ => None,
+    };
+    let destination = match collection.shape() {
+        Shape::GranularItem => None,
+        _ => fields.destination_type.map(|d| Box::from(d.0.as_ref())),
+    };
+    Ok(Facts {
+        id,
+        key,
+        destination,
+    })
+}

@@ -1,0 +1,75 @@
+//! Committing a plan: the only step that changes the session (rules X4, A7, G4, E9, O6).
+
+use crate::context::Context;
+use crate::decide::Plan;
+use crate::ids::IdSource;
+use crate::json::{read_object, to_raw, write_str};
+use crate::kinds::Family;
+use crate::session::Session;
+
+/// Applies the decided removals and additions to `family`'s collection and updates the session
+/// members rule O6 names. `was_empty`: the session held no artifacts before the request.
+pub(crate) fn commit<I: IdSource>(
+    session: &mut Session,
+    family: Family,
+    plan: &Plan,
+    ctx: &Context<I>,
+    was_empty: bool,
+) {
+    let collection = session.collection_mut(family);
+    for &seq in &plan.removed {
+        collection.remove(seq);
+    }
+    for p in plan.pending.iter().filter(|p| p.alive) {
+        collection.insert(p.facts.clone(), p.json.clone());
+    }
+    if !collection.is_empty() {
+        session.ensure_collection_member(family);
+    }
+    // E9: an empty session takes the family of its first successful addition.
+    if was_empty && plan.added_any() {
+        let mut text = String::new();
+        write_str(&mut text, family.job_type());
+        session.set_member("restoreJobType", to_raw(text));
+        session.set_job_type(family);
+    }
+    // O6: only when an item changed something.
+    if plan.added_any() || !plan.removed.is_empty() {
+        let mut text = String::new();
+        write_str(&mut text, &ctx.now.to_string());
+        session.set_member("lastModifiedDateTime", to_raw(text));
+        if let Some(actor) = &ctx.actor {
+            session.set_member("lastModifiedBy", actor.clone());
+        }
+        update_total(session);
+    }
+}
+
+/// Sets `restoreSessionArtifactCount.total`, keeping the object's other members as they are,
+/// when the member exists and is an object.
+fn update_total(session: &mut Session) {
+    let Some(raw) = session.member("restoreSessionArtifactCount") else {
+        return;
+    };
+    let Ok(Some(mut members)) = read_object(raw.get()) else {
+        return;
+    };
+    let total =
+        session.collection(Family::Standard).len() + session.collection(Family::Granular).len();
+    let total = to_raw(total.to_string());
+    match members.iter_mut().find(|(name, _)| name == "total") {
+        Some((_, v)) => *v = total,
+        None => members.push(("total".to_owned(), total)),
+    }
+    let mut text = String::from("{");
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        write_str(&mut text, name);
+        text.push(':');
+        text.push_str(value.get());
+    }
+    text.push('}');
+    session.set_member("restoreSessionArtifactCount", to_raw(text));
+}

@@ -1,0 +1,321 @@
+//! Small JSON tools the other modules share: a bounded, duplicate-refusing parser for request
+//! bodies (rule E2), order-preserving object reading for the state (rule S4), and writers whose
+//! output does not depend on serde_json's `preserve_order` feature (rule D1).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// Parses `text` as one JSON value, refusing containers nested deeper than `max_depth` (the
+/// outermost container is depth 1) and objects with a duplicate member name.
+pub(crate) fn parse_limited(text: &str, max_depth: usize) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Limited {
+        depth: 0,
+        max_depth,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+#[derive(Clone, Copy)]
+struct Limited {
+    depth: usize,
+    max_depth: usize,
+}
+
+impl Limited {
+    fn enter<E: de::Error>(self) -> Result<Limited, E> {
+        let depth = self.depth + 1;
+        if depth > self.max_depth {
+            return Err(E::custom(format_args!(
+                "nested deeper than {} levels",
+                self.max_depth
+            )));
+        }
+        Ok(Limited { depth, ..self })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Limited {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Limited {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.enter()?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(inner)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.enter()?;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate member name {key:?}"
+                )));
+            }
+            let v = map.next_value_seed(inner)?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// One member of an object read in document order, its value kept as raw JSON text.
+pub(crate) type RawMember = (String, Box<RawValue>);
+
+/// Reads a JSON object's members in document order, values unparsed. `Ok(None)` when the text is
+/// valid JSON but not an object. A duplicate member name is an error.
+pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let members = de.deserialize_any(ObjectVisitor)?;
+    de.end()?;
+    Ok(members)
+}
+
+struct ObjectVisitor;
+
+impl<'de> Visitor<'de> for ObjectVisitor {
+    type Value = Option<Vec<RawMember>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value: Box<RawValue> = map.next_value()?;
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate member name {key:?}"
+                )));
+            }
+            out.push((key, value));
+        }
+        Ok(Some(out))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads a JSON array's elements as raw text. `Ok(None)` when the value is not an array.
+pub(crate) fn read_array(raw: &RawValue) -> Result<Option<Vec<Box<RawValue>>>, serde_json::Error> {
+    if !raw.get().starts_with('[') {
+        return Ok(None);
+    }
+    serde_json::from_str(raw.get()).map(Some)
+}
+
+/// The same JSON text without insignificant white space; tokens are kept byte for byte.
+pub(crate) fn minify(raw: Box<RawValue>) -> Box<RawValue> {
+    let text = raw.get();
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
+    {
+        return raw;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\n' | '\r' | '\t') {
+            out.push(c);
+        }
+    }
+    // Removing white space between the tokens of valid JSON leaves valid JSON.
+    RawValue::from_string(out).unwrap_or(raw)
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: Option<&str> = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            0..=0x1f => None,
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        match escape {
+            Some(e) => out.push_str(e),
+            None => {
+                out.push_str("\\u00");
+                for nibble in [b >> 4, b & 0xf] {
+                    out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+                }
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
+}
+
+/// Appends `v` as compact JSON with object members sorted by name, so the bytes are the same
+/// whether or not serde_json's `preserve_order` feature is on in the user's build.
+pub(crate) fn write_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                if let Some(v) = map.get(k) {
+                    write_value(out, v);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_str(out, s),
+        // Scalars have one rendering whatever the features.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Wraps text this crate wrote itself as a raw JSON value.
+///
+/// Validation cannot fail on text produced by the writers above; should it ever, the value
+/// degrades to `null` rather than panicking.
+pub(crate) fn to_raw(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).unwrap_or_else(|_| RawValue::NULL.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limited_parser_refuses_duplicates_and_depth() {
+        assert!(parse_limited(r#"{"a":1,"a":2}"#, 64).is_err());
+        assert!(parse_limited(r#"{"a":{"b":1,"b":1}}"#, 64).is_err());
+        assert!(parse_limited(r#"[[1]]"#, 2).is_ok());
+        assert!(parse_limited(r#"[[[1]]]"#, 2).is_err());
+        assert!(parse_limited(r#"{} x"#, 2).is_err());
+        let deep = "[".repeat(100_000);
+        assert!(parse_limited(&deep, 64).is_err());
+    }
+
+    #[test]
+    fn minify_keeps_strings() {
+        let raw = RawValue::from_string("{ \"a b\" : [ 1 , \"x \\\" y\" ] }\n".into()).unwrap();
+        assert_eq!(minify(raw).get(), r#"{"a b":[1,"x \" y"]}"#);
+    }
+
+    #[test]
+    fn writers_escape_and_sort() {
+        let mut s = String::new();
+        write_value(
+            &mut s,
+            &serde_json::json!({"b": "q\"\u{1}\n", "a": [1, null, 2.5]}),
+        );
+        assert_eq!(s, r#"{"a":[1,null,2.5],"b":"q\"\u0001\n"}"#);
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["b"], "q\"\u{1}\n");
+    }
+
+    #[test]
+    fn read_object_keeps_order_and_refuses_duplicates() {
+        let m = read_object(r#"{"z":1,"a":{"k":2}}"#).unwrap().unwrap();
+        assert_eq!(m[0].0, "z");
+        assert_eq!(m[1].1.get(), r#"{"k":2}"#);
+        assert!(read_object(r#"{"z":1,"z":1}"#).is_err());
+        assert!(read_object("[1]").unwrap().is_none());
+    }
+}

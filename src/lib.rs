@@ -1,0 +1,171 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+mod artifact;
+mod collection;
+mod commit;
+mod context;
+mod decide;
+mod enums;
+mod error;
+mod ids;
+mod json;
+mod kinds;
+mod options;
+mod outcome;
+mod render;
+mod request;
+mod session;
+mod time;
+
+pub use artifact::Artifact;
+pub use context::Context;
+pub use enums::{ArtifactStatus, DestinationType, RestoreJobType, SessionStatus};
+pub use error::{ErrorCode, RequestError, StateError};
+pub use ids::{IdSource, SeededIds};
+pub use kinds::{ArtifactCollection, Family, SessionKind};
+pub use options::{MissingRemoval, Options};
+pub use outcome::{Applied, ItemFailure, ItemOutcome, Operation, Response};
+pub use session::Session;
+pub use time::{Timestamp, TimestampError};
+
+use decide::{Decision, Plan};
+
+/// Applies a PATCH body to a restore session.
+///
+/// The session is taken by value and never copied; the result holds the new state, the HTTP
+/// response and one outcome per item. A refused request (rules E1–E9, or a failure in atomic
+/// mode) returns the session unchanged with an error response; items are otherwise decided one
+/// by one against the evolving collection, then committed together (rules O1–O6). Nothing is
+/// read from the environment: the time, the ids and the caller's identity come from `ctx`.
+///
+/// ```
+/// use restore_delta::{apply, Context, Options, SeededIds, Session, Timestamp};
+/// let state = Session::from_json(br#"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+///     "id":"s1","status":"draft"}"#).unwrap();
+/// let body = br#"{"mailboxRestoreArtifacts@delta":[
+///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"#;
+/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+/// let mut ctx = Context::new(now, SeededIds::new(1));
+/// let applied = apply(state, body, &Options::default(), &mut ctx);
+/// assert_eq!(applied.response.status, 200);
+/// assert_eq!(applied.state.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
+/// ```
+pub fn apply<I: IdSource>(
+    session: Session,
+    request: &[u8],
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Applied {
+    let envelope = match request::parse(&session, request, options) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let body = render::error_body(&error, &[], None);
+            return Applied {
+                state: session,
+                response: Response {
+                    status: error.status,
+                    body: Some(body),
+                },
+                outcomes: Vec::new(),
+                error: Some(error),
+            };
+        }
+    };
+    let family = envelope.collection.family();
+    let was_empty = session.collection(Family::Standard).is_empty()
+        && session.collection(Family::Granular).is_empty();
+    let plan = decide::decide(session.collection(family), &envelope.items, options, ctx);
+
+    if options.atomic && plan.any_failed() {
+        return refuse_atomic(session, envelope.collection, &plan);
+    }
+
+    let outcomes = outcomes(&plan);
+    let mut session = session;
+    commit::commit(&mut session, family, &plan, ctx, was_empty);
+    let response = if options.return_minimal && !plan.any_failed() {
+        Response {
+            status: 204,
+            body: None,
+        }
+    } else {
+        Response {
+            status: 200,
+            body: Some(render::success_body(
+                &session,
+                envelope.collection,
+                &envelope.items,
+                &plan,
+            )),
+        }
+    };
+    Applied {
+        state: session,
+        response,
+        outcomes,
+        error: None,
+    }
+}
+
+fn outcomes(plan: &Plan) -> Vec<ItemOutcome> {
+    plan.decisions
+        .iter()
+        .map(|d| match d {
+            Decision::Added(i) => ItemOutcome::Added {
+                id: plan
+                    .pending
+                    .get(*i)
+                    .map(|p| p.facts.id.to_string())
+                    .unwrap_or_default(),
+            },
+            Decision::Removed { id, .. } => ItemOutcome::Removed { id: id.clone() },
+            Decision::Failed(f) => ItemOutcome::Failed(f.clone()),
+        })
+        .collect()
+}
+
+/// Rule O1: the first failure becomes the response; every failure is listed; nothing applied.
+fn refuse_atomic(session: Session, collection: ArtifactCollection, plan: &Plan) -> Applied {
+    let failures: Vec<(usize, &ItemFailure)> = plan
+        .decisions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match d {
+            Decision::Failed(f) => Some((i, f)),
+            _ => None,
+        })
+        .collect();
+    let error = match failures.first() {
+        Some((_, f)) => RequestError::new(f.status, f.code, f.message.clone()),
+        None => RequestError::new(500, ErrorCode::InternalServerError, "no failure"),
+    };
+    let outcomes = plan
+        .decisions
+        .iter()
+        .map(|d| match d {
+            Decision::Failed(f) => ItemOutcome::Failed(f.clone()),
+            _ => ItemOutcome::NotApplied,
+        })
+        .collect();
+    Applied {
+        state: session,
+        response: Response {
+            status: error.status,
+            body: Some(render::error_body(&error, &failures, Some(collection))),
+        },
+        outcomes,
+        error: Some(error),
+    }
+}

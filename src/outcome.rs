@@ -1,0 +1,134 @@
+//! What an apply returns: the new state, the HTTP response, and one outcome per item.
+
+use std::fmt;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::{ErrorCode, RequestError};
+use crate::session::Session;
+
+/// The HTTP response to the PATCH.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Response {
+    /// 200, 204, or the status of a whole-request error.
+    pub status: u16,
+    /// The JSON body; `None` for 204. Its bytes are deterministic: they do not depend on the
+    /// features serde_json was built with.
+    pub body: Option<Box<RawValue>>,
+}
+
+impl Response {
+    /// The body as a `serde_json::Value`.
+    pub fn body_value(&self) -> Option<Value> {
+        self.body
+            .as_ref()
+            .and_then(|b| serde_json::from_str(b.get()).ok())
+    }
+}
+
+impl PartialEq for Response {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.body.as_ref().map(|b| b.get()) == other.body.as_ref().map(|b| b.get())
+    }
+}
+
+impl Eq for Response {}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body", &self.body.as_ref().map(|b| b.get()))
+            .finish()
+    }
+}
+
+/// The kind of change a failed item asked for, as `failedOperation` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// An addition (`"insert"`, OData's operation kind).
+    Insert,
+    /// A removal (`"remove"`, as Graph documents it).
+    Remove,
+}
+
+impl Operation {
+    /// The `failedOperation` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Insert => "insert",
+            Operation::Remove => "remove",
+        }
+    }
+}
+
+/// Why one item failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ItemFailure {
+    /// What the item asked for.
+    pub operation: Operation,
+    /// The HTTP status of the failure (`responseCode`).
+    pub status: u16,
+    /// The error code.
+    pub code: ErrorCode,
+    /// A message for people.
+    pub message: String,
+}
+
+impl ItemFailure {
+    pub(crate) fn new(
+        operation: Operation,
+        status: u16,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        ItemFailure {
+            operation,
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of one item, in request order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ItemOutcome {
+    /// A new artifact with this id was appended.
+    Added {
+        /// The new artifact's id.
+        id: String,
+    },
+    /// The artifact with this id was removed (or, with
+    /// [`MissingRemoval::Succeed`](crate::MissingRemoval::Succeed), was already absent).
+    Removed {
+        /// The id the item named.
+        id: String,
+    },
+    /// The item failed; nothing of it was applied.
+    Failed(ItemFailure),
+    /// Atomic mode only: the item would have succeeded, but another one failed, so nothing was
+    /// applied.
+    NotApplied,
+}
+
+/// The result of [`apply`](crate::apply).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The new state: the input state when the request was refused as a whole.
+    pub state: Session,
+    /// The HTTP response.
+    pub response: Response,
+    /// One outcome per item, in request order; empty when the request was refused before its
+    /// items were looked at.
+    pub outcomes: Vec<ItemOutcome>,
+    /// The whole-request error, when the response is one.
+    pub error: Option<RequestError>,
+}

@@ -1,0 +1,153 @@
+//! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
+//! on serde_json's `preserve_order` feature.
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::decide::{Decision, Plan};
+use crate::error::RequestError;
+use crate::json::{to_raw, write_str, write_value};
+use crate::kinds::ArtifactCollection;
+use crate::outcome::{ItemFailure, Operation};
+use crate::session::{Member, Session};
+
+/// Content-ID annotations echoed on response entries (rule O4).
+const CONTENT_IDS: [&str; 3] = [
+    "@contentId",
+    "@Core.ContentID",
+    "@Org.OData.Core.V1.ContentID",
+];
+
+/// Members that identify a failed addition, echoed as sent (rule O3).
+const ADDITION_KEYS: [&str; 6] = [
+    "id",
+    "itemKey",
+    "browseSessionId",
+    "restorePoint",
+    "destinationType",
+    "searchResponseId",
+];
+
+/// `{"error": {"code", "message"[, "details"]}}` (rules O1, O2).
+pub(crate) fn error_body(
+    error: &RequestError,
+    details: &[(usize, &ItemFailure)],
+    collection: Option<ArtifactCollection>,
+) -> Box<RawValue> {
+    let mut out = String::from("{\"error\":{\"code\":");
+    write_str(&mut out, error.code.as_str());
+    out.push_str(",\"message\":");
+    write_str(&mut out, &error.message);
+    if let (false, Some(collection)) = (details.is_empty(), collection) {
+        out.push_str(",\"details\":[");
+        for (n, (index, f)) in details.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"code\":");
+            write_str(&mut out, f.code.as_str());
+            out.push_str(",\"message\":");
+            write_str(&mut out, &f.message);
+            out.push_str(",\"target\":");
+            write_str(&mut out, &format!("{}/{index}", collection.delta_name()));
+            out.push('}');
+        }
+        out.push(']');
+    }
+    out.push_str("}}");
+    to_raw(out)
+}
+
+/// The 200 body: the session's top-level members but its collections, then one entry per item
+/// in request order (rule O3).
+pub(crate) fn success_body(
+    session: &Session,
+    collection: ArtifactCollection,
+    items: &[Map<String, Value>],
+    plan: &Plan,
+) -> Box<RawValue> {
+    let mut out = String::with_capacity(256 + items.len() * 256);
+    out.push('{');
+    for (name, member) in session.members() {
+        if let Member::Raw(raw) = member {
+            write_str(&mut out, name);
+            out.push(':');
+            out.push_str(raw.get());
+            out.push(',');
+        }
+    }
+    write_str(&mut out, collection.delta_name());
+    out.push_str(":[");
+    for (n, (item, decision)) in items.iter().zip(&plan.decisions).enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        entry(&mut out, item, decision, plan);
+    }
+    out.push_str("]}");
+    to_raw(out)
+}
+
+/// Writes `"name":value` after a comma unless it is the object's first member.
+fn member(out: &mut String, first: &mut bool, name: &str, value: &Value) {
+    if !std::mem::take(first) {
+        out.push(',');
+    }
+    write_str(out, name);
+    out.push(':');
+    write_value(out, value);
+}
+
+fn entry(out: &mut String, item: &Map<String, Value>, decision: &Decision, plan: &Plan) {
+    out.push('{');
+    let mut first = true;
+    for name in CONTENT_IDS {
+        if let Some(v) = item.get(name) {
+            member(out, &mut first, name, v);
+        }
+    }
+    match decision {
+        Decision::Added(i) => {
+            let json = plan.pending.get(*i).map_or("{}", |p| p.json.get());
+            let rest = json.strip_prefix('{').unwrap_or("}");
+            if !first && rest != "}" {
+                out.push(',');
+            }
+            out.push_str(rest);
+            return;
+        }
+        Decision::Removed { id, reason, .. } => {
+            if !first {
+                out.push(',');
+            }
+            out.push_str("\"@removed\":{\"reason\":");
+            write_str(out, reason);
+            out.push_str("},\"id\":");
+            write_str(out, id);
+        }
+        Decision::Failed(f) => {
+            let keys: &[&str] = match f.operation {
+                Operation::Remove => &["id"],
+                _ => &ADDITION_KEYS,
+            };
+            for name in keys {
+                if let Some(v) = item.get(*name) {
+                    member(out, &mut first, name, v);
+                }
+            }
+            if !first {
+                out.push(',');
+            }
+            out.push_str("\"@Core.DataModificationException\":{\"info\":{\"code\":");
+            write_str(out, f.code.as_str());
+            out.push_str(",\"message\":");
+            write_str(out, &f.message);
+            out.push_str("},\"failedOperation\":");
+            write_str(out, f.operation.as_str());
+            out.push_str(",\"responseCode\":");
+            out.push_str(&f.status.to_string());
+            out.push('}');
+        }
+    }
+    out.push('}');
+}

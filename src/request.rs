@@ -1,0 +1,202 @@
+//! The request envelope: whole-request checks E1–E9, in order, first failure wins.
+
+use serde_json::{Map, Value};
+
+use crate::enums::{RestoreJobType, SessionStatus};
+use crate::error::{ErrorCode, RequestError};
+use crate::json::parse_limited;
+use crate::kinds::{ArtifactCollection, type_name_matches};
+use crate::options::Options;
+use crate::session::Session;
+
+/// The message of `InvalidPatchRequest` in Graph's error table.
+pub(crate) const MALFORMED: &str = "Can't process the request because it's malformed or incorrect.";
+
+/// An accepted envelope: the collection it edits and its items, each a JSON object.
+#[derive(Debug)]
+pub(crate) struct Envelope {
+    pub(crate) collection: ArtifactCollection,
+    pub(crate) items: Vec<Map<String, Value>>,
+}
+
+pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
+    RequestError::new(
+        400,
+        ErrorCode::InvalidPatchRequest,
+        format!("{MALFORMED} {detail}"),
+    )
+}
+
+/// Runs checks E1–E9 on a body against a session.
+pub(crate) fn parse(
+    session: &Session,
+    body: &[u8],
+    options: &Options,
+) -> Result<Envelope, RequestError> {
+    // E1: bound memory before parsing.
+    if body.len() > options.max_bytes {
+        return Err(RequestError::new(
+            413,
+            ErrorCode::RequestEntityTooLarge,
+            format!(
+                "The request body is larger than the limit of {} bytes.",
+                options.max_bytes
+            ),
+        ));
+    }
+    // E2: UTF-8, JSON, an object, bounded depth, no duplicate member names.
+    let text = std::str::from_utf8(body)
+        .map_err(|e| malformed(format_args!("The body is not UTF-8 ({e}).")))?;
+    let value = parse_limited(text, options.max_depth)
+        .map_err(|e| malformed(format_args!("The body is not acceptable JSON: {e}.")))?;
+    let Value::Object(mut body) = value else {
+        return Err(malformed("The body is not a JSON object."));
+    };
+    // E3: only drafts, and never bulk sessions.
+    if session.status() != &SessionStatus::Draft {
+        return Err(RequestError::new(
+            403,
+            ErrorCode::RestoreSessionActionNotAllowed,
+            "Restore session can only be patched in Draft state.",
+        ));
+    }
+    if session.restore_job_type() == &RestoreJobType::Bulk {
+        return Err(RequestError::new(
+            403,
+            ErrorCode::RestoreSessionActionNotAllowed,
+            "Patch operations aren't supported for bulk restore sessions.",
+        ));
+    }
+    // E4: every member allowed; names looked at in sorted order so the message does not depend
+    // on member order.
+    let kind = session.kind();
+    let mut names: Vec<&String> = body.keys().collect();
+    names.sort_unstable();
+    let mut deltas: Vec<ArtifactCollection> = Vec::new();
+    for name in names {
+        let value = body.get(name.as_str()).unwrap_or(&Value::Null);
+        check_member(session, name, value, &mut deltas)?;
+    }
+    // E5: one family per request.
+    let collection = match deltas.as_slice() {
+        [] => None,
+        [one] => Some(*one),
+        _ => {
+            return Err(malformed(format_args!(
+                "A request can't include both `{}` and `{}`.",
+                kind.standard().delta_name(),
+                kind.granular().delta_name()
+            )));
+        }
+    };
+    // E6: a non-empty array.
+    let empty = || {
+        RequestError::new(
+            400,
+            ErrorCode::InvalidArtifactRequest,
+            "Empty or null restore artifact list.",
+        )
+    };
+    let collection = collection.ok_or_else(empty)?;
+    let items = match body.remove(collection.delta_name()) {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        _ => return Err(empty()),
+    };
+    // E7: the per-request limit.
+    if items.len() > options.max_items {
+        return Err(RequestError::new(
+            400,
+            ErrorCode::RestoreArtifactsLimitBreached,
+            format!(
+                "Exceeded maximum artifacts limit of {} for single request.",
+                options.max_items
+            ),
+        ));
+    }
+    // E8: every item an object.
+    let mut objects = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Object(m) => objects.push(m),
+            other => {
+                return Err(malformed(format_args!(
+                    "Item {index} of `{}` is {}, not an object.",
+                    collection.delta_name(),
+                    json_type(&other)
+                )));
+            }
+        }
+    }
+    // E9: the session keeps one family.
+    let other = kind.collection(collection.family().other());
+    if session.artifact_count(other) > 0 {
+        return Err(malformed(format_args!(
+            "The session already holds `{}`; it can't also take `{}`.",
+            other.name(),
+            collection.name()
+        )));
+    }
+    Ok(Envelope {
+        collection,
+        items: objects,
+    })
+}
+
+/// Rule E4 for one member of the body.
+fn check_member(
+    session: &Session,
+    name: &str,
+    value: &Value,
+    deltas: &mut Vec<ArtifactCollection>,
+) -> Result<(), RequestError> {
+    let kind = session.kind();
+    if let Some(c) = ArtifactCollection::from_delta_name(name) {
+        if c.kind() == kind {
+            deltas.push(c);
+            return Ok(());
+        }
+        return Err(malformed(format_args!(
+            "`{name}` is not a collection of a {}.",
+            kind.odata_type()
+        )));
+    }
+    if name.ends_with("@delta") {
+        return Err(malformed(format_args!(
+            "`{name}` is not a collection of a {}.",
+            kind.odata_type()
+        )));
+    }
+    match name {
+        "@odata.type" => match value {
+            Value::String(t) if type_name_matches(t, kind.odata_type()) => Ok(()),
+            _ => Err(malformed(format_args!(
+                "`@odata.type` must be \"{}\".",
+                kind.odata_type()
+            ))),
+        },
+        "id" => match value {
+            Value::String(id) if id == session.id() => Ok(()),
+            _ => Err(malformed(
+                "`id` does not match the session's id; a session's id can't be changed.",
+            )),
+        },
+        _ if name.contains('@') => Ok(()),
+        _ if ArtifactCollection::from_name(name).is_some() => Err(malformed(format_args!(
+            "`{name}` would replace the whole collection; send `{name}@delta` instead."
+        ))),
+        _ => Err(malformed(format_args!(
+            "`{name}` can't be set by this request."
+        ))),
+    }
+}
+
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,331 @@
+//! The restore session: its modeled members, every other member verbatim, and its two artifact
+//! collections (rules S1–S5).
+
+use std::fmt;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::artifact::Artifact;
+use crate::collection::Collection;
+use crate::enums::{RestoreJobType, SessionStatus};
+use crate::error::StateError;
+use crate::json::{minify, read_array, read_object};
+use crate::kinds::{ArtifactCollection, Family, SessionKind};
+
+/// A restore session with its artifact collections expanded.
+///
+/// Read it with [`Session::from_json`], write it with [`Session::to_json`] or through `serde`.
+/// Members appear in the order they were read; members and enum values this crate does not
+/// model are written back as they were read (insignificant white space aside), so reading a
+/// state and writing it back loses nothing (rule S4).
+///
+/// ```
+/// use restore_delta::{Session, SessionKind, SessionStatus};
+/// let text = r#"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1",
+///               "status":"someFutureValue","x-custom":{"kept":[1,2]}}"#;
+/// let session = Session::from_json(text.as_bytes()).unwrap();
+/// assert_eq!(session.kind(), SessionKind::SharePoint);
+/// assert_eq!(session.status(), &SessionStatus::Other("someFutureValue".into()));
+/// assert_eq!(
+///     session.to_json(),
+///     r#"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"someFutureValue","x-custom":{"kept":[1,2]}}"#
+/// );
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    kind: SessionKind,
+    id: String,
+    status: SessionStatus,
+    job_type: RestoreJobType,
+    members: Vec<(String, Member)>,
+    standard: Collection,
+    granular: Collection,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Member {
+    Raw(Box<RawValue>),
+    Collection(Family),
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("restore_job_type", &self.job_type)
+            .field("standard", &self.standard.len())
+            .field("granular", &self.granular.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Session {
+    /// Two sessions are equal when they write the same JSON.
+    fn eq(&self, other: &Self) -> bool {
+        self.to_json() == other.to_json()
+    }
+}
+
+impl Session {
+    /// Reads a state: one restore session as Graph JSON (rule S1).
+    ///
+    /// A state that is not an object, has no `id`, names no known kind or contradicts itself, or
+    /// holds an invalid or duplicated artifact is a [`StateError`] (rule S3).
+    pub fn from_json(bytes: &[u8]) -> Result<Session, StateError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| StateError::InvalidJson {
+            message: format!("not UTF-8: {e}"),
+        })?;
+        let members = read_object(text)
+            .map_err(|e| StateError::InvalidJson {
+                message: e.to_string(),
+            })?
+            .ok_or(StateError::NotAnObject)?;
+        Session::from_members(members)
+    }
+
+    fn from_members(raw_members: Vec<(String, Box<RawValue>)>) -> Result<Session, StateError> {
+        let mut odata_type: Option<(String, Option<SessionKind>)> = None;
+        let mut id = None;
+        let mut status = SessionStatus::Draft;
+        let mut job_type = RestoreJobType::Standard;
+        let mut collections: Vec<(ArtifactCollection, Box<RawValue>)> = Vec::new();
+        let mut members = Vec::with_capacity(raw_members.len());
+        for (name, raw) in raw_members {
+            if let Some(which) = ArtifactCollection::from_name(&name) {
+                collections.push((which, raw));
+                members.push((name, Member::Collection(which.family())));
+                continue;
+            }
+            match name.as_str() {
+                "@odata.type" => {
+                    let t = string_member(&name, &raw)?.ok_or_else(|| invalid(&name, "is null"))?;
+                    let kind = SessionKind::from_odata_type(&t);
+                    odata_type = Some((t, kind));
+                }
+                "id" => match string_member(&name, &raw)? {
+                    Some(s) if !s.is_empty() => id = Some(s),
+                    _ => return Err(StateError::MissingId),
+                },
+                "status" => {
+                    if let Some(s) = string_member(&name, &raw)? {
+                        status = SessionStatus::parse(&s);
+                    }
+                }
+                "restoreJobType" => {
+                    if let Some(s) = string_member(&name, &raw)? {
+                        job_type = RestoreJobType::parse(&s);
+                    }
+                }
+                _ => {}
+            }
+            members.push((name, Member::Raw(minify(raw))));
+        }
+        let id = id.ok_or(StateError::MissingId)?;
+        collections.sort_by_key(|(which, _)| *which);
+        let kind = match odata_type {
+            Some((_, Some(kind))) => kind,
+            Some((t, None)) => return Err(StateError::UnknownKind { odata_type: t }),
+            None => collections
+                .first()
+                .map(|(which, _)| which.kind())
+                .ok_or(StateError::UndeterminedKind)?,
+        };
+        let mut standard = Collection::new(kind.standard());
+        let mut granular = Collection::new(kind.granular());
+        for (which, raw) in collections {
+            if which.kind() != kind {
+                return Err(StateError::KindContradiction {
+                    kind: kind.odata_type().to_owned(),
+                    collection: which,
+                });
+            }
+            let elements = read_array(&raw)
+                .map_err(|e| StateError::InvalidJson {
+                    message: e.to_string(),
+                })?
+                .ok_or(StateError::CollectionNotArray { collection: which })?;
+            let loaded = Collection::load(which, elements)?;
+            match which.family() {
+                Family::Standard => standard = loaded,
+                Family::Granular => granular = loaded,
+            }
+        }
+        Ok(Session {
+            kind,
+            id,
+            status,
+            job_type,
+            members,
+            standard,
+            granular,
+        })
+    }
+
+    /// Writes the state as compact JSON.
+    pub fn to_json(&self) -> String {
+        // Every key is a string and every value raw JSON: serialization cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The state as a `serde_json::Value`.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The session kind.
+    pub fn kind(&self) -> SessionKind {
+        self.kind
+    }
+
+    /// The session `id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `status`; `draft` when the state has none (rule S5).
+    pub fn status(&self) -> &SessionStatus {
+        &self.status
+    }
+
+    /// `restoreJobType`; `standard` when the state has none (rule S5).
+    pub fn restore_job_type(&self) -> &RestoreJobType {
+        &self.job_type
+    }
+
+    /// The artifacts of a collection, in order. Empty for a collection of another kind.
+    pub fn artifacts(
+        &self,
+        collection: ArtifactCollection,
+    ) -> impl DoubleEndedIterator<Item = &Artifact> {
+        let c = self.collection(collection.family());
+        (c.which() == collection)
+            .then_some(c)
+            .into_iter()
+            .flat_map(Collection::iter)
+    }
+
+    /// The artifact of a collection with this id, found through the index.
+    pub fn artifact(&self, collection: ArtifactCollection, id: &str) -> Option<&Artifact> {
+        let c = self.collection(collection.family());
+        if c.which() != collection {
+            return None;
+        }
+        c.seq_of(id).and_then(|seq| c.get(seq))
+    }
+
+    /// The number of artifacts in a collection (0 for a collection of another kind).
+    pub fn artifact_count(&self, collection: ArtifactCollection) -> usize {
+        let c = self.collection(collection.family());
+        if c.which() == collection { c.len() } else { 0 }
+    }
+
+    /// A top-level member other than the artifact collections, as raw JSON.
+    pub fn member(&self, name: &str) -> Option<&RawValue> {
+        self.members.iter().find_map(|(n, m)| match m {
+            Member::Raw(raw) if n == name => Some(&**raw),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn collection(&self, family: Family) -> &Collection {
+        match family {
+            Family::Standard => &self.standard,
+            Family::Granular => &self.granular,
+        }
+    }
+
+    pub(crate) fn collection_mut(&mut self, family: Family) -> &mut Collection {
+        match family {
+            Family::Standard => &mut self.standard,
+            Family::Granular => &mut self.granular,
+        }
+    }
+
+    /// The top-level members in order; collections are markers.
+    pub(crate) fn members(&self) -> &[(String, Member)] {
+        &self.members
+    }
+
+    /// Sets a top-level member, in place if present, else at the end.
+    pub(crate) fn set_member(&mut self, name: &str, value: Box<RawValue>) {
+        match self.members.iter_mut().find(|(n, _)| n == name) {
+            Some((_, m)) => *m = Member::Raw(value),
+            None => self.members.push((name.to_owned(), Member::Raw(value))),
+        }
+    }
+
+    /// Makes sure the collection of `family` is written, appending its member if absent.
+    pub(crate) fn ensure_collection_member(&mut self, family: Family) {
+        let name = self.kind.collection(family).name();
+        if !self.members.iter().any(|(n, _)| n == name) {
+            self.members
+                .push((name.to_owned(), Member::Collection(family)));
+        }
+    }
+
+    pub(crate) fn set_job_type(&mut self, family: Family) {
+        self.job_type = RestoreJobType::parse(family.job_type());
+    }
+}
+
+fn invalid(member: &str, reason: &str) -> StateError {
+    StateError::InvalidMember {
+        member: member.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// A member that must be a string or `null`.
+fn string_member(name: &str, raw: &RawValue) -> Result<Option<String>, StateError> {
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::String(s)) => Ok(Some(s)),
+        Ok(Value::Null) => Ok(None),
+        _ => Err(invalid(name, "is not a string")),
+    }
+}
+
+impl Serialize for Artifact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(s)
+    }
+}
+
+struct Items<'a>(&'a Collection);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for a in self.0.iter() {
+            seq.serialize_element(a.json())?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.members.len()))?;
+        for (name, member) in &self.members {
+            match member {
+                Member::Raw(raw) => map.serialize_entry(name, raw)?,
+                Member::Collection(family) => {
+                    map.serialize_entry(name, &Items(self.collection(*family)))?
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Session {
+    /// Reads a session through serde; a [`StateError`] becomes the deserializer's error.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        Session::from_json(raw.get().as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
