@@ -19,6 +19,8 @@ mod context;
 mod decide;
 mod enums;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod json;
 mod kinds;
@@ -52,10 +54,10 @@ use decide::{Decision, Plan};
 ///
 /// ```
 /// use restore_delta::{apply, Context, Options, SeededIds, Session, Timestamp};
-/// let state = Session::from_json(br#"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
-///     "id":"s1","status":"draft"}"#).unwrap();
-/// let body = br#"{"mailboxRestoreArtifacts@delta":[
-///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"#;
+/// let state = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+///     "id":"s1","status":"draft"}"##).unwrap();
+/// let body = br##"{"mailboxRestoreArtifacts@delta":[
+///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##;
 /// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
 /// let mut ctx = Context::new(now, SeededIds::new(1));
 /// let applied = apply(state, body, &Options::default(), &mut ctx);

@@ -24,14 +24,14 @@ use crate::kinds::{ArtifactCollection, Family, SessionKind};
 ///
 /// ```
 /// use restore_delta::{Session, SessionKind, SessionStatus};
-/// let text = r#"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1",
-///               "status":"someFutureValue","x-custom":{"kept":[1,2]}}"#;
+/// let text = r##"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1",
+///               "status":"someFutureValue","x-custom":{"kept":[1,2]}}"##;
 /// let session = Session::from_json(text.as_bytes()).unwrap();
 /// assert_eq!(session.kind(), SessionKind::SharePoint);
 /// assert_eq!(session.status(), &SessionStatus::Other("someFutureValue".into()));
 /// assert_eq!(
 ///     session.to_json(),
-///     r#"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"someFutureValue","x-custom":{"kept":[1,2]}}"#
+///     r##"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"someFutureValue","x-custom":{"kept":[1,2]}}"##
 /// );
 /// ```
 #[derive(Clone)]
