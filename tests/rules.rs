@@ -1,0 +1,1240 @@
+//! One test (or a few) per rule of docs/SEMANTICS.md, named by rule id. Each breaks when its
+//! rule is broken.
+
+use restore_delta::{
+    Applied, ArtifactCollection, Context, ErrorCode, ItemOutcome, MissingRemoval, Options,
+    RestoreJobType, SeededIds, Session, SessionKind, SessionStatus, StateError, Timestamp, apply,
+};
+use serde_json::{Value, json};
+
+const NOW: &str = "2026-11-28T12:00:00Z";
+const OD: &str = "#microsoft.graph.oneDriveForBusinessRestoreSession";
+const SP: &str = "#microsoft.graph.sharePointRestoreSession";
+const EX: &str = "#microsoft.graph.exchangeRestoreSession";
+
+fn session(v: &Value) -> Session {
+    Session::from_json(v.to_string().as_bytes()).expect("valid state")
+}
+
+fn apply_raw(state: &Value, body: &[u8], options: &Options) -> Applied {
+    let now = Timestamp::parse_rfc3339(NOW).unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(7));
+    apply(session(state), body, options, &mut ctx)
+}
+
+fn run_with(state: &Value, body: &Value, options: &Options) -> Applied {
+    apply_raw(state, body.to_string().as_bytes(), options)
+}
+
+fn run(state: &Value, body: &Value) -> Applied {
+    run_with(state, body, &Options::default())
+}
+
+/// A draft OneDrive session with these drive artifacts.
+fn od(artifacts: Value) -> Value {
+    json!({"@odata.type": OD, "id": "s1", "status": "draft", "driveRestoreArtifacts": artifacts})
+}
+
+fn art(id: &str, rp: &str, dest: &str) -> Value {
+    json!({"id": id, "restorePoint": {"id": rp}, "destinationType": dest, "status": "added"})
+}
+
+fn add(rp: &str, dest: &str) -> Value {
+    json!({"restorePoint": {"id": rp}, "destinationType": dest})
+}
+
+fn rm(id: &str) -> Value {
+    json!({"@removed": {"reason": "changed"}, "id": id})
+}
+
+fn drive(items: Vec<Value>) -> Value {
+    json!({ "driveRestoreArtifacts@delta": items })
+}
+
+fn body(a: &Applied) -> Value {
+    a.response.body_value().expect("a body")
+}
+
+fn entries(a: &Applied, collection: &str) -> Vec<Value> {
+    assert_eq!(a.response.status, 200, "{:?}", a.response);
+    body(a)[format!("{collection}@delta")]
+        .as_array()
+        .expect("delta array")
+        .clone()
+}
+
+fn drive_entries(a: &Applied) -> Vec<Value> {
+    entries(a, "driveRestoreArtifacts")
+}
+
+/// (responseCode, code, failedOperation) of a failed entry.
+fn failure(entry: &Value) -> (u64, String, String) {
+    let e = &entry["@Core.DataModificationException"];
+    assert!(e.is_object(), "not a failure: {entry}");
+    (
+        e["responseCode"].as_u64().unwrap(),
+        e["info"]["code"].as_str().unwrap().to_owned(),
+        e["failedOperation"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn item_failure(a: &Applied, index: usize) -> (u64, String, String) {
+    failure(&drive_entries(a)[index])
+}
+
+/// Asserts a whole-request error with this status and code, and an unchanged state.
+fn assert_refused(a: &Applied, input: &Value, status: u16, code: &str) {
+    assert_eq!(a.response.status, status, "{:?}", a.response);
+    assert_eq!(body(a)["error"]["code"], code, "{:?}", a.response);
+    assert_eq!(a.error.as_ref().map(|e| e.code.as_str()), Some(code));
+    assert_eq!(a.state.to_json(), session(input).to_json(), "state changed");
+}
+
+fn ids(a: &Applied, c: ArtifactCollection) -> Vec<String> {
+    a.state.artifacts(c).map(|x| x.id().to_owned()).collect()
+}
+
+const DRIVE: ArtifactCollection = ArtifactCollection::DriveRestoreArtifacts;
+
+// ---------------------------------------------------------------- S: the state
+
+#[test]
+fn s1_missing_collection_is_empty_and_collections_are_read() {
+    let state = json!({"@odata.type": OD, "id": "s1"});
+    let a = run(&state, &drive(vec![rm("x")]));
+    assert_eq!(item_failure(&a, 0).0, 409);
+    let s = session(&od(json!([art("a1", "rp1", "new")])));
+    assert_eq!(s.artifact_count(DRIVE), 1);
+    assert_eq!(
+        s.artifact(DRIVE, "a1")
+            .unwrap()
+            .restore_point_id()
+            .as_deref(),
+        Some("rp1")
+    );
+}
+
+#[test]
+fn s2_kind_from_type_case_insensitively_or_from_collections() {
+    let s =
+        session(&json!({"@odata.type": "#microsoft.graph.sharepointRestoreSession", "id": "s"}));
+    assert_eq!(s.kind(), SessionKind::SharePoint);
+    let s = session(&json!({"id": "s", "granularMailboxRestoreArtifacts": []}));
+    assert_eq!(s.kind(), SessionKind::Exchange);
+    let err = |v: Value| Session::from_json(v.to_string().as_bytes()).unwrap_err();
+    assert_eq!(err(json!({"id": "s"})), StateError::UndeterminedKind);
+    assert!(matches!(
+        err(json!({"@odata.type": "#microsoft.graph.user", "id": "s"})),
+        StateError::UnknownKind { .. }
+    ));
+    assert!(matches!(
+        err(json!({"@odata.type": OD, "id": "s", "siteRestoreArtifacts": []})),
+        StateError::KindContradiction { .. }
+    ));
+    assert!(matches!(
+        err(json!({"id": "s", "driveRestoreArtifacts": [], "mailboxRestoreArtifacts": []})),
+        StateError::KindContradiction { .. }
+    ));
+}
+
+#[test]
+fn s3_state_errors_are_library_errors() {
+    let err = |text: &str| Session::from_json(text.as_bytes()).unwrap_err();
+    assert!(matches!(err("[1]"), StateError::NotAnObject));
+    assert!(matches!(err("{"), StateError::InvalidJson { .. }));
+    assert!(matches!(err("\u{feff}{}"), StateError::InvalidJson { .. }));
+    assert_eq!(
+        err(&json!({"@odata.type": OD}).to_string()),
+        StateError::MissingId
+    );
+    assert_eq!(
+        err(&json!({"@odata.type": OD, "id": 5}).to_string()),
+        StateError::InvalidMember {
+            member: "id".into(),
+            reason: "is not a string".into()
+        }
+    );
+    assert!(matches!(
+        err(&od(json!([{"restorePoint": {"id": "r"}}])).to_string()),
+        StateError::InvalidArtifact { index: 0, .. }
+    ));
+    assert!(matches!(
+        err(&od(json!([art("a", "r1", "new"), art("a", "r2", "new")])).to_string()),
+        StateError::DuplicateArtifactId { .. }
+    ));
+    assert!(matches!(
+        err(&od(json!({"a": 1})).to_string()),
+        StateError::CollectionNotArray { .. }
+    ));
+    assert!(matches!(
+        err(&od(json!([art("a", "r1", "new"), 5])).to_string()),
+        StateError::InvalidArtifact { index: 1, .. }
+    ));
+    assert!(matches!(
+        err(r#"{"@odata.type":"x","@odata.type":"y","id":"s"}"#),
+        StateError::InvalidJson { .. }
+    ));
+    assert!(matches!(
+        err(&json!({"@odata.type": OD, "id": "s", "status": 3}).to_string()),
+        StateError::InvalidMember { .. }
+    ));
+}
+
+#[test]
+fn s4_unknown_members_and_enum_values_survive() {
+    let text = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"draft","x-future":{"n":1.50,"s":"\u00e9"},"restoreJobType":"someJobType","driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1","extra":[1,2]},"destinationType":"new","status":"someFutureStatus","unknownMember":1e3}]}"##;
+    let s = Session::from_json(text.as_bytes()).unwrap();
+    assert_eq!(s.to_json(), text, "read-then-write lost something");
+    assert_eq!(
+        s.restore_job_type(),
+        &RestoreJobType::Other("someJobType".into())
+    );
+    // And after an apply that touches another artifact.
+    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), SeededIds::new(7));
+    let body = drive(vec![add("r2", "new")]).to_string();
+    let a = apply(s, body.as_bytes(), &Options::default(), &mut ctx);
+    let out = a.state.to_json();
+    assert!(
+        out.contains(r#""x-future":{"n":1.50,"s":"\u00e9"}"#),
+        "{out}"
+    );
+    assert!(out.contains(r#"{"id":"a1","restorePoint":{"id":"r1","extra":[1,2]},"destinationType":"new","status":"someFutureStatus","unknownMember":1e3}"#), "{out}");
+    // White space between tokens is dropped, tokens are kept.
+    let pretty = "{ \"id\" : \"s1\",\n  \"driveRestoreArtifacts\" : [ { \"id\" : \"a b\" , \"n\" : 1.0 } ] }";
+    let s = Session::from_json(pretty.as_bytes()).unwrap();
+    assert_eq!(
+        s.to_json(),
+        r#"{"id":"s1","driveRestoreArtifacts":[{"id":"a b","n":1.0}]}"#
+    );
+}
+
+#[test]
+fn s5_missing_status_is_draft_and_missing_job_type_is_standard() {
+    let state = json!({"@odata.type": OD, "id": "s1"});
+    let s = session(&state);
+    assert_eq!(s.status(), &SessionStatus::Draft);
+    assert_eq!(s.restore_job_type(), &RestoreJobType::Standard);
+    let a = run(&state, &drive(vec![add("r1", "new")]));
+    assert_eq!(a.response.status, 200);
+    let a = run(
+        &json!({"@odata.type": OD, "id": "s1", "status": null}),
+        &drive(vec![add("r1", "new")]),
+    );
+    assert_eq!(a.response.status, 200);
+}
+
+// ---------------------------------------------------------------- E: the envelope
+
+#[test]
+fn e1_body_over_the_byte_limit_is_413_before_parsing() {
+    let state = od(json!([]));
+    let b = drive(vec![add("r1", "new")]).to_string();
+    let exact = Options::default().with_max_bytes(b.len());
+    assert_eq!(apply_raw(&state, b.as_bytes(), &exact).response.status, 200);
+    let small = Options::default().with_max_bytes(b.len() - 1);
+    assert_refused(
+        &apply_raw(&state, b.as_bytes(), &small),
+        &state,
+        413,
+        "RequestEntityTooLarge",
+    );
+    // Size is checked before JSON: an over-size body of garbage is still 413.
+    let garbage = vec![b'['; 2 * 1024 * 1024];
+    assert_refused(
+        &apply_raw(&state, &garbage, &Options::default()),
+        &state,
+        413,
+        "RequestEntityTooLarge",
+    );
+}
+
+#[test]
+fn e2_malformed_bodies_are_400() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let o = Options::default();
+    for bad in [
+        &b"\xff\xfe"[..],
+        b"{\"driveRestoreArtifacts@delta\":[{\"@removed\":{},\"id\":\"a\xff\"}]}",
+        b"",
+        b"{",
+        b"{} {}",
+        b"[]",
+        b"\"x\"",
+        b"null",
+        br#"{"driveRestoreArtifacts@delta":[],"driveRestoreArtifacts@delta":[]}"#,
+        br#"{"driveRestoreArtifacts@delta":[{"@removed":{},"id":"a1","id":"zz"}]}"#,
+    ] {
+        let a = apply_raw(&state, bad, &o);
+        assert_refused(&a, &state, 400, "InvalidPatchRequest");
+    }
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_refused(
+        &apply_raw(&state, deep.as_bytes(), &o),
+        &state,
+        400,
+        "InvalidPatchRequest",
+    );
+    // Depth: the body object is level 1; the limit is inclusive.
+    let nested = |levels: usize| {
+        // body(1) > array(2) > item(3) > restorePoint(4) > x: [[...]]
+        let inner = format!("{}{}", "[".repeat(levels - 4), "]".repeat(levels - 4));
+        format!(
+            r#"{{"driveRestoreArtifacts@delta":[{{"restorePoint":{{"id":"r9","x@y":{inner}}},"destinationType":"new"}}]}}"#
+        )
+    };
+    assert_eq!(
+        apply_raw(&state, nested(64).as_bytes(), &o).response.status,
+        200
+    );
+    assert_refused(
+        &apply_raw(&state, nested(65).as_bytes(), &o),
+        &state,
+        400,
+        "InvalidPatchRequest",
+    );
+    let shallow = Options::default().with_max_depth(3);
+    assert_refused(
+        &apply_raw(&state, nested(6).as_bytes(), &shallow),
+        &state,
+        400,
+        "InvalidPatchRequest",
+    );
+}
+
+#[test]
+fn e3_only_draft_and_never_bulk() {
+    for status in ["active", "completed", "someFutureValue"] {
+        let mut state = od(json!([]));
+        state["status"] = json!(status);
+        let a = run(&state, &drive(vec![add("r1", "new")]));
+        assert_refused(&a, &state, 403, "RestoreSessionActionNotAllowed");
+        assert_eq!(
+            body(&a)["error"]["message"],
+            "Restore session can only be patched in Draft state."
+        );
+    }
+    let mut state = od(json!([]));
+    state["restoreJobType"] = json!("bulk");
+    let a = run(&state, &drive(vec![add("r1", "new")]));
+    assert_refused(&a, &state, 403, "RestoreSessionActionNotAllowed");
+    assert_eq!(
+        body(&a)["error"]["message"],
+        "Patch operations aren't supported for bulk restore sessions."
+    );
+    // E3 comes after E2: a malformed body to an active session is 400.
+    let mut state = od(json!([]));
+    state["status"] = json!("active");
+    assert_refused(
+        &apply_raw(&state, b"{", &Options::default()),
+        &state,
+        400,
+        "InvalidPatchRequest",
+    );
+}
+
+#[test]
+fn e4_only_the_delta_member_and_annotations_are_allowed() {
+    let state = od(json!([]));
+    let ok = |extra: Value| {
+        let mut b = drive(vec![add("r1", "new")]);
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        run(&state, &b)
+    };
+    for fine in [
+        json!({"@odata.type": "#Microsoft.Graph.OneDriveForBusinessRestoreSession"}),
+        json!({"@odata.type": "microsoft.graph.oneDriveForBusinessRestoreSession"}),
+        json!({"@odata.context": "whatever", "@context": "#$delta"}),
+        json!({"id": "s1"}),
+        json!({"@Some.Annotation": 1, "status@odata.type": "x"}),
+    ] {
+        assert_eq!(ok(fine.clone()).response.status, 200, "{fine}");
+    }
+    for bad in [
+        json!({"@odata.type": OD.replace("oneDrive", "sharePoint")}),
+        json!({"@odata.type": 5}),
+        json!({"id": "other"}),
+        json!({"id": 1}),
+        json!({"status": "active"}),
+        json!({"restoreJobType": "standard"}),
+        json!({"lastModifiedDateTime": NOW}),
+        json!({"restoreSessionArtifactCount": {"total": 1}}),
+        json!({"displayName": "x"}),
+        json!({"driveRestoreArtifacts": []}),
+        json!({"siteRestoreArtifacts@delta": [add("r2", "new")]}),
+        json!({"nonsense@delta": []}),
+    ] {
+        assert_refused(&ok(bad.clone()), &state, 400, "InvalidPatchRequest");
+    }
+}
+
+#[test]
+fn e5_standard_and_granular_in_one_body_is_400() {
+    let state = od(json!([]));
+    let b = json!({"driveRestoreArtifacts@delta": [add("r1", "new")],
+                   "granularDriveRestoreArtifacts@delta": [{"browseSessionId": "b", "itemKey": "k"}]});
+    assert_refused(&run(&state, &b), &state, 400, "InvalidPatchRequest");
+}
+
+#[test]
+fn e6_empty_or_missing_list_is_invalid_artifact_request() {
+    let state = od(json!([]));
+    for b in [
+        json!({}),
+        json!({"driveRestoreArtifacts@delta": null}),
+        json!({"driveRestoreArtifacts@delta": []}),
+        json!({"driveRestoreArtifacts@delta": {}}),
+        json!({"driveRestoreArtifacts@delta": "x"}),
+        json!({"@odata.context": "c"}),
+    ] {
+        let a = run(&state, &b);
+        assert_refused(&a, &state, 400, "InvalidArtifactRequest");
+        assert_eq!(
+            body(&a)["error"]["message"],
+            "Empty or null restore artifact list."
+        );
+    }
+}
+
+#[test]
+fn e7_item_limit() {
+    let state = od(json!([]));
+    let items = |n: usize| drive((0..n).map(|i| add(&format!("r{i}"), "new")).collect());
+    assert_eq!(run(&state, &items(50)).response.status, 200);
+    let a = run(&state, &items(51));
+    assert_refused(&a, &state, 400, "RestoreArtifactsLimitBreached");
+    assert_eq!(
+        body(&a)["error"]["message"],
+        "Exceeded maximum artifacts limit of 50 for single request."
+    );
+    let raised = Options::default().with_max_items(60);
+    assert_eq!(run_with(&state, &items(51), &raised).response.status, 200);
+    let a = run_with(&state, &items(2), &Options::default().with_max_items(1));
+    assert_eq!(
+        body(&a)["error"]["message"],
+        "Exceeded maximum artifacts limit of 1 for single request."
+    );
+}
+
+#[test]
+fn e8_an_item_that_is_not_an_object_refuses_the_request() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    for item in [json!(1), json!("a1"), json!(null), json!([rm("a1")])] {
+        let a = run(&state, &drive(vec![rm("a1"), item]));
+        assert_refused(&a, &state, 400, "InvalidPatchRequest");
+    }
+}
+
+#[test]
+fn e9_one_family_per_session_and_job_type_written_on_first_addition() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let granular =
+        json!({"granularDriveRestoreArtifacts@delta": [{"browseSessionId": "b", "itemKey": "k"}]});
+    assert_refused(&run(&state, &granular), &state, 400, "InvalidPatchRequest");
+    let gstate = json!({"@odata.type": OD, "id": "s1", "granularDriveRestoreArtifacts": [{"id": "k0", "browseSessionId": "b"}]});
+    assert_refused(
+        &run(&gstate, &drive(vec![add("r1", "new")])),
+        &gstate,
+        400,
+        "InvalidPatchRequest",
+    );
+    // Empty session: takes the family of its first addition.
+    let empty = json!({"@odata.type": OD, "id": "s1", "restoreJobType": "standard"});
+    let a = run(&empty, &granular);
+    assert_eq!(a.state.restore_job_type(), &RestoreJobType::Granular);
+    assert_eq!(a.state.to_value()["restoreJobType"], "granular");
+    let a = run(
+        &json!({"@odata.type": OD, "id": "s1"}),
+        &drive(vec![add("r1", "new")]),
+    );
+    assert_eq!(a.state.to_value()["restoreJobType"], "standard");
+    // No successful addition: nothing written.
+    let a = run(
+        &json!({"@odata.type": OD, "id": "s1"}),
+        &drive(vec![rm("zz")]),
+    );
+    assert!(a.state.to_value().get("restoreJobType").is_none());
+    // A session that already has artifacts keeps its job type as it is.
+    let a = run(&state, &drive(vec![add("r2", "new")]));
+    assert!(a.state.to_value().get("restoreJobType").is_none());
+}
+
+// ---------------------------------------------------------------- X: removals
+
+#[test]
+fn x1_removed_marker_and_reason() {
+    let state = od(json!([
+        art("a1", "r1", "new"),
+        art("a2", "r2", "new"),
+        art("a3", "r3", "new"),
+        art("a4", "r4", "new")
+    ]));
+    let a = run(
+        &state,
+        &drive(vec![
+            json!({"@removed": null, "id": "a1"}),
+            json!({"@removed": {}, "id": "a2"}),
+            json!({"@odata.removed": {"reason": "deleted"}, "id": "a3"}),
+            json!({"@removed": {"reason": null, "extra": 1}, "id": "a4"}),
+        ]),
+    );
+    let e = drive_entries(&a);
+    assert_eq!(e[0]["@removed"]["reason"], "changed");
+    assert_eq!(e[1]["@removed"]["reason"], "changed");
+    assert_eq!(e[2]["@removed"]["reason"], "deleted");
+    assert_eq!(e[3]["@removed"]["reason"], "changed");
+    assert_eq!(a.state.artifact_count(DRIVE), 0);
+    let a = run(
+        &state,
+        &drive(vec![
+            json!({"@removed": {"reason": "gone"}, "id": "a1"}),
+            json!({"@removed": {"reason": "Changed"}, "id": "a1"}),
+            json!({"@removed": {"reason": 1}, "id": "a1"}),
+            json!({"@removed": "changed", "id": "a1"}),
+            json!({"@removed": [], "id": "a1"}),
+            json!({"@removed": {}, "@odata.removed": {}, "id": "a1"}),
+        ]),
+    );
+    for i in 0..6 {
+        assert_eq!(
+            item_failure(&a, i),
+            (400, "InvalidPatchRequest".into(), "remove".into()),
+            "{i}"
+        );
+    }
+    assert_eq!(a.state.artifact_count(DRIVE), 4);
+}
+
+#[test]
+fn x2_removal_needs_a_string_id_and_ignores_other_members() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let a = run(
+        &state,
+        &drive(vec![
+            json!({"@removed": {}}),
+            json!({"@removed": {}, "id": ""}),
+            json!({"@removed": {}, "id": 7}),
+            json!({"@removed": {}, "id": "a1", "destinationType": "bogus", "status": "x"}),
+        ]),
+    );
+    for i in 0..3 {
+        assert_eq!(
+            item_failure(&a, i),
+            (400, "InvalidPatchRequest".into(), "remove".into())
+        );
+    }
+    assert_eq!(drive_entries(&a)[2]["id"], 7, "the id is echoed as sent");
+    assert_eq!(drive_entries(&a)[3]["@removed"]["reason"], "changed");
+}
+
+#[test]
+fn x3_missing_id_is_409_including_a_second_removal() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let a = run(&state, &drive(vec![rm("a1"), rm("a1"), rm("nope")]));
+    assert!(drive_entries(&a)[0].get("@removed").is_some());
+    for i in [1, 2] {
+        assert_eq!(
+            item_failure(&a, i),
+            (409, "Invalid".into(), "remove".into())
+        );
+        assert_eq!(
+            drive_entries(&a)[i]["@Core.DataModificationException"]["info"]["message"],
+            "The identifier to be removed from the restore session does not exist"
+        );
+    }
+    let lenient = Options::default().with_missing_removal(MissingRemoval::Succeed);
+    let a = run_with(&state, &drive(vec![rm("nope")]), &lenient);
+    assert_eq!(
+        drive_entries(&a)[0],
+        json!({"@removed": {"reason": "changed"}, "id": "nope"})
+    );
+    assert_eq!(a.outcomes, vec![ItemOutcome::Removed { id: "nope".into() }]);
+    assert_eq!(
+        a.state.to_json(),
+        session(&state).to_json(),
+        "a no-op success changes nothing"
+    );
+}
+
+#[test]
+fn x4_a_removed_artifact_leaves_the_collection() {
+    let state = od(json!([
+        art("a1", "r1", "new"),
+        art("a2", "r2", "new"),
+        art("a3", "r3", "new")
+    ]));
+    let a = run(&state, &drive(vec![rm("a2")]));
+    assert_eq!(ids(&a, DRIVE), ["a1", "a3"]);
+    assert_eq!(a.outcomes, vec![ItemOutcome::Removed { id: "a2".into() }]);
+    // Its restore point is free again (indexes follow removals).
+    let a2 = apply(
+        a.state,
+        drive(vec![add("r2", "new")]).to_string().as_bytes(),
+        &Options::default(),
+        &mut Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), SeededIds::new(1)),
+    );
+    assert!(matches!(a2.outcomes[0], ItemOutcome::Added { .. }));
+}
+
+// ---------------------------------------------------------------- A: standard additions
+
+#[test]
+fn a1_only_restore_point_destination_type_and_annotations() {
+    let state = od(json!([]));
+    let with = |k: &str, v: Value| {
+        let mut item = add("r1", "new");
+        item[k] = v;
+        run(&state, &drive(vec![item]))
+    };
+    for (k, v) in [
+        ("id", json!("mine")),
+        ("status", json!("added")),
+        ("createdDateTime", json!(NOW)),
+        ("restoredSiteId", json!("x")),
+        ("error", json!(null)),
+        ("foo", json!(1)),
+        ("@odata.type", json!("#microsoft.graph.siteRestoreArtifact")),
+        ("@odata.type", json!(1)),
+    ] {
+        assert_eq!(
+            item_failure(&with(k, v), 0),
+            (400, "InvalidPatchRequest".into(), "insert".into()),
+            "{k}"
+        );
+    }
+    for (k, v) in [
+        (
+            "@odata.type",
+            json!("#microsoft.graph.DRIVErestoreArtifact"),
+        ),
+        ("@contentId", json!("c")),
+        ("restorePoint@odata.navigationLink", json!("x")),
+    ] {
+        assert_eq!(with(k, v).outcomes.len(), 1);
+        assert!(matches!(
+            with(k, json!("#microsoft.graph.driveRestoreArtifact")).outcomes[0],
+            ItemOutcome::Added { .. }
+        ));
+    }
+}
+
+#[test]
+fn a2_restore_point_reference() {
+    let state = od(json!([]));
+    let bad = [
+        json!(null),
+        json!("rp"),
+        json!({}),
+        json!({"id": ""}),
+        json!({"id": 5}),
+        json!({"id": "a", "@odata.id": "b"}),
+        json!({"@odata.id": null}),
+    ];
+    for rp in bad {
+        let a = run(
+            &state,
+            &drive(vec![json!({"restorePoint": rp, "destinationType": "new"})]),
+        );
+        assert_eq!(
+            item_failure(&a, 0),
+            (400, "InvalidRestorePoint".into(), "insert".into()),
+            "{rp}"
+        );
+    }
+    let a = run(&state, &drive(vec![json!({"destinationType": "new"})]));
+    assert_eq!(item_failure(&a, 0).1, "InvalidRestorePoint");
+    let a = run(
+        &state,
+        &drive(vec![
+            json!({"restorePoint": {"@odata.id": "rp-x"}, "destinationType": "new"}),
+            json!({"restorePoint": {"@odata.id": "rp-y", "id": "rp-y", "other": 1}, "destinationType": "new"}),
+            json!({"restorePoint": {"id": "not-a-guid at all"}, "destinationType": "new"}),
+        ]),
+    );
+    let e = drive_entries(&a);
+    assert_eq!(e[0]["restorePoint"], json!({"id": "rp-x"}));
+    assert_eq!(e[1]["restorePoint"], json!({"id": "rp-y"}));
+    assert_eq!(e[2]["restorePoint"], json!({"id": "not-a-guid at all"}));
+}
+
+#[test]
+fn a3_destination_type_is_new_or_in_place_exactly() {
+    let state = od(json!([]));
+    for d in [
+        json!(null),
+        json!("unknownFutureValue"),
+        json!("InPlace"),
+        json!("NEW"),
+        json!(1),
+    ] {
+        let a = run(
+            &state,
+            &drive(vec![
+                json!({"restorePoint": {"id": "r"}, "destinationType": d}),
+            ]),
+        );
+        assert_eq!(
+            item_failure(&a, 0),
+            (400, "InvalidPathType".into(), "insert".into())
+        );
+    }
+    let a = run(&state, &drive(vec![json!({"restorePoint": {"id": "r"}})]));
+    assert_eq!(item_failure(&a, 0).1, "InvalidPathType");
+    assert_eq!(
+        run(&state, &drive(vec![add("r", "inPlace")]))
+            .outcomes
+            .len(),
+        1
+    );
+    assert!(matches!(
+        run(&state, &drive(vec![add("r", "inPlace")])).outcomes[0],
+        ItemOutcome::Added { .. }
+    ));
+}
+
+#[test]
+fn a4_a_restore_point_is_in_the_collection_once() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let a = run(
+        &state,
+        &drive(vec![
+            add("r1", "new"),
+            add("r2", "new"),
+            add("r2", "new"),
+            rm("a1"),
+            add("r1", "new"),
+        ]),
+    );
+    assert_eq!(
+        item_failure(&a, 0),
+        (400, "DuplicateArtifactInList".into(), "insert".into())
+    );
+    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    assert_eq!(item_failure(&a, 2).1, "DuplicateArtifactInList");
+    assert!(
+        matches!(a.outcomes[4], ItemOutcome::Added { .. }),
+        "removal frees the restore point"
+    );
+    assert_eq!(
+        drive_entries(&a)[0]["@Core.DataModificationException"]["info"]["message"],
+        "The restore artifact requested is already present."
+    );
+}
+
+#[test]
+fn a5_one_destination_type_per_session() {
+    let state = od(json!([art("a1", "r1", "inPlace")]));
+    let a = run(
+        &state,
+        &drive(vec![
+            add("r2", "new"),
+            add("r3", "inPlace"),
+            rm("a1"),
+            add("r4", "new"),
+        ]),
+    );
+    assert_eq!(
+        item_failure(&a, 0),
+        (
+            400,
+            "DifferentRestoreDestinationType".into(),
+            "insert".into()
+        )
+    );
+    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    assert_eq!(
+        item_failure(&a, 3).1,
+        "DifferentRestoreDestinationType",
+        "r3 is still inPlace"
+    );
+    let a = run(&state, &drive(vec![rm("a1"), add("r4", "new")]));
+    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    // Within one request on an empty session.
+    let a = run(
+        &od(json!([])),
+        &drive(vec![add("r1", "new"), add("r2", "inPlace")]),
+    );
+    assert_eq!(item_failure(&a, 1).1, "DifferentRestoreDestinationType");
+}
+
+fn mailbox_state(granular: Value) -> Value {
+    json!({"@odata.type": EX, "id": "e1", "granularMailboxRestoreArtifacts": granular})
+}
+
+fn gmail(items: Vec<Value>) -> Value {
+    json!({"granularMailboxRestoreArtifacts@delta": items})
+}
+
+#[test]
+fn a6_granular_mailbox_needs_search_response_id_and_keys_by_the_pair() {
+    let stored = json!([{"id": "g1", "restorePoint": {"id": "r1"}, "destinationType": "new", "searchResponseId": "s1", "status": "added"}]);
+    let state = mailbox_state(stored);
+    let item = |rp: &str, s: Value| {
+        let mut v = json!({"restorePoint": {"id": rp}, "destinationType": "new"});
+        if !s.is_null() {
+            v["searchResponseId"] = s;
+        }
+        v
+    };
+    let a = run(
+        &state,
+        &gmail(vec![
+            item("r1", json!(null)),
+            item("r1", json!("")),
+            item("r1", json!(3)),
+            item("r1", json!("s1")),
+            item("r1", json!("s2")),
+            item("r1", json!("s2")),
+        ]),
+    );
+    let e = entries(&a, "granularMailboxRestoreArtifacts");
+    for i in 0..3 {
+        assert_eq!(
+            failure(&e[i]),
+            (400, "InvalidPatchRequest".into(), "insert".into()),
+            "{i}"
+        );
+    }
+    assert_eq!(failure(&e[3]).1, "DuplicateArtifactInList");
+    assert_eq!(e[4]["searchResponseId"], "s2");
+    assert_eq!(e[4]["status"], "added");
+    assert_eq!(failure(&e[5]).1, "DuplicateArtifactInList");
+    // searchResponseId is not allowed on standard mailbox artifacts (A1).
+    let std = json!({"@odata.type": EX, "id": "e1"});
+    let a = run(
+        &std,
+        &json!({"mailboxRestoreArtifacts@delta": [item("r1", json!("s1"))]}),
+    );
+    assert_eq!(
+        failure(&entries(&a, "mailboxRestoreArtifacts")[0]).1,
+        "InvalidPatchRequest"
+    );
+}
+
+#[test]
+fn a7_a_new_artifact_has_a_generated_id_added_status_and_now() {
+    let a = run(&od(json!([])), &drive(vec![add("r1", "new")]));
+    let e = &drive_entries(&a)[0];
+    let id = e["id"].as_str().unwrap();
+    let mut ids = SeededIds::new(7);
+    assert_eq!(id, restore_delta::IdSource::next_id(&mut ids));
+    assert_eq!(
+        e,
+        &json!({"id": id, "restorePoint": {"id": "r1"}, "destinationType": "new", "status": "added", "createdDateTime": NOW})
+    );
+    assert_eq!(
+        a.state.artifacts(DRIVE).next().unwrap().to_value(),
+        *e,
+        "the response shows the artifact as stored"
+    );
+    assert_eq!(a.outcomes, vec![ItemOutcome::Added { id: id.into() }]);
+    // A generated id already present is skipped.
+    let state = od(json!([art(id, "r0", "new")]));
+    let a = run(&state, &drive(vec![add("r1", "new")]));
+    assert_ne!(drive_entries(&a)[0]["id"], id);
+    assert_eq!(a.state.artifact_count(DRIVE), 2);
+}
+
+// ---------------------------------------------------------------- G: granular drive and site
+
+fn gdrive(items: Vec<Value>) -> Value {
+    json!({"granularDriveRestoreArtifacts@delta": items})
+}
+
+fn gstate(items: Value) -> Value {
+    json!({"@odata.type": OD, "id": "s1", "granularDriveRestoreArtifacts": items})
+}
+
+fn g_entries(a: &Applied) -> Vec<Value> {
+    entries(a, "granularDriveRestoreArtifacts")
+}
+
+#[test]
+fn g1_granular_members() {
+    let state = gstate(json!([]));
+    for (k, v) in [
+        ("restorePoint", json!({"id": "r"})),
+        ("destinationType", json!("new")),
+        ("status", json!("added")),
+        (
+            "@odata.type",
+            json!("#microsoft.graph.granularSiteRestoreArtifact"),
+        ),
+    ] {
+        let mut item = json!({"browseSessionId": "b", "itemKey": "k"});
+        item[k] = v;
+        let a = run(&state, &gdrive(vec![item]));
+        assert_eq!(
+            failure(&g_entries(&a)[0]),
+            (400, "InvalidPatchRequest".into(), "insert".into()),
+            "{k}"
+        );
+    }
+    let a = run(
+        &state,
+        &gdrive(vec![
+            json!({"browseSessionId": "b", "itemKey": "k", "@odata.type": "#microsoft.graph.granularDriveRestoreArtifact", "@x.y": 1}),
+        ]),
+    );
+    assert!(matches!(a.outcomes[0], ItemOutcome::Added { .. }));
+}
+
+#[test]
+fn g2_browse_session_and_item_key() {
+    let state = gstate(json!([]));
+    let a = run(
+        &state,
+        &gdrive(vec![
+            json!({"itemKey": "k"}),
+            json!({"browseSessionId": "", "itemKey": "k"}),
+            json!({"browseSessionId": "b"}),
+            json!({"browseSessionId": "b", "itemKey": ""}),
+            json!({"browseSessionId": "b", "id": "k1", "itemKey": "k2"}),
+            json!({"browseSessionId": "b", "itemKey": 5}),
+            json!({"browseSessionId": "b", "id": "k3", "itemKey": "k3"}),
+            json!({"browseSessionId": "b", "id": "k4"}),
+        ]),
+    );
+    let e = g_entries(&a);
+    for i in 0..6 {
+        assert_eq!(failure(&e[i]).1, "InvalidPatchRequest", "{i}");
+    }
+    assert_eq!(e[6]["id"], "k3");
+    assert_eq!(e[7]["id"], "k4");
+}
+
+#[test]
+fn g3_the_key_is_the_id_once_and_add_then_remove_succeeds() {
+    let state = gstate(json!([{"id": "k0", "browseSessionId": "b"}]));
+    let a = run(
+        &state,
+        &gdrive(vec![
+            json!({"browseSessionId": "b", "itemKey": "k0"}),
+            json!({"browseSessionId": "b", "itemKey": "k1"}),
+            rm("k1"),
+            json!({"browseSessionId": "b2", "id": "k1"}),
+            json!({"browseSessionId": "b", "id": "k1"}),
+        ]),
+    );
+    let e = g_entries(&a);
+    assert_eq!(failure(&e[0]).1, "DuplicateArtifactInList");
+    assert_eq!(e[1]["id"], "k1");
+    assert_eq!(e[2], json!({"@removed": {"reason": "changed"}, "id": "k1"}));
+    assert_eq!(e[3]["browseSessionId"], "b2");
+    assert_eq!(failure(&e[4]).1, "DuplicateArtifactInList");
+    assert_eq!(
+        ids(&a, ArtifactCollection::GranularDriveRestoreArtifacts),
+        ["k0", "k1"]
+    );
+}
+
+#[test]
+fn g4_granular_artifact_shape_for_drive_and_site() {
+    let a = run(
+        &gstate(json!([])),
+        &gdrive(vec![json!({"browseSessionId": "b", "itemKey": "k"})]),
+    );
+    assert_eq!(
+        g_entries(&a)[0],
+        json!({"id": "k", "browseSessionId": "b", "status": "added", "createdDateTime": NOW})
+    );
+    let site = json!({"@odata.type": SP, "id": "p"});
+    let a = run(
+        &site,
+        &json!({"granularSiteRestoreArtifacts@delta": [{"browseSessionId": "b", "id": "k"}]}),
+    );
+    assert_eq!(entries(&a, "granularSiteRestoreArtifacts")[0]["id"], "k");
+    assert_eq!(
+        a.state
+            .artifact_count(ArtifactCollection::GranularSiteRestoreArtifacts),
+        1
+    );
+}
+
+// ---------------------------------------------------------------- O: outcomes and the response
+
+#[test]
+fn o1_atomic_mode_applies_all_or_nothing() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let b = drive(vec![add("r2", "new"), rm("zz"), add("r1", "new")]);
+    let a = run_with(&state, &b, &Options::default().with_atomic(true));
+    assert_refused(&a, &state, 409, "Invalid");
+    let err = &body(&a)["error"];
+    assert_eq!(
+        err["message"],
+        "The identifier to be removed from the restore session does not exist"
+    );
+    assert_eq!(
+        err["details"],
+        json!([
+            {"code": "Invalid", "message": "The identifier to be removed from the restore session does not exist", "target": "driveRestoreArtifacts@delta/1"},
+            {"code": "DuplicateArtifactInList", "message": "The restore artifact requested is already present.", "target": "driveRestoreArtifacts@delta/2"},
+        ])
+    );
+    assert_eq!(a.outcomes[0], ItemOutcome::NotApplied);
+    let a = run_with(
+        &state,
+        &drive(vec![add("r2", "new")]),
+        &Options::default().with_atomic(true),
+    );
+    assert_eq!(a.response.status, 200);
+    assert_eq!(a.state.artifact_count(DRIVE), 2);
+    let a = run_with(
+        &state,
+        &b,
+        &Options::default().with_prefer("odata.continue-on-error=false"),
+    );
+    assert_eq!(a.response.status, 409);
+}
+
+#[test]
+fn o2_whole_request_error_shape() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let a = apply_raw(&state, b"{", &Options::default());
+    let b = body(&a);
+    assert_eq!(b.as_object().unwrap().len(), 1);
+    let e = b["error"].as_object().unwrap();
+    assert_eq!(e.keys().collect::<Vec<_>>(), ["code", "message"]);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Can't process the request because it's malformed or incorrect.")
+    );
+    assert!(a.outcomes.is_empty());
+    assert_eq!(a.state.to_json(), session(&state).to_json());
+}
+
+#[test]
+fn o3_body_is_the_session_without_collections_plus_one_entry_per_item() {
+    let mut state = od(json!([art("a1", "r1", "new")]));
+    state["x-custom"] = json!([1]);
+    state["granularDriveRestoreArtifacts"] = json!([]);
+    let a = run(
+        &state,
+        &drive(vec![
+            rm("a1"),
+            json!({"@removed": {}, "id": "zz", "@contentId": "c2"}),
+            json!({"restorePoint": {"id": "r9"}, "destinationType": "bogus", "junk@x": 1}),
+        ]),
+    );
+    let b = body(&a);
+    let keys: Vec<&String> = b.as_object().unwrap().keys().collect();
+    for k in [
+        "@odata.type",
+        "id",
+        "status",
+        "x-custom",
+        "driveRestoreArtifacts@delta",
+        "lastModifiedDateTime",
+    ] {
+        assert!(keys.contains(&&k.to_owned()), "{k} missing from {keys:?}");
+    }
+    assert!(
+        b.get("driveRestoreArtifacts").is_none()
+            && b.get("granularDriveRestoreArtifacts").is_none()
+    );
+    let e = drive_entries(&a);
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[0], json!({"@removed": {"reason": "changed"}, "id": "a1"}));
+    assert_eq!(e[1]["id"], "zz");
+    assert_eq!(e[1]["@contentId"], "c2");
+    assert!(e[1].get("@removed").is_none());
+    assert_eq!(
+        e[2],
+        json!({"restorePoint": {"id": "r9"}, "destinationType": "bogus", "@Core.DataModificationException":
+        {"info": {"code": "InvalidPathType", "message": "PathType (new/in-place) isn't known for artifacts."}, "failedOperation": "insert", "responseCode": 400}})
+    );
+}
+
+#[test]
+fn o4_content_ids_are_echoed_not_invented() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let mut item = add("r2", "new");
+    item["@Core.ContentID"] = json!("1");
+    item["@Org.OData.Core.V1.ContentID"] = json!("2");
+    let a = run(
+        &state,
+        &drive(vec![
+            item,
+            json!({"@contentId": "3", "@removed": {}, "id": "a1"}),
+            rm("nope"),
+        ]),
+    );
+    let e = drive_entries(&a);
+    assert_eq!(e[0]["@Core.ContentID"], "1");
+    assert_eq!(e[0]["@Org.OData.Core.V1.ContentID"], "2");
+    assert_eq!(e[1]["@contentId"], "3");
+    assert!(
+        e[2].as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.to_lowercase().contains("contentid"))
+    );
+}
+
+#[test]
+fn o5_return_minimal() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let minimal = Options::default().with_prefer("return=minimal");
+    let a = run_with(&state, &drive(vec![rm("a1")]), &minimal);
+    assert_eq!((a.response.status, a.response.body.is_none()), (204, true));
+    assert_eq!(a.state.artifact_count(DRIVE), 0);
+    let a = run_with(&state, &drive(vec![rm("a1"), rm("a1")]), &minimal);
+    assert_eq!(a.response.status, 200);
+    assert_eq!(drive_entries(&a).len(), 2);
+}
+
+#[test]
+fn o6_session_bookkeeping_only_when_something_changed() {
+    let mut state = od(json!([art("a1", "r1", "new")]));
+    state["lastModifiedDateTime"] = json!("2020-01-01T00:00:00Z");
+    state["restoreSessionArtifactCount"] = json!({"completed": 0, "total": 1, "x": true});
+    let now = Timestamp::parse_rfc3339(NOW).unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(3)).with_actor(&json!({"user": {"id": "u1"}}));
+    let a = apply(
+        session(&state),
+        drive(vec![add("r2", "new"), add("r3", "new")])
+            .to_string()
+            .as_bytes(),
+        &Options::default(),
+        &mut ctx,
+    );
+    let v = a.state.to_value();
+    assert_eq!(v["lastModifiedDateTime"], NOW);
+    assert_eq!(v["lastModifiedBy"], json!({"user": {"id": "u1"}}));
+    assert_eq!(
+        v["restoreSessionArtifactCount"],
+        json!({"completed": 0, "total": 3, "x": true})
+    );
+    assert!(
+        a.state
+            .to_json()
+            .contains(r#""restoreSessionArtifactCount":{"completed":0,"total":3,"x":true}"#)
+    );
+    // Nothing succeeded: nothing changes.
+    let a = run(&state, &drive(vec![rm("zz"), add("r1", "new")]));
+    assert_eq!(a.state.to_json(), session(&state).to_json());
+    // No count member: none is added; no actor: lastModifiedBy untouched.
+    let a = run(&od(json!([])), &drive(vec![add("r2", "new")]));
+    let v = a.state.to_value();
+    assert!(v.get("restoreSessionArtifactCount").is_none() && v.get("lastModifiedBy").is_none());
+    assert_eq!(v["lastModifiedDateTime"], NOW);
+}
+
+// ---------------------------------------------------------------- D: determinism and safety
+
+#[test]
+fn d1_same_inputs_same_bytes_whatever_the_member_order() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let one = r#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r2"},"destinationType":"new","@contentId":"c"},{"@removed":{"reason":"changed"},"id":"a1"},{"id":"q","@removed":{}}]}"#;
+    let two = r#"{"driveRestoreArtifacts@delta":[{"@contentId":"c","destinationType":"new","restorePoint":{"id":"r2"}},{"id":"a1","@removed":{"reason":"changed"}},{"@removed":{},"id":"q"}]}"#;
+    let r1 = apply_raw(&state, one.as_bytes(), &Options::default());
+    let r2 = apply_raw(&state, two.as_bytes(), &Options::default());
+    let r3 = apply_raw(&state, one.as_bytes(), &Options::default());
+    assert_eq!(r1.response, r2.response);
+    assert_eq!(r1.response, r3.response);
+    assert_eq!(r1.state.to_json(), r2.state.to_json());
+}
+
+#[test]
+fn d2_seeded_ids_are_uuid_v4_from_the_seed_alone() {
+    let state = od(json!([]));
+    let b = drive(vec![add("r1", "new"), add("r2", "new")]).to_string();
+    let go = |seed| {
+        let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), SeededIds::new(seed));
+        let a = apply(session(&state), b.as_bytes(), &Options::default(), &mut ctx);
+        drive_entries(&a)
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (x, y, z) = (go(11), go(11), go(12));
+    assert_eq!(x, y);
+    assert_ne!(x, z);
+    for id in &x {
+        let u = uuid_fields(id);
+        assert_eq!(u.0, '4', "version nibble of {id}");
+        assert!(matches!(u.1, '8' | '9' | 'a' | 'b'), "variant of {id}");
+    }
+}
+
+fn uuid_fields(id: &str) -> (char, char) {
+    let parts: Vec<&str> = id.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12]
+    );
+    (
+        parts[2].chars().next().unwrap(),
+        parts[3].chars().next().unwrap(),
+    )
+}
+
+#[test]
+fn d3_hostile_bodies_do_not_panic() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let mut bodies: Vec<Vec<u8>> = vec![
+        "{".repeat(100_000).into_bytes(),
+        format!("{{\"driveRestoreArtifacts@delta\":{}", "[".repeat(200_000)).into_bytes(),
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"\ud800"},"destinationType":"new"}]}"#.to_vec(),
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r"},"destinationType":"new"}], "x@y": 1e999999}"#.to_vec(),
+        b"\0\0\0".to_vec(),
+    ];
+    let mut x: u32 = 1;
+    for len in 0..200 {
+        bodies.push(
+            (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    b"{}[]\":,@ae1 "[(x % 12) as usize]
+                })
+                .collect(),
+        );
+    }
+    for b in bodies {
+        let a = apply_raw(&state, &b, &Options::default());
+        assert!(
+            matches!(a.response.status, 200 | 400 | 413),
+            "{:?}",
+            a.response
+        );
+    }
+}
+
+#[test]
+fn d4_untouched_artifacts_are_kept_as_they_were_and_additions_appended() {
+    let state = od(json!([
+        {"id": "a1", "restorePoint": {"id": "r1"}, "destinationType": "new", "z": [3, {"y": null}]},
+        art("a2", "r2", "new"),
+        {"id": "a3", "restorePoint": {"id": "r3"}, "destinationType": "new", "status": "weird", "n": 12345678901234567890u64},
+    ]));
+    let before: Vec<String> = session(&state)
+        .artifacts(DRIVE)
+        .map(|a| a.json().get().to_owned())
+        .collect();
+    let a = run(
+        &state,
+        &drive(vec![add("r4", "new"), rm("a2"), add("r5", "new")]),
+    );
+    let after: Vec<String> = a
+        .state
+        .artifacts(DRIVE)
+        .map(|a| a.json().get().to_owned())
+        .collect();
+    assert_eq!(after.len(), 4);
+    assert_eq!(after[0], before[0]);
+    assert_eq!(after[1], before[2]);
+    assert!(after[2].contains("\"r4\"") && after[3].contains("\"r5\""));
+}
+
+#[test]
+fn error_codes_have_their_graph_spelling() {
+    assert_eq!(
+        ErrorCode::DifferentRestoreDestinationType.to_string(),
+        "DifferentRestoreDestinationType"
+    );
+}
