@@ -1,0 +1,376 @@
+//! The `restore-delta` binary: output shape, exit codes, determinism, stdin.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_restore-delta"))
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+fn example(name: &str) -> String {
+    examples().join(name).to_string_lossy().into_owned()
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn seed_example(extra: &[&str]) -> Output {
+    let (state, request) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    let mut args = vec![
+        "apply",
+        "--state",
+        &state,
+        "--request",
+        &request,
+        "--now",
+        "2026-11-28T12:00:00Z",
+        "--seed",
+        "7",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
+fn json_out(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::str::from_utf8(&o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one JSON document, one line");
+    serde_json::from_str(text).unwrap()
+}
+
+fn assert_usage_error(o: &Output, needle: &str) {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "stdout must be empty");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line on stderr: {err}"
+    );
+    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+}
+
+#[test]
+fn seed_example_gives_the_documented_outcome() {
+    let v = json_out(&seed_example(&[]));
+    assert_eq!(
+        v.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["response", "state"]
+    );
+    assert_eq!(v["response"]["status"], 200);
+    let entries = v["response"]["body"]["driveRestoreArtifacts@delta"]
+        .as_array()
+        .unwrap();
+    assert_eq!(entries.len(), 7, "one entry per request item");
+    for e in &entries[..4] {
+        assert_eq!(e["status"], "added");
+    }
+    assert_eq!(
+        entries[1]["restorePoint"]["id"], "2b014d8c-71fe-4d00-a01a-31850bc5b32",
+        "echoed as sent"
+    );
+    assert_eq!(
+        entries[4],
+        json!({"@removed": {"reason": "changed"}, "id": "99954f18-c8ec-4b62-85bf-cdf3b70b140e"})
+    );
+    let x = &entries[5]["@Core.DataModificationException"];
+    assert_eq!(
+        (
+            x["responseCode"].as_u64(),
+            x["info"]["code"].as_str(),
+            x["failedOperation"].as_str()
+        ),
+        (Some(409), Some("Invalid"), Some("remove"))
+    );
+    assert_eq!(entries[5]["id"], "4267e382-71a9-4c07-bef7-bda97e09c0d2");
+    assert_eq!(entries[6]["@removed"]["reason"], "changed");
+    let state = v["state"]["driveRestoreArtifacts"].as_array().unwrap();
+    assert_eq!(state.len(), 4);
+    assert_eq!(v["state"]["restoreSessionArtifactCount"]["total"], 4);
+}
+
+#[test]
+fn output_is_byte_identical_with_now_and_seed() {
+    let a = seed_example(&[]);
+    let b = seed_example(&[]);
+    assert_eq!(a.stdout, b.stdout);
+    let c = seed_example(&["--seed", "8"]);
+    assert_ne!(a.stdout, c.stdout);
+}
+
+#[test]
+fn every_shipped_example_applies() {
+    for name in [
+        "onedrive",
+        "sharepoint",
+        "exchange",
+        "granular-onedrive",
+        "granular-sharepoint",
+    ] {
+        let (s, r) = (
+            example(&format!("{name}.state.json")),
+            example(&format!("{name}.request.json")),
+        );
+        let v = json_out(&run(
+            &[
+                "apply",
+                "--state",
+                &s,
+                "--request",
+                &r,
+                "--now",
+                "2026-11-28T12:00:00Z",
+                "--seed",
+                "1",
+            ],
+            None,
+        ));
+        assert_eq!(v["response"]["status"], 200, "{name}");
+    }
+}
+
+#[test]
+fn stdin_for_either_file_but_not_both() {
+    let body = br#"{"driveRestoreArtifacts@delta":[{"@removed":{},"id":"99954f18-c8ec-4b62-85bf-cdf3b70b140e"}]}"#;
+    let state = example("onedrive.state.json");
+    let v = json_out(&run(
+        &[
+            "apply",
+            "--state",
+            &state,
+            "--request",
+            "-",
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--seed",
+            "1",
+        ],
+        Some(body),
+    ));
+    assert_eq!(
+        v["state"]["driveRestoreArtifacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let state_bytes = std::fs::read(example("onedrive.state.json")).unwrap();
+    let req = example("onedrive.request.json");
+    let v = json_out(&run(
+        &[
+            "apply",
+            "--state",
+            "-",
+            "--request",
+            &req,
+            "--now",
+            "2026-11-28T12:00:00Z",
+            "--seed",
+            "1",
+        ],
+        Some(&state_bytes),
+    ));
+    assert_eq!(v["response"]["status"], 200);
+    assert_usage_error(
+        &run(&["apply", "--state", "-", "--request", "-"], Some(b"{}")),
+        "stdin",
+    );
+}
+
+#[test]
+fn any_response_exits_zero_whatever_its_status() {
+    let state = example("onedrive.state.json");
+    let v = json_out(&run(
+        &[
+            "apply",
+            "--state",
+            &state,
+            "--request",
+            "-",
+            "--now",
+            "2026-11-28T12:00:00Z",
+        ],
+        Some(b"not json"),
+    ));
+    assert_eq!(v["response"]["status"], 400);
+    assert_eq!(
+        v["response"]["body"]["error"]["code"],
+        "InvalidPatchRequest"
+    );
+    let input: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(
+        v["state"], input,
+        "a refused request returns the input state"
+    );
+}
+
+#[test]
+fn options_from_flags() {
+    let v = json_out(&seed_example(&["--atomic"]));
+    assert_eq!(v["response"]["status"], 409);
+    assert_eq!(
+        v["response"]["body"]["error"]["details"][0]["target"],
+        "driveRestoreArtifacts@delta/5"
+    );
+    let w = json_out(&seed_example(&["--prefer", "continue-on-error=false"]));
+    assert_eq!(
+        v, w,
+        "--prefer continue-on-error=false behaves like --atomic"
+    );
+    let v = json_out(&seed_example(&["--max-items", "3"]));
+    assert_eq!(
+        v["response"]["body"]["error"]["code"],
+        "RestoreArtifactsLimitBreached"
+    );
+    let v = json_out(&seed_example(&["--max-bytes", "10"]));
+    assert_eq!(v["response"]["status"], 413);
+    let v = json_out(&seed_example(&["--max-depth", "3"]));
+    assert_eq!(v["response"]["status"], 400);
+    let v = json_out(&seed_example(&["--missing-removal", "succeed"]));
+    assert_eq!(
+        v["response"]["body"]["driveRestoreArtifacts@delta"][5]["@removed"]["reason"],
+        "changed"
+    );
+    // minimal with a failure: the full body all the same; without failures: 204 and null.
+    let v = json_out(&seed_example(&["--prefer", "return=minimal"]));
+    assert_eq!(v["response"]["status"], 200);
+    let state = example("onedrive.state.json");
+    let v = json_out(&run(&["apply", "--state", &state, "--request", "-", "--prefer", "return=minimal", "--now", "2026-11-28T12:00:00Z"],
+        Some(br#"{"driveRestoreArtifacts@delta":[{"@removed":{},"id":"99954f18-c8ec-4b62-85bf-cdf3b70b140e"}]}"#)));
+    assert_eq!(v["response"], json!({"status": 204, "body": null}));
+}
+
+#[test]
+fn actor_is_written_to_last_modified_by() {
+    let dir = std::env::temp_dir().join(format!("restore-delta-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let actor = dir.join("actor.json");
+    std::fs::write(&actor, r#"{"user":{"id":"u9","displayName":"Ada"}}"#).unwrap();
+    let v = json_out(&seed_example(&["--actor", actor.to_str().unwrap()]));
+    assert_eq!(
+        v["state"]["lastModifiedBy"],
+        json!({"user": {"displayName": "Ada", "id": "u9"}})
+    );
+    std::fs::write(&actor, "[1]").unwrap();
+    assert_usage_error(
+        &seed_example(&["--actor", actor.to_str().unwrap()]),
+        "--actor",
+    );
+    std::fs::write(&actor, "{").unwrap();
+    assert_usage_error(
+        &seed_example(&["--actor", actor.to_str().unwrap()]),
+        "--actor",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    assert_usage_error(&seed_example(&["--now", "yesterday"]), "--now");
+    assert_usage_error(&seed_example(&["--now", "2026-02-30T00:00:00Z"]), "--now");
+    assert_usage_error(&seed_example(&["--seed", "-1"]), "");
+    assert_usage_error(
+        &run(
+            &["apply", "--state", "/nonexistent/s.json", "--request", "-"],
+            Some(b"{}"),
+        ),
+        "can't read",
+    );
+    assert_usage_error(&run(&["apply"], None), "required");
+    assert_usage_error(&run(&["frobnicate"], None), "frobnicate");
+    assert_usage_error(
+        &run(
+            &[
+                "apply",
+                "--state",
+                "-",
+                "--request",
+                &example("onedrive.request.json"),
+            ],
+            Some(b"[1]"),
+        ),
+        "state",
+    );
+    assert_usage_error(
+        &run(
+            &[
+                "apply",
+                "--state",
+                "-",
+                "--request",
+                &example("onedrive.request.json"),
+            ],
+            Some(b"{\"id\":\"x\"}"),
+        ),
+        "kind",
+    );
+}
+
+#[test]
+fn help_explains_every_flag_with_an_example() {
+    let o = run(&["apply", "--help"], None);
+    assert!(o.status.success());
+    let help = String::from_utf8(o.stdout).unwrap();
+    for flag in [
+        "--state",
+        "--request",
+        "--now",
+        "--seed",
+        "--atomic",
+        "--prefer",
+        "--max-items",
+        "--max-bytes",
+        "--max-depth",
+        "--missing-removal",
+        "--actor",
+        "Examples:",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn defaults_for_now_and_seed_still_produce_a_response() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    let a = json_out(&run(&["apply", "--state", &s, "--request", &r], None));
+    let b = json_out(&run(&["apply", "--state", &s, "--request", &r], None));
+    assert_eq!(a["response"]["status"], 200);
+    let id = |v: &Value| v["state"]["driveRestoreArtifacts"][0]["id"].clone();
+    assert_ne!(id(&a), id(&b), "without --seed, ids differ between runs");
+}
