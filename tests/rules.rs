@@ -789,9 +789,9 @@ fn a6_granular_mailbox_needs_search_response_id_and_keys_by_the_pair() {
         ]),
     );
     let e = entries(&a, "granularMailboxRestoreArtifacts");
-    for i in 0..3 {
+    for (i, entry) in e.iter().take(3).enumerate() {
         assert_eq!(
-            failure(&e[i]),
+            failure(entry),
             (400, "InvalidPatchRequest".into(), "insert".into()),
             "{i}"
         );
@@ -897,8 +897,8 @@ fn g2_browse_session_and_item_key() {
         ]),
     );
     let e = g_entries(&a);
-    for i in 0..6 {
-        assert_eq!(failure(&e[i]).1, "InvalidPatchRequest", "{i}");
+    for (i, entry) in e.iter().take(6).enumerate() {
+        assert_eq!(failure(entry).1, "InvalidPatchRequest", "{i}");
     }
     assert_eq!(e[6]["id"], "k3");
     assert_eq!(e[7]["id"], "k4");
