@@ -105,19 +105,48 @@ impl<'de> Visitor<'de> for Limited {
 /// One member of an object read in document order, its value kept as raw JSON text.
 pub(crate) type RawMember = (String, Box<RawValue>);
 
+/// A member value read by [`read_object_with`].
+pub(crate) enum MemberValue {
+    /// Any value, as raw text.
+    Raw(Box<RawValue>),
+    /// An array member's elements, as raw text (members the caller asked to split).
+    Array(Vec<Box<RawValue>>),
+    /// A member the caller asked to split that is not an array (its value skipped).
+    NotArray,
+}
+
 /// Reads a JSON object's members in document order, values unparsed. `Ok(None)` when the text is
 /// valid JSON but not an object. A duplicate member name is an error.
 pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_json::Error> {
+    let members = read_object_with(text, |_| false)?;
+    Ok(members.map(|m| {
+        m.into_iter()
+            .filter_map(|(k, v)| match v {
+                MemberValue::Raw(raw) => Some((k, raw)),
+                _ => None,
+            })
+            .collect()
+    }))
+}
+
+/// Like [`read_object`], but members for which `split` is true are read straight into their
+/// array elements, so a large array is never held as one raw value and then copied again.
+pub(crate) fn read_object_with(
+    text: &str,
+    split: fn(&str) -> bool,
+) -> Result<Option<Vec<(String, MemberValue)>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let members = de.deserialize_any(ObjectVisitor)?;
+    let members = de.deserialize_any(ObjectVisitor { split })?;
     de.end()?;
     Ok(members)
 }
 
-struct ObjectVisitor;
+struct ObjectVisitor {
+    split: fn(&str) -> bool,
+}
 
 impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Vec<RawMember>>;
+    type Value = Option<Vec<(String, MemberValue)>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -126,7 +155,11 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value: Box<RawValue> = map.next_value()?;
+            let value = if (self.split)(&key) {
+                map.next_value_seed(ArraySeed)?
+            } else {
+                MemberValue::Raw(map.next_value()?)
+            };
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(format_args!(
                     "duplicate member name {key:?}"
@@ -160,12 +193,54 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
-/// Reads a JSON array's elements as raw text. `Ok(None)` when the value is not an array.
-pub(crate) fn read_array(raw: &RawValue) -> Result<Option<Vec<Box<RawValue>>>, serde_json::Error> {
-    if !raw.get().starts_with('[') {
-        return Ok(None);
+/// Reads an array's elements as raw text, or skips a value that is not an array.
+struct ArraySeed;
+
+impl<'de> DeserializeSeed<'de> for ArraySeed {
+    type Value = MemberValue;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MemberValue, D::Error> {
+        d.deserialize_any(self)
     }
-    serde_json::from_str(raw.get()).map(Some)
+}
+
+impl<'de> Visitor<'de> for ArraySeed {
+    type Value = MemberValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MemberValue, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element::<Box<RawValue>>()? {
+            out.push(v);
+        }
+        Ok(MemberValue::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MemberValue, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
+    fn visit_unit<E>(self) -> Result<MemberValue, E> {
+        Ok(MemberValue::NotArray)
+    }
 }
 
 /// The same JSON text without insignificant white space; tokens are kept byte for byte.

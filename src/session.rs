@@ -12,7 +12,7 @@ use crate::artifact::Artifact;
 use crate::collection::Collection;
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::StateError;
-use crate::json::{minify, read_array, read_object};
+use crate::json::{MemberValue, minify, read_object_with};
 use crate::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -80,7 +80,8 @@ impl Session {
         let text = std::str::from_utf8(bytes).map_err(|e| StateError::InvalidJson {
             message: format!("not UTF-8: {e}"),
         })?;
-        let members = read_object(text)
+        let is_collection = |name: &str| ArtifactCollection::from_name(name).is_some();
+        let members = read_object_with(text, is_collection)
             .map_err(|e| StateError::InvalidJson {
                 message: e.to_string(),
             })?
@@ -88,19 +89,30 @@ impl Session {
         Session::from_members(members)
     }
 
-    fn from_members(raw_members: Vec<(String, Box<RawValue>)>) -> Result<Session, StateError> {
+    fn from_members(raw_members: Vec<(String, MemberValue)>) -> Result<Session, StateError> {
         let mut odata_type: Option<(String, Option<SessionKind>)> = None;
         let mut id = None;
         let mut status = SessionStatus::Draft;
         let mut job_type = RestoreJobType::Standard;
-        let mut collections: Vec<(ArtifactCollection, Box<RawValue>)> = Vec::new();
+        let mut collections: Vec<(ArtifactCollection, Option<Vec<Box<RawValue>>>)> = Vec::new();
         let mut members = Vec::with_capacity(raw_members.len());
-        for (name, raw) in raw_members {
-            if let Some(which) = ArtifactCollection::from_name(&name) {
-                collections.push((which, raw));
-                members.push((name, Member::Collection(which.family())));
-                continue;
-            }
+        for (name, value) in raw_members {
+            let raw = match value {
+                MemberValue::Raw(raw) => raw,
+                MemberValue::Array(elements) => {
+                    if let Some(which) = ArtifactCollection::from_name(&name) {
+                        collections.push((which, Some(elements)));
+                        members.push((name, Member::Collection(which.family())));
+                    }
+                    continue;
+                }
+                MemberValue::NotArray => {
+                    if let Some(which) = ArtifactCollection::from_name(&name) {
+                        collections.push((which, None));
+                    }
+                    continue;
+                }
+            };
             match name.as_str() {
                 "@odata.type" => {
                     let t = string_member(&name, &raw)?.ok_or_else(|| invalid(&name, "is null"))?;
@@ -137,18 +149,14 @@ impl Session {
         };
         let mut standard = Collection::new(kind.standard());
         let mut granular = Collection::new(kind.granular());
-        for (which, raw) in collections {
+        for (which, elements) in collections {
             if which.kind() != kind {
                 return Err(StateError::KindContradiction {
                     kind: kind.odata_type().to_owned(),
                     collection: which,
                 });
             }
-            let elements = read_array(&raw)
-                .map_err(|e| StateError::InvalidJson {
-                    message: e.to_string(),
-                })?
-                .ok_or(StateError::CollectionNotArray { collection: which })?;
+            let elements = elements.ok_or(StateError::CollectionNotArray { collection: which })?;
             let loaded = Collection::load(which, elements)?;
             match which.family() {
                 Family::Standard => standard = loaded,
