@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Breaks one rule of docs/SEMANTICS.md at a time in a scratch copy of the engine and checks
+that the test suite notices (a test fails). Evidence for "every rule has a test that breaks when
+the rule is broken"; too slow for CI (one rebuild per mutant).
+
+Usage: python3 scripts/rule-mutants.py [RULE_ID ...]
+Works in a git worktree of HEAD under $TMPDIR with its own target dir; the checkout is untouched.
+Exit status 1 if a mutant survives or no longer applies.
+"""
+import os, subprocess, sys, tempfile, time
+
+# (rule, file, exact text, replacement): each removes or bends one rule.
+MUTANTS = [
+    ("S2", "src/kinds.rs", "given.eq_ignore_ascii_case(bare)", "given == bare"),
+    ("S3", "src/collection.rs", "if c.by_id.contains_key(&f.id) {", "if false {"),
+    ("S4", "src/session.rs", "members.push((name, Member::Raw(minify(raw))));", "if name.starts_with('@') || [\"id\", \"status\", \"restoreJobType\"].contains(&name.as_str()) { members.push((name, Member::Raw(minify(raw)))); }"),
+    ("S5", "src/session.rs", "let mut status = SessionStatus::Draft;", "let mut status = SessionStatus::Active;"),
+    ("E1", "src/request.rs", "if body.len() > options.max_bytes {", "if body.len() > options.max_bytes.saturating_mul(2) {"),
+    ("E2", "src/json.rs", "if depth > self.max_depth {", "if depth > self.max_depth + 1 {"),
+    ("E2", "src/json.rs", "            if out.contains_key(&key) {\n                return Err(de::Error::custom(format_args!(", "            if false {\n                return Err(de::Error::custom(format_args!("),
+    ("E3", "src/request.rs", "if session.status() != &SessionStatus::Draft {", "if session.status() == &SessionStatus::Active {"),
+    ("E3", "src/request.rs", "if session.restore_job_type() == &RestoreJobType::Bulk {", "if false {"),
+    ("E4", "src/request.rs", "_ => Err(malformed(format_args!(\n            \"`{name}` can't be set by this request.\"\n        ))),", "_ => Ok(()),"),
+    ("E4", "src/request.rs", "Value::String(id) if id == session.id() => Ok(()),", "Value::String(_) => Ok(()),"),
+    ("E4", "src/request.rs", "    if name.ends_with(\"@delta\") {", "    if false {"),
+    ("E5", "src/request.rs", "[one] => Some(*one),\n        _ => {", "[one, ..] => Some(*one),\n        #[allow(unreachable_patterns)] _ => {"),
+    ("E6", "src/request.rs", "Some(Value::Array(items)) if !items.is_empty() => items,", "Some(Value::Array(items)) => items,"),
+    ("E7", "src/request.rs", "if items.len() > options.max_items {", "if items.len() > options.max_items + 1 {"),
+    ("E8", "src/request.rs", "            other => {\n                return Err(malformed(format_args!(", "            other if false => {\n                return Err(malformed(format_args!("),
+    ("E9", "src/request.rs", "if session.artifact_count(other) > 0 {", "if false {"),
+    ("E9", "src/commit.rs", "if was_empty && plan.added_any() {", "if false {"),
+    ("X1", "src/decide.rs", "Some(Value::String(r)) if r == \"deleted\" => Some(\"deleted\"),", "Some(Value::String(_)) => Some(\"deleted\"),"),
+    ("X1", "src/decide.rs", "        Value::Null => Some(\"changed\"),", "        Value::Null => None,"),
+    ("X2", "src/decide.rs", "Some(Value::String(id)) if !id.is_empty() => id,\n        _ => {\n            return fail(bad_request(\n                op,\n                \"A removal", "Some(Value::String(id)) => id,\n        _ => {\n            return fail(bad_request(\n                op,\n                \"A removal"),
+    ("X3", "src/decide.rs", "                409,\n                ErrorCode::Invalid,", "                404,\n                ErrorCode::Invalid,"),
+    ("X3", "src/decide.rs", ".filter(|seq| !self.removed.contains(seq))", ""),
+    ("X4", "src/commit.rs", "        collection.remove(seq);", "        let _ = seq;"),
+    ("A1", "src/decide.rs", "if let Some(name) = forbidden_member(item, allowed) {", "if let Some(name) = forbidden_member(item, allowed).filter(|n| n.as_str() != \"id\") {"),
+    ("A2", "src/decide.rs", "(Some(a), Some(b)) if a == b => a,\n            _ => return Err(invalid_rp()),", "(Some(a), Some(_)) => a,\n            _ => return Err(invalid_rp()),"),
+    ("A3", "src/decide.rs", "Some(Value::String(d)) if d == \"new\" || d == \"inPlace\" => d.as_str(),", "Some(Value::String(d)) => d.as_str(),"),
+    ("A4", "src/decide.rs", "    if ev.key_count(&key) > 0 {", "    if ev.key_count(&key) > 1 {"),
+    ("A5", "src/decide.rs", "    if ev.other_destination_present(destination) {", "    if false {"),
+    ("A6", "src/decide.rs", "        search_response_id: search_response_id.map(Box::from),", "        search_response_id: None,"),
+    ("A6", "src/decide.rs", "Some(non_empty_str(item.get(\"searchResponseId\")).ok_or_else(|| {", "Some(non_empty_str(item.get(\"searchResponseId\")).or(Some(\"\")).ok_or_else(|| {"),
+    ("A7", "src/decide.rs", ".find(|id| !id.is_empty() && ev.find(id).is_none())", ".find(|id| !id.is_empty())"),
+    ("A7", "src/decide.rs", "json.push_str(\",\\\"status\\\":\\\"added\\\",\\\"createdDateTime\\\":\\\"\");", "json.push_str(\",\\\"status\\\":\\\"scheduled\\\",\\\"createdDateTime\\\":\\\"\");"),
+    ("G1", "src/decide.rs", "if let Some(name) = forbidden_member(item, &[\"browseSessionId\", \"id\", \"itemKey\"]) {", "if let Some(name) = forbidden_member(item, &[\"browseSessionId\", \"id\", \"itemKey\", \"status\", \"restorePoint\", \"destinationType\"]) {"),
+    ("G2", "src/decide.rs", "(Some(_), Some(_)) => {\n                return Err(bad_request(", "(Some(a), Some(_)) if false => {\n                let _ = a;\n                return Err(bad_request("),
+    ("G3", "src/decide.rs", "    if ev.find(key).is_some() {\n        return Err(duplicate(op));", "    if false {\n        return Err(duplicate(op));"),
+    ("G4", "src/decide.rs", "json.push_str(\",\\\"browseSessionId\\\":\");", "json.push_str(\",\\\"browseSession\\\":\");"),
+    ("O1", "src/lib.rs", "if options.atomic && plan.any_failed() {", "if false {"),
+    ("O2", "src/render.rs", "    out.push_str(\",\\\"message\\\":\");\n    write_str(&mut out, &error.message);", "    out.push_str(\",\\\"message\\\":\");\n    write_str(&mut out, error.code.as_str());"),
+    ("O3", "src/render.rs", "            let keys: &[&str] = match f.operation {\n                Operation::Remove => &[\"id\"],", "            let keys: &[&str] = match f.operation {\n                Operation::Remove => &[],"),
+    ("O3", "src/outcome.rs", "Operation::Insert => \"insert\",", "Operation::Insert => \"remove\","),
+    ("O4", "src/render.rs", "    \"@Core.ContentID\",\n", "    \"@Core.ContentId\",\n"),
+    ("O5", "src/lib.rs", "let response = if options.return_minimal && !plan.any_failed() {", "let response = if options.return_minimal {"),
+    ("O6", "src/commit.rs", "        update_total(session);", ""),
+    ("O6", "src/commit.rs", "if plan.added_any() || !plan.removed.is_empty() {", "if true {"),
+    ("D1", "src/json.rs", "            keys.sort_unstable();", "            keys.reverse();"),
+    ("D2", "src/ids.rs", "self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);", "self.state = self.state.wrapping_add(1);"),
+    ("D4", "src/commit.rs", "    for p in plan.pending.iter().filter(|p| p.alive) {", "    for p in plan.pending.iter().rev().filter(|p| p.alive) {"),
+]
+
+
+def sh(cmd, cwd, env=None, timeout=1800):
+    return subprocess.run(cmd, cwd=cwd, env=env, shell=True, capture_output=True, text=True, timeout=timeout)
+
+
+def main():
+    wanted = set(sys.argv[1:])
+    top = sh("git rev-parse --show-toplevel", os.getcwd()).stdout.strip()
+    work = tempfile.mkdtemp(prefix="rule-mutants-")
+    tree = os.path.join(work, "tree")
+    sh(f"git worktree add --detach {tree} HEAD", top)
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, "target"), CARGO_TERM_COLOR="never")
+    env.pop("CI", None)
+    results = []
+    try:
+        base = sh("cargo test --workspace --no-fail-fast -q", tree, env)
+        if base.returncode != 0:
+            print("baseline fails; fix the suite first\n" + base.stdout[-3000:] + base.stderr[-3000:])
+            return 1
+        for rule, path, old, new in MUTANTS:
+            if wanted and rule not in wanted:
+                continue
+            file = os.path.join(tree, path)
+            text = open(file).read()
+            if text.count(old) != 1:
+                results.append((rule, path, "NOT APPLICABLE (text not found once)", 0))
+                continue
+            open(file, "w").write(text.replace(old, new))
+            t = time.time()
+            r = sh("cargo test --workspace --no-fail-fast -q", tree, env)
+            open(file, "w").write(text)
+            out = r.stdout + r.stderr
+            failed = [l.split()[1] for l in out.splitlines() if l.startswith("---- ")]
+            if r.returncode == 0:
+                verdict = "SURVIVED"
+            elif "error[E" in out and not failed:
+                verdict = "DOES NOT COMPILE"
+            else:
+                verdict = f"caught by {len(failed)} test(s): " + ", ".join(failed[:4])
+            results.append((rule, path, verdict, time.time() - t))
+            print(f"{rule:3} {path:18} {verdict}", flush=True)
+    finally:
+        sh(f"git worktree remove --force {tree}", top)
+    bad = [r for r in results if not r[2].startswith("caught")]
+    print(f"\n{len(results) - len(bad)} of {len(results)} mutants caught")
+    for r in bad:
+        print("  ", r[0], r[1], r[2])
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
