@@ -1,2 +1,585 @@
 //! Entry points for the fuzz targets in `fuzz/`, kept in the library so a plain `cargo test`
 //! replays the committed corpus on stable. Not part of the public API.
+//!
+//! Each function takes arbitrary bytes and panics only when an invariant of
+//! `docs/SEMANTICS.md` is broken:
+//!
+//! - [`apply_bytes`]: any bytes as the request, against fixed states of each kind and status;
+//! - [`state_bytes`]: any bytes as the state;
+//! - [`apply_ops`]: an operation list decoded from bytes, applied by the engine and by a
+//!   deliberately simple model of the rules (`model.rs`), whose answers must agree.
+//!
+//! The operation list is decoded by hand (`ops.rs`) so the library needs no `arbitrary`
+//! dependency.
+
+// Panicking is what this module is for: a broken invariant must abort so libFuzzer records the
+// input, and the checks index into JSON they have just verified. Nothing but the fuzz targets and
+// `tests/fuzz_replay.rs` calls it.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+mod model;
+mod ops;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    Applied, ArtifactCollection, Context, ItemOutcome, MissingRemoval, Options, SeededIds, Session,
+    SessionKind, Timestamp, apply,
+};
+
+/// The clock value every fuzz entry point passes in.
+const NOW: &str = "2026-11-28T12:00:00Z";
+
+/// The fixed states [`apply_bytes`] runs against, picked by the low four bits of the first byte
+/// (modulo their number). Ids are short so mutations find them.
+pub const STATES: [&str; 13] = [
+    // 0: OneDrive, draft, standard, two artifacts, a count member.
+    r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"draft","restoreJobType":"standard","restoreSessionArtifactCount":{"total":2,"completed":0},"driveRestoreArtifacts":[{"id":"a","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"},{"id":"b","restorePoint":{"id":"r2"},"destinationType":"new","status":"succeeded","x-kept":[1,2.50,"\u00e9"]}]}"##,
+    // 1: OneDrive, draft, granular.
+    r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"draft","restoreJobType":"granular","granularDriveRestoreArtifacts":[{"id":"k1","browseSessionId":"bs","status":"added"},{"id":"k2","browseSessionId":"bs","status":"added"}]}"##,
+    // 2: OneDrive, empty, no status (draft), no job type (standard).
+    r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1"}"##,
+    // 3: SharePoint, draft, standard, in place.
+    r##"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"draft","restoreJobType":"standard","siteRestoreArtifacts":[{"id":"a","restorePoint":{"id":"r1"},"destinationType":"inPlace","status":"added"}],"granularSiteRestoreArtifacts":[]}"##,
+    // 4: SharePoint, draft, granular.
+    r##"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"draft","restoreJobType":"granular","granularSiteRestoreArtifacts":[{"id":"k1","browseSessionId":"bs","status":"added"}]}"##,
+    // 5: SharePoint, empty, mis-cased type, empty arrays.
+    r##"{"@odata.type":"#microsoft.graph.sharepointrestoresession","id":"s1","status":"draft","siteRestoreArtifacts":[],"granularSiteRestoreArtifacts":[]}"##,
+    // 6: Exchange, draft, standard.
+    r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s1","status":"draft","restoreJobType":"standard","lastModifiedDateTime":"2026-11-20T09:15:00Z","mailboxRestoreArtifacts":[{"id":"a","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"},{"id":"b","restorePoint":{"@odata.id":"r2"},"destinationType":"new"}]}"##,
+    // 7: Exchange, draft, granular mailbox.
+    r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s1","status":"draft","restoreJobType":"granular","restoreSessionArtifactCount":{"total":1},"granularMailboxRestoreArtifacts":[{"id":"a","restorePoint":{"id":"r1"},"destinationType":"inPlace","searchResponseId":"q1","status":"added"}]}"##,
+    // 8: Exchange, empty, kind told by a collection name alone.
+    r##"{"id":"s1","mailboxRestoreArtifacts":[]}"##,
+    // 9: OneDrive, active.
+    r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"active","driveRestoreArtifacts":[{"id":"a","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"}]}"##,
+    // 10: SharePoint, bulk.
+    r##"{"@odata.type":"#microsoft.graph.sharePointRestoreSession","id":"s1","status":"draft","restoreJobType":"bulk"}"##,
+    // 11: Exchange, completed.
+    r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s1","status":"completed","mailboxRestoreArtifacts":[]}"##,
+    // 12: OneDrive, an unknown status value.
+    r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"someFutureValue","x-custom":{"kept":true}}"##,
+];
+
+/// Any bytes as a request against a fixed state; never panics unless an invariant breaks.
+///
+/// The first byte picks the state (low four bits, modulo [`STATES`]) and the options (bit 4
+/// atomic, bit 5 `return=minimal`, bit 6 missing removals succeed, bit 7 a caller identity); the
+/// rest is the request body. Checked: determinism (D1); a refused request leaves the state as it
+/// was and answers `{"error": …}` (O2); a 200 body is JSON with one entry per item that matches
+/// the item's outcome (O3); untouched artifacts keep their place and text (D4); the new state
+/// reads back as a state.
+pub fn apply_bytes(data: &[u8]) {
+    let Some((&head, request)) = data.split_first() else {
+        return;
+    };
+    let state = STATES[usize::from(head & 0x0f) % STATES.len()];
+    let session = Session::from_json(state.as_bytes()).expect("every fixed state is valid");
+    let flags = head >> 4;
+    let options = Options::default()
+        .with_atomic(flags & 1 != 0)
+        .with_return_minimal(flags & 2 != 0)
+        .with_missing_removal(if flags & 4 != 0 {
+            MissingRemoval::Succeed
+        } else {
+            MissingRemoval::Fail
+        });
+    check_apply(&session, request, &options, flags & 8 != 0);
+}
+
+/// Any bytes as a state; never panics unless an invariant breaks.
+///
+/// Checked for an accepted state: it was valid JSON, an object with a non-empty string `id`
+/// whose collections are arrays of objects with distinct non-empty string ids (S3); writing it,
+/// reading that back and writing again gives the same text, also through `serde`; the text
+/// written is the same JSON value as the input (S4); and a small request of each family against
+/// it keeps every [`apply_bytes`] invariant.
+pub fn state_bytes(data: &[u8]) {
+    let read = Session::from_json(data);
+    let Ok(session) = read else {
+        return;
+    };
+    assert!(
+        serde_json::from_slice::<IgnoredAny>(data).is_ok(),
+        "S3: a state that is not valid JSON was accepted"
+    );
+    assert!(
+        !has_duplicate_member(data),
+        "S3: a state with a duplicate member name (in some object) was accepted"
+    );
+    let first = session.to_json();
+    let again = Session::from_json(first.as_bytes())
+        .unwrap_or_else(|e| panic!("S4: a written state is refused on re-read: {e}\n{first}"));
+    let second = again.to_json();
+    assert_eq!(first, second, "S4: read-write-read-write is not stable");
+    assert_eq!(session.kind(), again.kind());
+    assert_eq!(session.id(), again.id());
+    assert_eq!(session.status(), again.status());
+    assert_eq!(session.restore_job_type(), again.restore_job_type());
+    let via_serde: Session =
+        serde_json::from_str(&first).expect("S4: serde refuses what from_json accepted");
+    assert_eq!(via_serde.to_json(), first, "S4: serde reads another state");
+    let written: Value = serde_json::from_str(&first).expect("to_json writes JSON");
+    if let Ok(input) = serde_json::from_slice::<Value>(data) {
+        assert_eq!(
+            input, written,
+            "S4: the state written is not the state read"
+        );
+    }
+    check_accepted_state(&written, session.kind());
+    for request in requests_for(&session) {
+        check_apply(&session, request.as_bytes(), &Options::default(), false);
+    }
+}
+
+/// An operation list decoded from bytes, applied by the engine and by the model; never panics
+/// unless they disagree or an invariant breaks.
+///
+/// The bytes describe a state (kind, status, stored artifacts over small id alphabets), a
+/// request (removals and additions, standard and granular, valid and not, a few extra body
+/// members) and options (atomic, `return=minimal`, missing removals, a caller identity, a small
+/// item limit). The engine and the model must give the same whole-request outcome or the same
+/// per-item outcomes, the same final collections in the same order, the same session members and
+/// the same response body (messages aside).
+pub fn apply_ops(data: &[u8]) {
+    let case = ops::decode(data);
+    let expected = model::run(&case);
+    let state_text = case.state.to_string();
+    let session = Session::from_json(state_text.as_bytes()).unwrap_or_else(|e| {
+        panic!("the decoder built a state the engine refuses: {e}\n{state_text}")
+    });
+    let before = session.to_json();
+    let body = case.body.to_string();
+    let now = Timestamp::parse_rfc3339(NOW).expect("NOW parses");
+    let mut n = 0u32;
+    let ids = move || {
+        n += 1;
+        format!("n{n}")
+    };
+    let ctx = Context::new(now, ids);
+    let mut ctx = if case.actor {
+        ctx.with_actor(&actor())
+    } else {
+        ctx
+    };
+    let applied = apply(session, body.as_bytes(), &case.options, &mut ctx);
+    model::compare(&case, &expected, &applied, &before, &body);
+}
+
+fn actor() -> Value {
+    json!({"user": {"id": "u1", "displayName": "Fuzz"}, "application": null})
+}
+
+fn context(actor_set: bool) -> Context<SeededIds> {
+    let now = Timestamp::parse_rfc3339(NOW).expect("NOW parses");
+    let ctx = Context::new(now, SeededIds::new(0x5eed));
+    if actor_set {
+        ctx.with_actor(&actor())
+    } else {
+        ctx
+    }
+}
+
+/// The artifact collections of a kind: (standard, granular).
+fn collections_of(kind: SessionKind) -> [ArtifactCollection; 2] {
+    [kind.standard(), kind.granular()]
+}
+
+/// Applies `request` twice to `session` and checks every invariant that holds for any request.
+fn check_apply(session: &Session, request: &[u8], options: &Options, actor_set: bool) {
+    let before = session.to_json();
+    let a = apply(session.clone(), request, options, &mut context(actor_set));
+    let b = apply(session.clone(), request, options, &mut context(actor_set));
+    assert_eq!(a.response, b.response, "D1: two runs answer differently");
+    assert_eq!(a.outcomes, b.outcomes, "D1: two runs decide differently");
+    let after = a.state.to_json();
+    assert_eq!(
+        after,
+        b.state.to_json(),
+        "D1: two runs leave different states"
+    );
+    let reread = Session::from_json(after.as_bytes())
+        .unwrap_or_else(|e| panic!("the state after apply is refused on re-read: {e}\n{after}"));
+    assert_eq!(
+        reread.to_json(),
+        after,
+        "the state after apply does not read back"
+    );
+    match a.response.status {
+        200 | 204 => check_success(session, &before, request, options, &a),
+        status => check_refusal(&before, options, &a, status),
+    }
+}
+
+/// Rules O1 and O2.
+fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
+    assert!(status >= 400, "unexpected status {status}");
+    assert_eq!(
+        a.state.to_json(),
+        before,
+        "O2: a refused request changed the state"
+    );
+    let error = a.error.as_ref().expect("a refusal carries its error");
+    assert_eq!(error.status, status);
+    let body = a.response.body_value().expect("a refusal has a JSON body");
+    let obj = body.as_object().expect("an error body is an object");
+    assert_eq!(obj.len(), 1, "O2: an error body holds `error` only: {body}");
+    let e = &body["error"];
+    assert_eq!(e["code"], error.code.as_str(), "O2: code");
+    assert_eq!(e["message"], error.message.as_str(), "O2: message");
+    if a.outcomes.is_empty() {
+        assert!(e.get("details").is_none(), "details without item outcomes");
+        return;
+    }
+    // O1: atomic mode, at least one failure; every failure listed, in order.
+    assert!(
+        options.atomic,
+        "item outcomes on a refusal without atomic mode"
+    );
+    let failures: Vec<(usize, &crate::ItemFailure)> = a
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            ItemOutcome::Failed(f) => Some((i, f)),
+            ItemOutcome::NotApplied => None,
+            other => panic!("O1: outcome {other:?} on an atomic refusal"),
+        })
+        .collect();
+    let (_, first) = failures
+        .first()
+        .expect("O1: an atomic refusal with no failure");
+    assert_eq!(
+        (first.status, first.code),
+        (status, error.code),
+        "O1: first failure"
+    );
+    let details = e["details"].as_array().expect("O1: details");
+    assert_eq!(details.len(), failures.len(), "O1: every failure listed");
+    for (d, (i, f)) in details.iter().zip(&failures) {
+        assert_eq!(d["code"], f.code.as_str());
+        assert_eq!(d["message"], f.message.as_str());
+        let target = d["target"].as_str().expect("O1: target");
+        assert!(
+            target.ends_with(&format!("@delta/{i}")),
+            "O1: target {target}"
+        );
+    }
+}
+
+/// Rules O3–O6 and D4 for an accepted request.
+fn check_success(session: &Session, before: &str, request: &[u8], options: &Options, a: &Applied) {
+    assert!(
+        a.error.is_none(),
+        "an error with status {}",
+        a.response.status
+    );
+    assert!(
+        !a.outcomes.contains(&ItemOutcome::NotApplied),
+        "NotApplied outside an atomic refusal"
+    );
+    let failed = a
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, ItemOutcome::Failed(_)));
+    assert!(
+        !(options.atomic && failed),
+        "O1: atomic mode applied a failing request"
+    );
+    let kind = session.kind();
+    let names = collections_of(kind);
+    if a.response.status == 204 {
+        assert!(
+            options.return_minimal && !failed,
+            "O5: 204 without its conditions"
+        );
+        assert!(a.response.body.is_none(), "O5: 204 with a body");
+    } else {
+        assert!(
+            !options.return_minimal || failed,
+            "O5: 200 where 204 was due"
+        );
+    }
+    // The request was accepted, so it is a JSON object with one delta array of this kind.
+    let request: Value = serde_json::from_slice(request).expect("an accepted body is JSON");
+    let request = request.as_object().expect("an accepted body is an object");
+    let deltas: Vec<ArtifactCollection> = names
+        .into_iter()
+        .filter(|c| request.contains_key(c.delta_name()))
+        .collect();
+    let [collection] = deltas[..] else {
+        panic!("E5/E6: accepted a body with deltas {deltas:?}");
+    };
+    let items = request[collection.delta_name()]
+        .as_array()
+        .expect("E6: accepted a delta that is not an array");
+    assert_eq!(items.len(), a.outcomes.len(), "one outcome per item");
+    let state_value = a.state.to_value();
+    if let Some(body) = &a.response.body {
+        let body: Value = serde_json::from_str(body.get()).expect("O3: the 200 body is JSON");
+        let mut body = body.as_object().expect("O3: the body is an object").clone();
+        let entries = body
+            .remove(collection.delta_name())
+            .expect("O3: the body holds the delta");
+        let entries = entries.as_array().expect("O3: the delta is an array");
+        assert_eq!(entries.len(), items.len(), "O3: one entry per item");
+        for ((entry, item), outcome) in entries.iter().zip(items).zip(&a.outcomes) {
+            check_entry(entry, item, outcome);
+        }
+        // The rest of the body is the session without its collections.
+        let mut members = state_value
+            .as_object()
+            .expect("a state is an object")
+            .clone();
+        for c in names {
+            members.remove(c.name());
+        }
+        assert_eq!(body, members, "O3: the body's session members");
+    }
+    // D4: the edited collection is the old one, less removals, plus additions, in order; the
+    // artifacts left untouched keep their text.
+    let old: Vec<(String, String)> = session
+        .artifacts(collection)
+        .map(|x| (x.id().to_owned(), x.json().get().to_owned()))
+        .collect();
+    let mut expected_ids: Vec<String> = old.iter().map(|(id, _)| id.clone()).collect();
+    let mut changed = false;
+    for outcome in &a.outcomes {
+        match outcome {
+            ItemOutcome::Added { id } => {
+                assert!(!expected_ids.contains(id), "an addition reuses id {id}");
+                expected_ids.push(id.clone());
+                changed = true;
+            }
+            ItemOutcome::Removed { id } => {
+                if let Some(p) = expected_ids.iter().position(|x| x == id) {
+                    expected_ids.remove(p);
+                    changed = true;
+                } else {
+                    assert_eq!(options.missing_removal, MissingRemoval::Succeed, "X3");
+                }
+            }
+            _ => {}
+        }
+    }
+    let new_ids: Vec<&str> = a.state.artifacts(collection).map(|x| x.id()).collect();
+    assert_eq!(new_ids, expected_ids, "D4: the collection's ids");
+    let added: Vec<&str> = a
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Added { id } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    for artifact in a.state.artifacts(collection) {
+        let old_text = old.iter().find(|(id, _)| id == artifact.id());
+        if let (Some((_, text)), false) = (old_text, added.contains(&artifact.id())) {
+            assert_eq!(
+                artifact.json().get(),
+                text,
+                "D4: an untouched artifact changed"
+            );
+        }
+    }
+    let other = names[usize::from(collection == kind.standard())];
+    let untouched = |s: &Session| -> Vec<String> {
+        s.artifacts(other)
+            .map(|x| x.json().get().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        untouched(&a.state),
+        untouched(session),
+        "the other collection changed"
+    );
+    // O6.
+    if changed {
+        assert_eq!(
+            a.state.member("lastModifiedDateTime").map(|r| r.get()),
+            Some(format!("\"{NOW}\"").as_str()),
+            "O6: lastModifiedDateTime"
+        );
+        if let Some(Value::Object(count)) = state_value.get("restoreSessionArtifactCount") {
+            let total = names
+                .into_iter()
+                .map(|c| a.state.artifact_count(c))
+                .sum::<usize>();
+            assert_eq!(count.get("total"), Some(&json!(total)), "O6: total");
+        }
+    } else {
+        assert_eq!(
+            a.state.to_json(),
+            before,
+            "O6: nothing changed but the state did"
+        );
+    }
+}
+
+/// One entry of a 200 body against its item and outcome (rules O3, O4).
+fn check_entry(entry: &Value, item: &Value, outcome: &ItemOutcome) {
+    let entry = entry.as_object().expect("O3: an entry is an object");
+    for name in [
+        "@contentId",
+        "@Core.ContentID",
+        "@Org.OData.Core.V1.ContentID",
+    ] {
+        assert_eq!(entry.get(name), item.get(name), "O4: {name}");
+    }
+    match outcome {
+        ItemOutcome::Added { id } => {
+            assert_eq!(entry.get("id"), Some(&json!(id)), "O3: added id");
+            assert_eq!(entry.get("status"), Some(&json!("added")), "A7/G4: status");
+            assert_eq!(
+                entry.get("createdDateTime"),
+                Some(&json!(NOW)),
+                "A7/G4: created"
+            );
+        }
+        ItemOutcome::Removed { id } => {
+            assert_eq!(entry.get("id"), Some(&json!(id)), "O3: removed id");
+            let reason = &entry["@removed"]["reason"];
+            assert!(
+                reason == "changed" || reason == "deleted",
+                "O3: reason {reason}"
+            );
+        }
+        ItemOutcome::Failed(f) => {
+            let e = &entry["@Core.DataModificationException"];
+            assert_eq!(e["info"]["code"], f.code.as_str(), "O3: code");
+            assert_eq!(e["info"]["message"], f.message.as_str(), "O3: message");
+            assert_eq!(e["failedOperation"], f.operation.as_str(), "O3: operation");
+            assert_eq!(e["responseCode"], f.status, "O3: responseCode");
+        }
+        other => panic!("outcome {other:?} in a 200 body"),
+    }
+}
+
+/// Rule S3: what was accepted is an object with an id whose collections are arrays of
+/// objects with distinct non-empty string ids, all of the session's kind.
+fn check_accepted_state(state: &Value, kind: SessionKind) {
+    let obj = state
+        .as_object()
+        .expect("S3: accepted a state that is not an object");
+    assert!(
+        matches!(obj.get("id"), Some(Value::String(s)) if !s.is_empty()),
+        "S3: accepted a state without an id"
+    );
+    for c in ArtifactCollection::ALL {
+        let Some(v) = obj.get(c.name()) else {
+            continue;
+        };
+        assert_eq!(c.kind(), kind, "S2: accepted {} in a {kind}", c.name());
+        let items = v
+            .as_array()
+            .expect("S3: accepted a collection that is not an array");
+        let mut seen = BTreeSet::new();
+        for item in items {
+            let id = match item.get("id") {
+                Some(Value::String(s)) if !s.is_empty() => s,
+                _ => panic!("S3: accepted an artifact without an id: {item}"),
+            };
+            assert!(seen.insert(id), "S3: accepted two artifacts with id {id:?}");
+        }
+    }
+}
+
+/// A small request of each family for `session`: add something new, remove its first artifact.
+fn requests_for(session: &Session) -> Vec<String> {
+    let kind = session.kind();
+    collections_of(kind)
+        .into_iter()
+        .map(|c| {
+            let first = session
+                .artifacts(c)
+                .next()
+                .map_or_else(|| "none".to_owned(), |x| x.id().to_owned());
+            let destination = session
+                .artifacts(c)
+                .find_map(|x| x.destination_type())
+                .map_or_else(|| "new".to_owned(), |d| d.to_string());
+            let addition = match c {
+                ArtifactCollection::GranularDriveRestoreArtifacts
+                | ArtifactCollection::GranularSiteRestoreArtifacts => {
+                    json!({"browseSessionId": "fz-bs", "itemKey": "fz-key", "@contentId": "1"})
+                }
+                ArtifactCollection::GranularMailboxRestoreArtifacts => json!({
+                    "restorePoint": {"id": "fz-rp"}, "destinationType": destination,
+                    "searchResponseId": "fz-q"
+                }),
+                _ => json!({"restorePoint": {"id": "fz-rp"}, "destinationType": destination}),
+            };
+            let removal = json!({"@removed": {"reason": "deleted"}, "id": first});
+            let mut body = Map::new();
+            body.insert(c.delta_name().to_owned(), json!([addition, removal]));
+            Value::Object(body).to_string()
+        })
+        .collect()
+}
+
+/// Whether any object in the JSON text has two members of one name (false for invalid JSON).
+fn has_duplicate_member(data: &[u8]) -> bool {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    DupFinder.deserialize(&mut de).unwrap_or(false)
+}
+
+/// A visitor that walks a JSON value and answers whether some object repeats a member name.
+#[derive(Clone, Copy)]
+struct DupFinder;
+
+impl<'de> DeserializeSeed<'de> for DupFinder {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DupFinder {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(d) = seq.next_element_seed(DupFinder)? {
+            found |= d;
+        }
+        Ok(found)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut seen = BTreeSet::new();
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            found |= !seen.insert(key);
+            found |= map.next_value_seed(DupFinder)?;
+        }
+        Ok(found)
+    }
+}
