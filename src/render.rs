@@ -69,6 +69,10 @@ pub(crate) fn success_body(
     let mut out = String::with_capacity(256 + items.len() * 256);
     out.push('{');
     for (name, member) in session.members() {
+        // A state member spelled like the delta would repeat a name the body must hold once.
+        if name == collection.delta_name() {
+            continue;
+        }
         if let Member::Raw(raw) = member {
             write_str(&mut out, name);
             out.push(':');

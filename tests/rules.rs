@@ -1049,6 +1049,17 @@ fn o3_body_is_the_session_without_collections_plus_one_entry_per_item() {
 }
 
 #[test]
+fn o3_a_state_member_named_like_the_delta_does_not_repeat_in_the_body() {
+    let mut state = od(json!([]));
+    state["driveRestoreArtifacts@delta"] = json!(["stale"]);
+    let a = run(&state, &drive(vec![add("r1", "new")]));
+    let text = a.response.body.as_ref().unwrap().get();
+    assert_eq!(text.matches("\"driveRestoreArtifacts@delta\"").count(), 1, "{text}");
+    assert_eq!(drive_entries(&a).len(), 1);
+    assert_eq!(a.state.to_value()["driveRestoreArtifacts@delta"], json!(["stale"]), "kept in the state (S4)");
+}
+
+#[test]
 fn o4_content_ids_are_echoed_not_invented() {
     let state = od(json!([art("a1", "r1", "new")]));
     let mut item = add("r2", "new");
