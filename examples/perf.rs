@@ -1,0 +1,482 @@
+//! The performance targets of restore-delta, measured in one process.
+//!
+//! ```text
+//! cargo run --release --example perf            # about a minute on 2 busy cores
+//! ```
+//!
+//! Prints one JSON object on stdout (progress goes to stderr) and exits with status 1 when a
+//! target is missed. Every target is a ratio of two measurements taken in this run, interleaved
+//! so that load from other processes hits both sides alike: the in-memory measurements alternate
+//! blocks (one untimed request, then several timed ones, so one side does not pay for the caches
+//! and allocator state the other left behind), the end-to-end ones alternate run by run. Each
+//! timing is the median of its samples; the raw medians are printed beside each ratio.
+//!
+//! - T1 `t1_ratio`: a 50-item request (25 additions, 25 removals of present ids) applied in
+//!   memory to a session of 1,000,000 artifacts, over the same at 1,000: at most 3. The session
+//!   is taken by value and never cloned: each request's outcomes feed the next one, which
+//!   removes ids that are present and adds restore points that are absent, so the size stays
+//!   constant (see `benches/support/workload.rs`). Only the `apply` call is timed.
+//! - T2 `t2_ratio`: bytes to bytes at 100,000 artifacts (`Session::from_json`, apply a 50-item
+//!   request, write the response body and the new state into a `Vec`) over the floor, serde_json
+//!   reading the same bytes into plain typed structs (`id`, `restorePoint.id`,
+//!   `destinationType`, `status`) and writing them back: at most 1.5.
+//! - T3 `t3_speedup`: json-patch 5 applying the equivalent 25 `remove` (array indexes
+//!   precomputed, in decreasing order) and 25 `add` operations to the same state as a
+//!   `serde_json::Value`, over the in-memory apply at 100,000 artifacts: at least 20. Parsing
+//!   the state is excluded on both sides; the apply includes parsing its request body, json-patch
+//!   gets its operations ready-made. json-patch's document is restored after each patch, untimed.
+//! - T4 `t4_rss_ratio`: peak resident memory of `restore-delta apply` (package
+//!   restore-delta-cli, release build) on a 100,000-artifact state file, over the file's size:
+//!   at most 4. The binary is `$RESTORE_DELTA_CLI` if set, else `target/release/restore-delta`
+//!   next to this example, built first with `cargo build --release -p restore-delta-cli` (run by
+//!   this example through `$CARGO`; a failed build falls back to an existing binary). The peak
+//!   is read with GNU time (`/usr/bin/time -f %M`) when present, else by polling the child's
+//!   `VmHWM` in `/proc`.
+//! - T5 `t5` (reported, not gated): the in-memory apply over N in {1e3, 1e4, 1e5, 1e6} and
+//!   M in {1, 50, 1000} items (`Options::with_max_items(1000)`); `flat_in_n` is
+//!   time(N=1e6)/time(N=1e3) per M (1 = flat), `linear_in_m` is
+//!   time(M=1000)/(20 x time(M=50)) per N (1 = linear), `per_item_us` the cost per item.
+
+#[path = "../benches/support/workload.rs"]
+mod workload;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use restore_delta::{SeededIds, Session};
+use serde_json::{Value, json};
+
+use workload::{Churn, PatchChurn, State};
+
+const T1_MAX: f64 = 3.0;
+const T2_MAX: f64 = 1.5;
+const T3_MIN: f64 = 20.0;
+const T4_MAX: f64 = 4.0;
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let state_100k = workload::state(100_000, 100);
+
+    progress("T4: peak RSS of the CLI");
+    let t4 = t4(&state_100k);
+
+    progress("T2: end to end vs serde_json floor");
+    let t2 = t2(&state_100k);
+
+    progress("building sessions of 1e3, 1e4, 1e5, 1e6 artifacts");
+    let mut sessions: Vec<Live> = [1_000usize, 10_000, 100_000, 1_000_000]
+        .into_iter()
+        .map(|n| {
+            let generated;
+            let state = if n == 100_000 {
+                &state_100k
+            } else {
+                generated = workload::state(n, n as u64);
+                &generated
+            };
+            Live::new(state, n as u64)
+        })
+        .collect();
+
+    progress("T1: 50 items at 1e6 vs 1e3");
+    let t1 = t1(&mut sessions);
+
+    progress("T3: apply vs json-patch at 1e5");
+    let t3 = t3(&mut sessions[2], &state_100k);
+
+    progress("T5: N x M grid");
+    let t5 = t5(&mut sessions);
+    drop(sessions);
+
+    let pass = |v: &Value| v["pass"].as_bool().unwrap_or(false);
+    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4);
+    let report = json!({
+        "t1_ratio": t1["ratio"], "t1": t1,
+        "t2_ratio": t2["ratio"], "t2": t2,
+        "t3_speedup": t3["speedup"], "t3": t3,
+        "t4_rss_ratio": t4["ratio"], "t4": t4,
+        "t5": t5,
+        "all_pass": all_pass,
+        "elapsed_s": round(started.elapsed().as_secs_f64(), 1),
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("a JSON value")
+    );
+    if all_pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("perf: {what}");
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn us(d: Duration) -> f64 {
+    round(d.as_secs_f64() * 1e6, 2)
+}
+
+fn ms(d: Duration) -> f64 {
+    round(d.as_secs_f64() * 1e3, 3)
+}
+
+/// A session held by value, with the churn that keeps its requests valid.
+struct Live {
+    n: usize,
+    session: Option<Session>,
+    churn: Churn,
+    ctx: restore_delta::Context<SeededIds>,
+}
+
+impl Live {
+    fn new(state: &State, seed: u64) -> Live {
+        let session = Session::from_json(&state.json).expect("a valid state");
+        Live {
+            n: state.artifacts.len(),
+            session: Some(session),
+            churn: Churn::new(state.artifacts.clone(), 1_000, seed),
+            ctx: workload::context(seed),
+        }
+    }
+
+    /// Applies one request of `m` items; only `apply` is timed.
+    fn step(&mut self, m: usize) -> Duration {
+        let options = workload::options_for(m);
+        let session = self.session.take().expect("a session");
+        let (session, elapsed) =
+            workload::timed_step(session, &mut self.churn, m, &options, &mut self.ctx);
+        self.session = Some(session);
+        elapsed
+    }
+
+    /// One untimed request, then `k` timed ones, all of `m` items. The untimed one absorbs what
+    /// the previous block (on another session) left behind: evicted caches and the allocator's
+    /// deferred work after a large request (the first apply after a 1000-item request elsewhere
+    /// measured 5-15x slower than the next).
+    fn block(&mut self, m: usize, k: usize, into: &mut Vec<Duration>) {
+        self.step(m);
+        for _ in 0..k {
+            into.push(self.step(m));
+        }
+    }
+}
+
+fn t1(sessions: &mut [Live]) -> Value {
+    const BLOCKS: usize = 200;
+    const K: usize = 10;
+    let (small, rest) = sessions.split_first_mut().expect("four sessions");
+    let large = rest.last_mut().expect("four sessions");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for r in 0..BLOCKS {
+        if r % 2 == 0 {
+            small.block(50, K, &mut a);
+            large.block(50, K, &mut b);
+        } else {
+            large.block(50, K, &mut b);
+            small.block(50, K, &mut a);
+        }
+    }
+    let (a, b) = (median(&mut a), median(&mut b));
+    let ratio = b.as_secs_f64() / a.as_secs_f64();
+    json!({
+        "ratio": round(ratio, 3), "target_max": T1_MAX, "pass": ratio <= T1_MAX,
+        "n_small": small.n, "n_large": large.n, "items": 50, "samples": BLOCKS * K,
+        "small_median_us": us(a), "large_median_us": us(b),
+    })
+}
+
+fn t2(state: &State) -> Value {
+    let mut churn = Churn::new(state.artifacts.clone(), 50, 2);
+    let request = churn.step(50).body;
+    let options = workload::options_for(50);
+    let pretty = workload::pretty(&state.json);
+    let measure = |bytes: &[u8], warm: usize, rounds: usize| {
+        let (mut e2e, mut floor) = (Vec::new(), Vec::new());
+        let mut out_bytes = (0, 0);
+        for r in 0..warm + rounds {
+            let run_e2e = || {
+                let start = Instant::now();
+                let out = workload::end_to_end(bytes, &request, &options);
+                (start.elapsed(), out.len())
+            };
+            let run_floor = || {
+                let start = Instant::now();
+                let out = workload::floor(bytes);
+                (start.elapsed(), out.len())
+            };
+            let ((x, x_len), (y, y_len)) = if r % 2 == 0 {
+                let x = run_e2e();
+                (x, run_floor())
+            } else {
+                let y = run_floor();
+                (run_e2e(), y)
+            };
+            out_bytes = (x_len, y_len);
+            if r >= warm {
+                e2e.push(x);
+                floor.push(y);
+            }
+        }
+        let (e2e, floor) = (median(&mut e2e), median(&mut floor));
+        (
+            e2e,
+            floor,
+            e2e.as_secs_f64() / floor.as_secs_f64(),
+            out_bytes,
+        )
+    };
+    let (e2e, floor, ratio, (out_e2e, out_floor)) = measure(&state.json, 2, 15);
+    let mb_s = |d: Duration| round(state.json.len() as f64 / d.as_secs_f64() / 1e6, 1);
+    let (p_e2e, p_floor, p_ratio, _) = measure(&pretty, 1, 7);
+    json!({
+        "ratio": round(ratio, 3), "target_max": T2_MAX, "pass": ratio <= T2_MAX,
+        "artifacts": state.artifacts.len(), "state_bytes": state.json.len(), "rounds": 15,
+        "end_to_end_median_ms": ms(e2e), "floor_median_ms": ms(floor),
+        "end_to_end_mb_s": mb_s(e2e), "floor_mb_s": mb_s(floor),
+        "end_to_end_output_bytes": out_e2e, "floor_output_bytes": out_floor,
+        "pretty_state_bytes": pretty.len(), "pretty_ratio": round(p_ratio, 3),
+        "pretty_end_to_end_median_ms": ms(p_e2e), "pretty_floor_median_ms": ms(p_floor),
+    })
+}
+
+fn t3(live: &mut Live, state: &State) -> Value {
+    const BLOCKS: usize = 60;
+    const K: usize = 5;
+    let mut jp = PatchChurn::new(&state.json, 3);
+    let run_jp = |jp: &mut PatchChurn| {
+        let step = jp.step(50);
+        let start = Instant::now();
+        json_patch::patch(&mut jp.doc, &step.ops).expect("a valid patch");
+        let elapsed = start.elapsed();
+        jp.undo(step);
+        elapsed
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let jp_block = |jp: &mut PatchChurn, into: &mut Vec<Duration>| {
+        run_jp(jp);
+        for _ in 0..K {
+            into.push(run_jp(jp));
+        }
+    };
+    for r in 0..BLOCKS {
+        if r % 2 == 0 {
+            live.block(50, K, &mut a);
+            jp_block(&mut jp, &mut b);
+        } else {
+            jp_block(&mut jp, &mut b);
+            live.block(50, K, &mut a);
+        }
+    }
+    let (a, b) = (median(&mut a), median(&mut b));
+    let speedup = b.as_secs_f64() / a.as_secs_f64();
+    json!({
+        "speedup": round(speedup, 2), "target_min": T3_MIN, "pass": speedup >= T3_MIN,
+        "artifacts": live.n, "operations": 50, "samples": BLOCKS * K,
+        "restore_delta_median_us": us(a), "json_patch_median_us": us(b),
+    })
+}
+
+fn t5(sessions: &mut [Live]) -> Value {
+    const ROUNDS: usize = 41;
+    const K: usize = 3;
+    let ms_list = [1usize, 50, 1_000];
+    // [m][n] samples, blocks taken round-robin over every (N, M) so load hits all cells alike.
+    let mut samples = vec![vec![Vec::new(); sessions.len()]; ms_list.len()];
+    for _ in 0..ROUNDS {
+        for (mi, &m) in ms_list.iter().enumerate() {
+            for (ni, live) in sessions.iter_mut().enumerate() {
+                live.block(m, K, &mut samples[mi][ni]);
+            }
+        }
+    }
+    let mut grid = serde_json::Map::new();
+    let mut flat = serde_json::Map::new();
+    let mut per_item = serde_json::Map::new();
+    for (mi, &m) in ms_list.iter().enumerate() {
+        let medians: Vec<Duration> = samples[mi].iter_mut().map(|s| median(s)).collect();
+        let row: serde_json::Map<String, Value> = sessions
+            .iter()
+            .zip(&medians)
+            .map(|(live, d)| (format!("n{}", live.n), json!(us(*d))))
+            .collect();
+        grid.insert(format!("m{m}_us"), Value::Object(row));
+        let first = medians.first().expect("sessions").as_secs_f64();
+        let last = medians.last().expect("sessions").as_secs_f64();
+        flat.insert(format!("m{m}"), json!(round(last / first, 3)));
+        let row: serde_json::Map<String, Value> = sessions
+            .iter()
+            .zip(&medians)
+            .map(|(live, d)| (format!("n{}", live.n), json!(us(*d / m as u32))))
+            .collect();
+        per_item.insert(format!("m{m}"), Value::Object(row));
+    }
+    let linear: serde_json::Map<String, Value> = sessions
+        .iter()
+        .map(|live| {
+            let at = |mi: usize| grid_us(&grid, ms_list[mi], live.n);
+            (
+                format!("n{}", live.n),
+                json!(round(at(2) / (20.0 * at(1)), 3)),
+            )
+        })
+        .collect();
+    json!({
+        "samples": ROUNDS * K, "median_us": grid, "linear_in_m": linear, "flat_in_n": flat, "per_item_us": per_item,
+    })
+}
+
+fn grid_us(grid: &serde_json::Map<String, Value>, m: usize, n: usize) -> f64 {
+    grid[&format!("m{m}_us")][&format!("n{n}")]
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+fn t4(state: &State) -> Value {
+    let dir = std::env::temp_dir().join(format!("restore-delta-perf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let state_path = dir.join("state.json");
+    let pretty_path = dir.join("state.pretty.json");
+    let request_path = dir.join("request.json");
+    std::fs::write(&state_path, &state.json).expect("writing the state");
+    std::fs::write(&pretty_path, workload::pretty(&state.json)).expect("writing the state");
+    let mut churn = Churn::new(state.artifacts.clone(), 50, 4);
+    std::fs::write(&request_path, churn.step(50).body).expect("writing the request");
+
+    let result = (|| {
+        let cli = cli_binary()?;
+        let run = |state: &Path| -> Result<(u64, &'static str), String> {
+            let mut samples = Vec::new();
+            let mut method = "";
+            for _ in 0..3 {
+                let (kib, m) = peak_rss_kib(&cli, state, &request_path)?;
+                samples.push(kib);
+                method = m;
+            }
+            samples.sort_unstable();
+            Ok((samples[samples.len() / 2] * 1024, method))
+        };
+        let (rss, method) = run(&state_path)?;
+        let (pretty_rss, _) = run(&pretty_path)?;
+        let size = state.json.len() as f64;
+        let pretty_size = std::fs::metadata(&pretty_path)
+            .map_err(|e| e.to_string())?
+            .len();
+        let ratio = rss as f64 / size;
+        Ok::<Value, String>(json!({
+            "ratio": round(ratio, 3), "target_max": T4_MAX, "pass": ratio <= T4_MAX,
+            "state_bytes": state.json.len(), "peak_rss_bytes": rss, "method": method,
+            "binary": cli.display().to_string(), "runs": 3,
+            "pretty_state_bytes": pretty_size, "pretty_peak_rss_bytes": pretty_rss,
+            "pretty_ratio": round(pretty_rss as f64 / pretty_size as f64, 3),
+        }))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result.unwrap_or_else(|e| json!({"ratio": null, "pass": false, "error": e}))
+}
+
+/// `$RESTORE_DELTA_CLI`, else `restore-delta` in this example's profile directory, built
+/// first with `cargo build --release -p restore-delta-cli`.
+fn cli_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("RESTORE_DELTA_CLI") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // target/release/examples/perf -> target/release/restore-delta
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("can't locate the target directory")?;
+    let cli = dir.join(format!("restore-delta{}", std::env::consts::EXE_SUFFIX));
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let built = Command::new(cargo)
+        .args(["build", "--release", "--quiet", "-p", "restore-delta-cli"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status();
+    if !matches!(built, Ok(s) if s.success()) {
+        eprintln!(
+            "perf: building restore-delta-cli failed; using {}",
+            cli.display()
+        );
+    }
+    if cli.is_file() {
+        Ok(cli)
+    } else {
+        Err(format!("no CLI binary at {}", cli.display()))
+    }
+}
+
+/// Runs `restore-delta apply` once, stdout discarded; returns its peak RSS in KiB.
+fn peak_rss_kib(cli: &Path, state: &Path, request: &Path) -> Result<(u64, &'static str), String> {
+    let args = [
+        "apply".as_ref(),
+        "--state".as_ref(),
+        state.as_os_str(),
+        "--request".as_ref(),
+        request.as_os_str(),
+        "--now".as_ref(),
+        workload::NOW.as_ref(),
+        "--seed".as_ref(),
+        "7".as_ref(),
+    ];
+    let time = Path::new("/usr/bin/time");
+    if time.is_file() {
+        let out_file = state.with_extension("rss");
+        let status = Command::new(time)
+            .arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&out_file)
+            .arg(cli)
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|e| format!("running {}: {e}", time.display()))?;
+        if !status.success() {
+            return Err(format!("restore-delta apply failed: {status}"));
+        }
+        let text = std::fs::read_to_string(&out_file).map_err(|e| e.to_string())?;
+        let kib = text
+            .lines()
+            .filter_map(|l| l.trim().parse::<u64>().ok())
+            .next_back()
+            .ok_or_else(|| format!("no RSS in {text:?}"))?;
+        return Ok((kib, "/usr/bin/time -f %M"));
+    }
+    let mut child = Command::new(cli)
+        .args(args)
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running {}: {e}", cli.display()))?;
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            for line in text.lines() {
+                if let Some(v) = line.strip_prefix("VmHWM:") {
+                    let kib = v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+                    peak = peak.max(kib);
+                }
+            }
+        }
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            if !status.success() {
+                return Err(format!("restore-delta apply failed: {status}"));
+            }
+            return Ok((peak, "polling /proc/PID/status VmHWM"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
