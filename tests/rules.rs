@@ -1054,9 +1054,17 @@ fn o3_a_state_member_named_like_the_delta_does_not_repeat_in_the_body() {
     state["driveRestoreArtifacts@delta"] = json!(["stale"]);
     let a = run(&state, &drive(vec![add("r1", "new")]));
     let text = a.response.body.as_ref().unwrap().get();
-    assert_eq!(text.matches("\"driveRestoreArtifacts@delta\"").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("\"driveRestoreArtifacts@delta\"").count(),
+        1,
+        "{text}"
+    );
     assert_eq!(drive_entries(&a).len(), 1);
-    assert_eq!(a.state.to_value()["driveRestoreArtifacts@delta"], json!(["stale"]), "kept in the state (S4)");
+    assert_eq!(
+        a.state.to_value()["driveRestoreArtifacts@delta"],
+        json!(["stale"]),
+        "kept in the state (S4)"
+    );
 }
 
 #[test]
