@@ -1,14 +1,15 @@
 //! One stored artifact, kept as the JSON it was read from (rule S4), and the few facts the rules
 //! read from it (rules A4, A5, A6, G3).
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::Deserialize;
+use serde::Deserializer as _;
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::enums::{ArtifactStatus, DestinationType};
+use crate::json::{Names, Str, Strict};
 use crate::kinds::{ArtifactCollection, Shape};
 
 /// A restore artifact as stored in a session.
@@ -65,23 +66,22 @@ impl Artifact {
 
     /// `restorePoint.id` (or `restorePoint["@odata.id"]`), for standard and mailbox artifacts.
     pub fn restore_point_id(&self) -> Option<String> {
-        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
-        facts
-            .restore_point
-            .and_then(|rp| rp.id.or(rp.odata_id))
-            .map(|s| s.0.into_owned())
+        let fields = read_fields(self.json.get()).ok()?;
+        fields.restore_point.map(|s| s.0.into_owned())
     }
 
     /// `destinationType`, for standard and mailbox artifacts.
     pub fn destination_type(&self) -> Option<DestinationType> {
-        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
-        facts.destination_type.map(|s| DestinationType::parse(&s.0))
+        let fields = read_fields(self.json.get()).ok()?;
+        fields
+            .destination_type
+            .map(|s| DestinationType::parse(&s.0))
     }
 
     /// `searchResponseId`, for granular mailbox artifacts.
     pub fn search_response_id(&self) -> Option<String> {
-        let facts: RuleFields<'_> = serde_json::from_str(self.json.get()).ok()?;
-        facts.search_response_id.map(|s| s.0.into_owned())
+        let fields = read_fields(self.json.get()).ok()?;
+        fields.search_response_id.map(|s| s.0.into_owned())
     }
 
     /// `browseSessionId`, for granular drive and site artifacts.
@@ -116,50 +116,84 @@ pub(crate) struct Facts {
     pub(crate) destination: Option<Box<str>>,
 }
 
-/// A string, borrowed from the JSON text when it has no escapes.
-#[derive(Debug)]
-struct Str<'a>(Cow<'a, str>);
+/// The members of a stored artifact the rules read.
+#[derive(Default)]
+struct Fields<'a> {
+    id: Option<Str<'a>>,
+    restore_point: Option<Str<'a>>,
+    destination_type: Option<Str<'a>>,
+    search_response_id: Option<Str<'a>>,
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
+/// Reads the members the rules need from an artifact's JSON in one pass, checking on the way
+/// that no object in it repeats a member name and that its strings are Unicode (rule S3).
+fn read_fields(json: &str) -> Result<Fields<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let fields = de.deserialize_any(FieldsVisitor)?;
+    de.end()?;
+    Ok(fields)
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+        let mut names = Names::default();
+        let mut f = Fields::default();
+        while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+            match name.as_ref() {
+                "id" => f.id = map.next_value()?,
+                "restorePoint" => f.restore_point = map.next_value_seed(RestorePointSeed)?,
+                "destinationType" => f.destination_type = map.next_value()?,
+                "searchResponseId" => f.search_response_id = map.next_value()?,
+                _ => map.next_value_seed(Strict)?,
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
+            names.insert(name)?;
         }
-        d.deserialize_str(V)
+        Ok(f)
     }
 }
 
-#[derive(Deserialize)]
-struct RestorePointRef<'a> {
-    #[serde(borrow, default)]
-    id: Option<Str<'a>>,
-    #[serde(rename = "@odata.id", borrow, default)]
-    odata_id: Option<Str<'a>>,
+/// `restorePoint`: `null`, or an object whose `id` (else `@odata.id`) names the restore point.
+struct RestorePointSeed;
+
+impl<'de> DeserializeSeed<'de> for RestorePointSeed {
+    type Value = Option<Str<'de>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
-#[derive(Deserialize)]
-struct RuleFields<'a> {
-    #[serde(borrow, default)]
-    id: Option<Str<'a>>,
-    #[serde(rename = "restorePoint", borrow, default)]
-    restore_point: Option<RestorePointRef<'a>>,
-    #[serde(rename = "destinationType", borrow, default)]
-    destination_type: Option<Str<'a>>,
-    #[serde(rename = "searchResponseId", borrow, default)]
-    search_response_id: Option<Str<'a>>,
+impl<'de> Visitor<'de> for RestorePointSeed {
+    type Value = Option<Str<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("null or a restore point object")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut names = Names::default();
+        let (mut id, mut odata_id): (Option<Str<'de>>, Option<Str<'de>>) = (None, None);
+        while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+            match name.as_ref() {
+                "id" => id = map.next_value()?,
+                "@odata.id" => odata_id = map.next_value()?,
+                _ => map.next_value_seed(Strict)?,
+            }
+            names.insert(name)?;
+        }
+        Ok(id.or(odata_id))
+    }
 }
 
 /// Reads the facts the rules need from a stored artifact of `collection`.
@@ -167,16 +201,13 @@ pub(crate) fn facts(collection: ArtifactCollection, json: &RawValue) -> Result<F
     if !json.get().starts_with('{') {
         return Err("is not a JSON object".to_owned());
     }
-    let fields: RuleFields<'_> = serde_json::from_str(json.get()).map_err(|e| e.to_string())?;
+    let fields = read_fields(json.get()).map_err(|e| e.to_string())?;
     let id = match fields.id {
         Some(Str(id)) if !id.is_empty() => Box::from(id.as_ref()),
         Some(_) => return Err("has an empty `id`".to_owned()),
         None => return Err("has no `id`".to_owned()),
     };
-    let restore_point = fields
-        .restore_point
-        .and_then(|rp| rp.id.or(rp.odata_id))
-        .map(|s| Box::<str>::from(s.0.as_ref()));
+    let restore_point = fields.restore_point.map(|s| Box::<str>::from(s.0.as_ref()));
     let key = match (collection.shape(), restore_point) {
         (Shape::Standard, Some(rp)) => Some(DupKey {
             restore_point: rp,

@@ -2,6 +2,7 @@
 //! bodies (rule E2), order-preserving object reading for the state (rule S4), and writers whose
 //! output does not depend on serde_json's `preserve_order` feature (rule D1).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -90,7 +91,7 @@ impl<'de> Visitor<'de> for Limited {
         let inner = self.enter()?;
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
+            if out.contains_key(key.as_str()) {
                 return Err(de::Error::custom(format_args!(
                     "duplicate member name {key:?}"
                 )));
@@ -276,6 +277,105 @@ pub(crate) fn minify(raw: Box<RawValue>) -> Box<RawValue> {
     RawValue::from_string(out).unwrap_or(raw)
 }
 
+/// A JSON string, borrowed from the text when it has no escapes.
+#[derive(Debug)]
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The member names of one object, to refuse a repeated one.
+#[derive(Default)]
+pub(crate) struct Names<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> Names<'de> {
+    /// Records a name; an error if the object already had it.
+    pub(crate) fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(&name) {
+            return Err(E::custom(format_args!("duplicate member name {name:?}")));
+        }
+        self.0.push(name);
+        Ok(())
+    }
+}
+
+/// Checks one JSON value the way the rules read it: no object repeats a member name and every
+/// string is Unicode (no lone surrogate escape). serde_json's raw capture checks neither, so a
+/// state that passed it could still be read two ways (rule S3).
+pub(crate) fn check_strict(text: &str) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    Strict.deserialize(&mut de)?;
+    de.end()
+}
+
+/// The seed behind [`check_strict`], for values nested in something else being read.
+#[derive(Clone, Copy)]
+pub(crate) struct Strict;
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Strict)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut names = Names::default();
+        while let Some(Str(name)) = map.next_key::<Str<'de>>()? {
+            names.insert(name)?;
+            map.next_value_seed(Strict)?;
+        }
+        Ok(())
+    }
+}
+
 /// Appends `s` as a JSON string literal.
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -365,6 +465,15 @@ mod tests {
         assert!(parse_limited(r#"{} x"#, 2).is_err());
         let deep = "[".repeat(100_000);
         assert!(parse_limited(&deep, 64).is_err());
+    }
+
+    #[test]
+    fn strict_check_refuses_nested_duplicates_and_lone_surrogates() {
+        assert!(check_strict(r#"{"a":[{"b":1,"c":{"d":2}}],"e":"\u00e9\ud83d\ude00"}"#).is_ok());
+        assert!(check_strict(r#"{"a":[{"b":1,"b":2}]}"#).is_err());
+        assert!(check_strict(r#"{"a":{"x":1,"\u0078":2}}"#).is_err());
+        assert!(check_strict(r#"["\ud83e"]"#).is_err());
+        assert!(check_strict(r#"{"\udc00":1}"#).is_err());
     }
 
     #[test]

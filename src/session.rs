@@ -12,7 +12,7 @@ use crate::artifact::Artifact;
 use crate::collection::Collection;
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::StateError;
-use crate::json::{MemberValue, minify, read_object_with};
+use crate::json::{MemberValue, check_strict, minify, read_object_with};
 use crate::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -135,6 +135,9 @@ impl Session {
                 }
                 _ => {}
             }
+            check_strict(raw.get()).map_err(|e| StateError::InvalidJson {
+                message: format!("member {name:?}: {e}"),
+            })?;
             members.push((name, Member::Raw(minify(raw))));
         }
         let id = id.ok_or(StateError::MissingId)?;
