@@ -1,6 +1,7 @@
 //! One stored artifact, kept as the JSON it was read from (rule S4), and the few facts the rules
 //! read from it (rules A4, A5, A6, G3).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserializer as _;
@@ -12,67 +13,65 @@ use crate::enums::{ArtifactStatus, DestinationType};
 use crate::json::{Names, Str, Strict};
 use crate::kinds::{ArtifactCollection, Shape};
 
-/// A restore artifact as stored in a session.
+/// A restore artifact as stored in a session: a view into the session.
 ///
 /// The artifact is kept as the JSON object it was read from (insignificant white space removed),
-/// so members and values this crate does not model survive untouched. Accessors other than
-/// [`Artifact::id`] and [`Artifact::json`] read the JSON on demand, at a cost proportional to
-/// the artifact's size.
-#[derive(Clone)]
-pub struct Artifact {
-    id: Box<str>,
-    json: Box<RawValue>,
+/// so members and values this crate does not model survive untouched. [`Artifact::id`] and
+/// [`Artifact::json_text`] are free; the other accessors read the JSON on demand, at a cost
+/// proportional to the artifact's size.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Artifact<'a> {
+    id: &'a str,
+    json: &'a str,
 }
 
-impl fmt::Debug for Artifact {
+impl fmt::Debug for Artifact<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.json.get())
+        f.write_str(self.json)
     }
 }
 
-impl PartialEq for Artifact {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id && self.json.get() == other.json.get()
-    }
-}
-
-impl Eq for Artifact {}
-
-impl Artifact {
-    pub(crate) fn new(id: Box<str>, json: Box<RawValue>) -> Self {
+impl<'a> Artifact<'a> {
+    pub(crate) fn new(id: &'a str, json: &'a str) -> Self {
         Artifact { id, json }
     }
 
     /// The artifact's `id` (for granular drive and site artifacts, the item key).
-    pub fn id(&self) -> &str {
-        &self.id
+    pub fn id(&self) -> &'a str {
+        self.id
     }
 
-    /// The artifact as JSON text.
-    pub fn json(&self) -> &RawValue {
-        &self.json
+    /// The artifact as compact JSON text.
+    pub fn json_text(&self) -> &'a str {
+        self.json
+    }
+
+    /// The artifact as a raw JSON value (checked again on each call: prefer
+    /// [`Artifact::json_text`] on hot paths).
+    pub fn json(&self) -> &'a RawValue {
+        serde_json::from_str(self.json).unwrap_or(RawValue::NULL)
     }
 
     /// The artifact as a `serde_json::Value`.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.json.get()).unwrap_or(Value::Null)
+        serde_json::from_str(self.json).unwrap_or(Value::Null)
     }
 
     /// The value of one member, if present.
     pub fn member(&self, name: &str) -> Option<Value> {
-        let mut map: serde_json::Map<String, Value> = serde_json::from_str(self.json.get()).ok()?;
+        let mut map: serde_json::Map<String, Value> = serde_json::from_str(self.json).ok()?;
         map.remove(name)
     }
 
     /// `restorePoint.id` (or `restorePoint["@odata.id"]`), for standard and mailbox artifacts.
     pub fn restore_point_id(&self) -> Option<String> {
-        let fields = read_fields(self.json.get()).ok()?;
+        let fields = read_fields(self.json).ok()?;
         fields.restore_point.map(|s| s.0.into_owned())
     }
 
     /// `destinationType`, for standard and mailbox artifacts.
     pub fn destination_type(&self) -> Option<DestinationType> {
-        let fields = read_fields(self.json.get()).ok()?;
+        let fields = read_fields(self.json).ok()?;
         fields
             .destination_type
             .map(|s| DestinationType::parse(&s.0))
@@ -80,7 +79,7 @@ impl Artifact {
 
     /// `searchResponseId`, for granular mailbox artifacts.
     pub fn search_response_id(&self) -> Option<String> {
-        let fields = read_fields(self.json.get()).ok()?;
+        let fields = read_fields(self.json).ok()?;
         fields.search_response_id.map(|s| s.0.into_owned())
     }
 
@@ -108,12 +107,75 @@ pub(crate) struct DupKey {
     pub(crate) search_response_id: Option<Box<str>>,
 }
 
-/// What the rules read from a stored artifact.
+/// What the rules read from a stored artifact, owned.
 #[derive(Clone, Debug)]
 pub(crate) struct Facts {
     pub(crate) id: Box<str>,
     pub(crate) key: Option<DupKey>,
     pub(crate) destination: Option<Box<str>>,
+}
+
+/// What the rules read from a stored artifact, borrowed from its JSON where it can be.
+#[derive(Debug)]
+pub(crate) struct FactsRef<'a> {
+    pub(crate) id: Cow<'a, str>,
+    shape: Shape,
+    restore_point: Option<Cow<'a, str>>,
+    search_response_id: Option<Cow<'a, str>>,
+    pub(crate) destination: Option<Cow<'a, str>>,
+}
+
+impl FactsRef<'_> {
+    /// The duplicate key (rules A4, A6): the restore point, and for granular mailbox artifacts
+    /// the search response too; none for granular drive and site artifacts (their id is the key).
+    pub(crate) fn key(&self) -> Option<DupKey> {
+        let rp = self.restore_point.as_deref()?;
+        match self.shape {
+            Shape::Standard => Some(DupKey {
+                restore_point: rp.into(),
+                search_response_id: None,
+            }),
+            Shape::GranularMailbox => Some(DupKey {
+                restore_point: rp.into(),
+                search_response_id: Some(self.search_response_id.as_deref()?.into()),
+            }),
+            Shape::GranularItem => None,
+        }
+    }
+
+    pub(crate) fn into_owned(self) -> Facts {
+        Facts {
+            key: self.key(),
+            id: self.id.as_ref().into(),
+            destination: self.destination.map(|d| d.as_ref().into()),
+        }
+    }
+}
+
+/// Reads the facts the rules need from a stored artifact of `collection`, checking on the way
+/// that it is an object with a non-empty string `id` and read one way only (rule S3).
+pub(crate) fn facts(collection: ArtifactCollection, json: &str) -> Result<FactsRef<'_>, String> {
+    if !json.starts_with('{') {
+        return Err("is not a JSON object".to_owned());
+    }
+    let fields = read_fields(json).map_err(|e| e.to_string())?;
+    let id = match fields.id {
+        Some(Str(id)) if !id.is_empty() => id,
+        Some(_) => return Err("has an empty `id`".to_owned()),
+        None => return Err("has no `id`".to_owned()),
+    };
+    let shape = collection.shape();
+    let destination = match shape {
+        Shape::GranularItem => None,
+        _ => fields.destination_type.map(|d| d.0),
+    };
+    Ok(FactsRef {
+        id,
+        shape,
+        restore_point: fields.restore_point.map(|s| s.0),
+        search_response_id: fields.search_response_id.map(|s| s.0),
+        destination,
+    })
 }
 
 /// The members of a stored artifact the rules read.
@@ -194,38 +256,4 @@ impl<'de> Visitor<'de> for RestorePointSeed {
         }
         Ok(id.or(odata_id))
     }
-}
-
-/// Reads the facts the rules need from a stored artifact of `collection`.
-pub(crate) fn facts(collection: ArtifactCollection, json: &RawValue) -> Result<Facts, String> {
-    if !json.get().starts_with('{') {
-        return Err("is not a JSON object".to_owned());
-    }
-    let fields = read_fields(json.get()).map_err(|e| e.to_string())?;
-    let id = match fields.id {
-        Some(Str(id)) if !id.is_empty() => Box::from(id.as_ref()),
-        Some(_) => return Err("has an empty `id`".to_owned()),
-        None => return Err("has no `id`".to_owned()),
-    };
-    let restore_point = fields.restore_point.map(|s| Box::<str>::from(s.0.as_ref()));
-    let key = match (collection.shape(), restore_point) {
-        (Shape::Standard, Some(rp)) => Some(DupKey {
-            restore_point: rp,
-            search_response_id: None,
-        }),
-        (Shape::GranularMailbox, Some(rp)) => fields.search_response_id.map(|srid| DupKey {
-            restore_point: rp,
-            search_response_id: Some(Box::from(srid.0.as_ref())),
-        }),
-        _ => None,
-    };
-    let destination = match collection.shape() {
-        Shape::GranularItem => None,
-        _ => fields.destination_type.map(|d| Box::from(d.0.as_ref())),
-    };
-    Ok(Facts {
-        id,
-        key,
-        destination,
-    })
 }

@@ -17,12 +17,13 @@ pub(crate) fn commit<I: IdSource>(
     was_empty: bool,
 ) {
     let collection = session.collection_mut(family);
-    for &seq in &plan.removed {
-        collection.remove(seq);
+    for (seq, facts) in &plan.removed {
+        collection.remove(*seq, facts);
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
-        collection.insert(p.facts.clone(), p.json.clone());
+        collection.insert(&p.facts, &p.json);
     }
+    collection.compact_if_sparse();
     if !collection.is_empty() {
         session.ensure_collection_member(family);
     }

@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::artifact::{DupKey, Facts};
@@ -14,7 +13,7 @@ use crate::collection::Collection;
 use crate::context::Context;
 use crate::error::ErrorCode;
 use crate::ids::IdSource;
-use crate::json::{to_raw, write_str};
+use crate::json::write_str;
 use crate::kinds::{ArtifactCollection, Shape, type_name_matches};
 use crate::options::{MissingRemoval, Options};
 use crate::outcome::{ItemFailure, Operation};
@@ -24,7 +23,7 @@ use crate::request::{MALFORMED, json_type};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
     /// A stored artifact, by sequence number.
-    Stored(u64),
+    Stored(usize),
     /// An artifact added by an earlier item of this request.
     Pending(usize),
     /// Nothing ([`MissingRemoval::Succeed`]).
@@ -47,7 +46,7 @@ pub(crate) enum Decision {
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) facts: Facts,
-    pub(crate) json: Box<RawValue>,
+    pub(crate) json: String,
     /// False once a later item of the request removed it.
     pub(crate) alive: bool,
 }
@@ -57,8 +56,8 @@ pub(crate) struct Pending {
 pub(crate) struct Plan {
     pub(crate) decisions: Vec<Decision>,
     pub(crate) pending: Vec<Pending>,
-    /// Stored artifacts to remove, by sequence number, in request order.
-    pub(crate) removed: Vec<u64>,
+    /// Stored artifacts to remove, by position, with their facts, in request order.
+    pub(crate) removed: Vec<(usize, Facts)>,
 }
 
 impl Plan {
@@ -77,8 +76,8 @@ impl Plan {
 /// The stored collection seen through the request's earlier effects.
 struct Evolving<'c> {
     base: &'c Collection,
-    removed: HashSet<u64>,
-    removed_order: Vec<u64>,
+    removed: HashSet<usize>,
+    removed_order: Vec<(usize, Facts)>,
     pending: Vec<Pending>,
     pending_by_id: HashMap<Box<str>, usize>,
     key_delta: HashMap<DupKey, i64>,
@@ -146,9 +145,9 @@ impl<'c> Evolving<'c> {
             Target::Stored(seq) => {
                 if let Some(facts) = self.base.facts_of(seq) {
                     self.account(&facts, -1);
+                    self.removed.insert(seq);
+                    self.removed_order.push((seq, facts));
                 }
-                self.removed.insert(seq);
-                self.removed_order.push(seq);
             }
             Target::Pending(i) => {
                 let Some(p) = self.pending.get_mut(i) else {
@@ -163,7 +162,7 @@ impl<'c> Evolving<'c> {
         }
     }
 
-    fn add(&mut self, facts: Facts, json: Box<RawValue>) -> usize {
+    fn add(&mut self, facts: Facts, json: String) -> usize {
         self.account(&facts, 1);
         let i = self.pending.len();
         self.pending_by_id.insert(facts.id.clone(), i);
@@ -184,6 +183,7 @@ pub(crate) fn decide<I: IdSource>(
     ctx: &mut Context<I>,
 ) -> Plan {
     let collection = base.which();
+    let now = ctx.now.to_string();
     let mut ev = Evolving::new(base);
     let mut decisions = Vec::with_capacity(items.len());
     for item in items {
@@ -191,8 +191,8 @@ pub(crate) fn decide<I: IdSource>(
             decide_removal(item, options, &mut ev)
         } else {
             let added = match collection.shape() {
-                Shape::GranularItem => decide_granular_item(item, collection, &mut ev, ctx),
-                shape => decide_standard(item, collection, shape, &mut ev, ctx),
+                Shape::GranularItem => decide_granular_item(item, collection, &now, &mut ev),
+                shape => decide_standard(item, collection, shape, &now, &mut ev, ctx),
             };
             added.map_or_else(Decision::Failed, Decision::Added)
         };
@@ -331,6 +331,7 @@ fn decide_standard<I: IdSource>(
     item: &Map<String, Value>,
     collection: ArtifactCollection,
     shape: Shape,
+    now: &str,
     ev: &mut Evolving<'_>,
     ctx: &mut Context<I>,
 ) -> Result<usize, ItemFailure> {
@@ -431,21 +432,21 @@ fn decide_standard<I: IdSource>(
         json.push_str(",\"searchResponseId\":");
         write_str(&mut json, s);
     }
-    push_added_tail(&mut json, ctx);
+    push_added_tail(&mut json, now);
     let facts = Facts {
         id: id.into(),
         key: Some(key),
         destination: Some(destination.into()),
     };
-    Ok(ev.add(facts, to_raw(json)))
+    Ok(ev.add(facts, json))
 }
 
 /// Rules G1–G4.
-fn decide_granular_item<I: IdSource>(
+fn decide_granular_item(
     item: &Map<String, Value>,
     collection: ArtifactCollection,
+    now: &str,
     ev: &mut Evolving<'_>,
-    ctx: &mut Context<I>,
 ) -> Result<usize, ItemFailure> {
     let op = Operation::Insert;
     // G1: allowed members.
@@ -490,18 +491,18 @@ fn decide_granular_item<I: IdSource>(
     write_str(&mut json, key);
     json.push_str(",\"browseSessionId\":");
     write_str(&mut json, browse);
-    push_added_tail(&mut json, ctx);
+    push_added_tail(&mut json, now);
     let facts = Facts {
         id: key.into(),
         key: None,
         destination: None,
     };
-    Ok(ev.add(facts, to_raw(json)))
+    Ok(ev.add(facts, json))
 }
 
-fn push_added_tail<I: IdSource>(json: &mut String, ctx: &Context<I>) {
+fn push_added_tail(json: &mut String, now: &str) {
     json.push_str(",\"status\":\"added\",\"createdDateTime\":\"");
-    json.push_str(&ctx.now.to_string());
+    json.push_str(now);
     json.push_str("\"}");
 }
 

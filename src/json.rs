@@ -107,11 +107,12 @@ impl<'de> Visitor<'de> for Limited {
 pub(crate) type RawMember = (String, Box<RawValue>);
 
 /// A member value read by [`read_object_with`].
-pub(crate) enum MemberValue {
+pub(crate) enum MemberValue<'de> {
     /// Any value, as raw text.
     Raw(Box<RawValue>),
-    /// An array member's elements, as raw text (members the caller asked to split).
-    Array(Vec<Box<RawValue>>),
+    /// An array member's elements, as raw text borrowed from the input (members the caller
+    /// asked to split).
+    Array(Vec<&'de RawValue>),
     /// A member the caller asked to split that is not an array (its value skipped).
     NotArray,
 }
@@ -135,7 +136,7 @@ pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_js
 pub(crate) fn read_object_with(
     text: &str,
     split: fn(&str) -> bool,
-) -> Result<Option<Vec<(String, MemberValue)>>, serde_json::Error> {
+) -> Result<Option<Vec<(String, MemberValue<'_>)>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let members = de.deserialize_any(ObjectVisitor { split })?;
     de.end()?;
@@ -147,7 +148,7 @@ struct ObjectVisitor {
 }
 
 impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Vec<(String, MemberValue)>>;
+    type Value = Option<Vec<(String, MemberValue<'de>)>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -198,61 +199,67 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 struct ArraySeed;
 
 impl<'de> DeserializeSeed<'de> for ArraySeed {
-    type Value = MemberValue;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MemberValue, D::Error> {
+    type Value = MemberValue<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MemberValue<'de>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ArraySeed {
-    type Value = MemberValue;
+    type Value = MemberValue<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MemberValue, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MemberValue<'de>, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element::<Box<RawValue>>()? {
+        while let Some(v) = seq.next_element::<&'de RawValue>()? {
             out.push(v);
         }
         Ok(MemberValue::Array(out))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MemberValue, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MemberValue<'de>, A::Error> {
         while map
             .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
             .is_some()
         {}
         Ok(MemberValue::NotArray)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<MemberValue, E> {
+    fn visit_bool<E>(self, _: bool) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
-    fn visit_i64<E>(self, _: i64) -> Result<MemberValue, E> {
+    fn visit_i64<E>(self, _: i64) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
-    fn visit_u64<E>(self, _: u64) -> Result<MemberValue, E> {
+    fn visit_u64<E>(self, _: u64) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
-    fn visit_f64<E>(self, _: f64) -> Result<MemberValue, E> {
+    fn visit_f64<E>(self, _: f64) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
-    fn visit_str<E>(self, _: &str) -> Result<MemberValue, E> {
+    fn visit_str<E>(self, _: &str) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
-    fn visit_unit<E>(self) -> Result<MemberValue, E> {
+    fn visit_unit<E>(self) -> Result<MemberValue<'de>, E> {
         Ok(MemberValue::NotArray)
     }
 }
 
-/// The same JSON text without insignificant white space; tokens are kept byte for byte.
-pub(crate) fn minify(raw: Box<RawValue>) -> Box<RawValue> {
-    let text = raw.get();
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-    {
-        return raw;
+/// Whether `text` has white space (or control bytes) anywhere, so [`minify_str`] may change it.
+/// Checked 32 bytes at a time without early exits, which the compiler vectorises.
+pub(crate) fn needs_minify(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut chunks = bytes.chunks_exact(32);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |found, &b| found | (b <= b' ')) {
+            return true;
+        }
     }
+    chunks.remainder().iter().any(|&b| b <= b' ')
+}
+
+/// The same JSON text without insignificant white space; tokens are kept byte for byte.
+pub(crate) fn minify_str(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_string = false;
     let mut escaped = false;
@@ -273,8 +280,16 @@ pub(crate) fn minify(raw: Box<RawValue>) -> Box<RawValue> {
             out.push(c);
         }
     }
+    out
+}
+
+/// [`minify_str`] for a raw value.
+pub(crate) fn minify(raw: Box<RawValue>) -> Box<RawValue> {
+    if !needs_minify(raw.get()) {
+        return raw;
+    }
     // Removing white space between the tokens of valid JSON leaves valid JSON.
-    RawValue::from_string(out).unwrap_or(raw)
+    RawValue::from_string(minify_str(raw.get())).unwrap_or(raw)
 }
 
 /// A JSON string, borrowed from the text when it has no escapes.
@@ -303,17 +318,25 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
     }
 }
 
-/// The member names of one object, to refuse a repeated one.
+/// The member names of one object, to refuse a repeated one. The first names are kept inline,
+/// so the small objects of a state cost no allocation.
 #[derive(Default)]
-pub(crate) struct Names<'de>(Vec<Cow<'de, str>>);
+pub(crate) struct Names<'de> {
+    inline: [Option<Cow<'de, str>>; 12],
+    more: Vec<Cow<'de, str>>,
+}
 
 impl<'de> Names<'de> {
     /// Records a name; an error if the object already had it.
     pub(crate) fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
-        if self.0.contains(&name) {
+        let seen = |n: &Cow<'de, str>| *n == name;
+        if self.inline.iter().flatten().any(seen) || self.more.iter().any(seen) {
             return Err(E::custom(format_args!("duplicate member name {name:?}")));
         }
-        self.0.push(name);
+        match self.inline.iter_mut().find(|n| n.is_none()) {
+            Some(free) => *free = Some(name),
+            None => self.more.push(name),
+        }
         Ok(())
     }
 }

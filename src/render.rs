@@ -112,7 +112,7 @@ fn entry(out: &mut String, item: &Map<String, Value>, decision: &Decision, plan:
     }
     match decision {
         Decision::Added(i) => {
-            let json = plan.pending.get(*i).map_or("{}", |p| p.json.get());
+            let json = plan.pending.get(*i).map_or("{}", |p| p.json.as_str());
             let rest = json.strip_prefix('{').unwrap_or("}");
             if !first && rest != "}" {
                 out.push(',');

@@ -2,6 +2,7 @@
 //! collections (rules S1–S5).
 
 use std::fmt;
+use std::io;
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use crate::artifact::Artifact;
 use crate::collection::Collection;
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::StateError;
-use crate::json::{MemberValue, check_strict, minify, read_object_with};
+use crate::json::{MemberValue, check_strict, minify, read_object_with, write_str};
 use crate::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -89,12 +90,12 @@ impl Session {
         Session::from_members(members)
     }
 
-    fn from_members(raw_members: Vec<(String, MemberValue)>) -> Result<Session, StateError> {
+    fn from_members(raw_members: Vec<(String, MemberValue<'_>)>) -> Result<Session, StateError> {
         let mut odata_type: Option<(String, Option<SessionKind>)> = None;
         let mut id = None;
         let mut status = SessionStatus::Draft;
         let mut job_type = RestoreJobType::Standard;
-        let mut collections: Vec<(ArtifactCollection, Option<Vec<Box<RawValue>>>)> = Vec::new();
+        let mut collections: Vec<(ArtifactCollection, Option<Vec<&RawValue>>)> = Vec::new();
         let mut members = Vec::with_capacity(raw_members.len());
         for (name, value) in raw_members {
             let raw = match value {
@@ -160,7 +161,7 @@ impl Session {
                 });
             }
             let elements = elements.ok_or(StateError::CollectionNotArray { collection: which })?;
-            let loaded = Collection::load(which, elements)?;
+            let loaded = Collection::load(which, &elements)?;
             match which.family() {
                 Family::Standard => standard = loaded,
                 Family::Granular => granular = loaded,
@@ -179,8 +180,59 @@ impl Session {
 
     /// Writes the state as compact JSON.
     pub fn to_json(&self) -> String {
-        // Every key is a string and every value raw JSON: serialization cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::with_capacity(self.json_len_hint());
+        // Writing to a String cannot fail.
+        let _ = self.write_to(&mut out);
+        out
+    }
+
+    /// Writes the state as compact JSON to `w`: the same bytes as [`Session::to_json`], without
+    /// building them in memory first.
+    pub fn write_json<W: io::Write>(&self, w: &mut W) -> io::Result<()> {
+        self.write_to(&mut IoSink(w))
+    }
+
+    fn json_len_hint(&self) -> usize {
+        let members: usize = self
+            .members
+            .iter()
+            .map(|(n, m)| {
+                n.len()
+                    + match m {
+                        Member::Raw(raw) => raw.get().len(),
+                        Member::Collection(_) => 0,
+                    }
+            })
+            .sum();
+        members + self.standard.text_len() + self.granular.text_len() + 64
+    }
+
+    fn write_to<S: Sink>(&self, out: &mut S) -> io::Result<()> {
+        out.put("{")?;
+        let mut key = String::new();
+        for (i, (name, member)) in self.members.iter().enumerate() {
+            key.clear();
+            if i > 0 {
+                key.push(',');
+            }
+            write_str(&mut key, name);
+            key.push(':');
+            out.put(&key)?;
+            match member {
+                Member::Raw(raw) => out.put(raw.get())?,
+                Member::Collection(family) => {
+                    out.put("[")?;
+                    for (j, a) in self.collection(*family).iter().enumerate() {
+                        if j > 0 {
+                            out.put(",")?;
+                        }
+                        out.put(a.json_text())?;
+                    }
+                    out.put("]")?;
+                }
+            }
+        }
+        out.put("}")
     }
 
     /// The state as a `serde_json::Value`.
@@ -212,7 +264,7 @@ impl Session {
     pub fn artifacts(
         &self,
         collection: ArtifactCollection,
-    ) -> impl DoubleEndedIterator<Item = &Artifact> {
+    ) -> impl DoubleEndedIterator<Item = Artifact<'_>> {
         let c = self.collection(collection.family());
         (c.which() == collection)
             .then_some(c)
@@ -221,7 +273,7 @@ impl Session {
     }
 
     /// The artifact of a collection with this id, found through the index.
-    pub fn artifact(&self, collection: ArtifactCollection, id: &str) -> Option<&Artifact> {
+    pub fn artifact(&self, collection: ArtifactCollection, id: &str) -> Option<Artifact<'_>> {
         let c = self.collection(collection.family());
         if c.which() != collection {
             return None;
@@ -300,7 +352,7 @@ fn string_member(name: &str, raw: &RawValue) -> Result<Option<String>, StateErro
     }
 }
 
-impl Serialize for Artifact {
+impl Serialize for Artifact<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.json().serialize(s)
     }
@@ -312,7 +364,7 @@ impl Serialize for Items<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
         for a in self.0.iter() {
-            seq.serialize_element(a.json())?;
+            seq.serialize_element(&a)?;
         }
         seq.end()
     }
@@ -338,5 +390,25 @@ impl<'de> Deserialize<'de> for Session {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
         Session::from_json(raw.get().as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where [`Session::write_to`] puts its text.
+trait Sink {
+    fn put(&mut self, text: &str) -> io::Result<()>;
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) -> io::Result<()> {
+        self.push_str(text);
+        Ok(())
+    }
+}
+
+struct IoSink<'w, W: io::Write>(&'w mut W);
+
+impl<W: io::Write> Sink for IoSink<'_, W> {
+    fn put(&mut self, text: &str) -> io::Result<()> {
+        self.0.write_all(text.as_bytes())
     }
 }
