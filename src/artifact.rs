@@ -143,6 +143,16 @@ impl FactsRef<'_> {
         }
     }
 
+    /// The parts of the duplicate key, borrowed: `(restore point, searchResponseId)`.
+    pub(crate) fn key_parts(&self) -> Option<(&str, Option<&str>)> {
+        let rp = self.restore_point.as_deref()?;
+        match self.shape {
+            Shape::Standard => Some((rp, None)),
+            Shape::GranularMailbox => Some((rp, Some(self.search_response_id.as_deref()?))),
+            Shape::GranularItem => None,
+        }
+    }
+
     pub(crate) fn into_owned(self) -> Facts {
         Facts {
             key: self.key(),

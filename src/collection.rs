@@ -1,53 +1,97 @@
 //! An artifact collection with the indexes the rules are decided against: by id, by duplicate
 //! key and by destination type. Look-ups, removals and appends cost O(1); nothing scans it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
 use serde_json::value::RawValue;
 
 use crate::artifact::{Artifact, DupKey, Facts, facts};
 use crate::error::StateError;
-use crate::json::needs_minify;
+use crate::json::{minify_str, needs_minify};
 use crate::kinds::ArtifactCollection;
 
-/// Where an artifact's id is.
+/// Where a string the rules read sits.
 #[derive(Clone, Debug)]
-enum IdRef {
-    /// Bytes `[offset, offset + len)` of the artifact's JSON text (the id has no escapes).
+enum StrRef {
+    /// Bytes `[at, at + len)` of the artifact's JSON text (spelled there without escapes).
     Span(u32, u32),
-    /// The unescaped id, when its JSON spelling has escapes.
+    /// The unescaped string, when its JSON spelling has escapes.
     Owned(Box<str>),
 }
 
-/// One artifact: its JSON text is `buf[start..start + len]`.
+impl StrRef {
+    /// Where `value` is spelled in `text`: where it borrows from `text` (it was read from it),
+    /// else right after `marker` (`text` was written by this crate), else owned.
+    fn locate(text: &str, value: &str, marker: &str) -> StrRef {
+        let borrowed = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        let at = if text.get(borrowed..borrowed + value.len()) == Some(value) {
+            Some(borrowed)
+        } else {
+            text.find(marker)
+                .map(|m| m + marker.len())
+                .filter(|&at| text.get(at..at + value.len()) == Some(value))
+        };
+        match at.and_then(|at| Some((u32::try_from(at).ok()?, u32::try_from(value.len()).ok()?))) {
+            Some((at, len)) => StrRef::Span(at, len),
+            None => StrRef::Owned(Box::from(value)),
+        }
+    }
+
+    fn get<'a>(&'a self, text: &'a str) -> &'a str {
+        match self {
+            StrRef::Span(at, len) => {
+                let at = *at as usize;
+                text.get(at..at + *len as usize).unwrap_or_default()
+            }
+            StrRef::Owned(s) => s,
+        }
+    }
+}
+
+/// One artifact: its JSON text is `buf[start..start + len]`, and where the strings the indexes
+/// compare are.
 #[derive(Clone, Debug)]
 struct Slot {
     start: usize,
     len: usize,
-    id: IdRef,
+    id: StrRef,
+    restore_point: Option<StrRef>,
+    search_response_id: Option<StrRef>,
+    destination: Option<StrRef>,
 }
 
 /// An artifact collection of a session.
 ///
-/// The artifacts' JSON texts live one after the other in a single buffer, in collection order
-/// as first stored; `slots` says where each one is, in collection order, `None` once removed.
-/// So a removal moves nothing, an append copies only the new artifact, and loading a state
-/// allocates a handful of times per artifact, not per member. When removed artifacts outnumber
-/// the live ones, the buffer and the slots are compacted (amortised O(1) per removal).
+/// The artifacts' JSON texts live one after the other in a single buffer; `slots` says where
+/// each one is, in collection order, `None` once removed. The indexes hold positions only, with
+/// their hash, and compare against the text: loading a state allocates nothing per artifact but
+/// the rare string spelled with escapes. A removal moves nothing, an append copies only the new
+/// artifact. When removed artifacts outnumber live ones, buffer, slots and indexes are rebuilt
+/// (amortised O(1) per removal).
 #[derive(Clone, Debug)]
 pub(crate) struct Collection {
     which: ArtifactCollection,
     buf: String,
     slots: Vec<Option<Slot>>,
     live: usize,
-    /// Lookups only, never iterated: std's `HashMap` keeps its hash keys secret from clients
-    /// who choose ids and restore points (HashDoS), and no output depends on them.
-    by_id: HashMap<Box<str>, usize>,
-    keys: HashMap<DupKey, u32>,
+    /// std's SipHash with per-process secret keys: clients choose ids and restore points, so
+    /// the hash must not be predictable (HashDoS). Only looked up; no output depends on it.
+    hasher: RandomState,
+    /// (hash of the id, position), one per live artifact.
+    by_id: HashTable<(u64, usize)>,
+    /// (hash of the duplicate key, position), one per live artifact that has a key.
+    keys: HashTable<(u64, usize)>,
     destinations: BTreeMap<Box<str>, u32>,
     /// Artifacts that have a destination type: the sum of `destinations`.
     with_destination: u64,
 }
+
+const ID: &str = "{\"id\":\"";
+const RESTORE_POINT: &str = "\"restorePoint\":{\"id\":\"";
+const SEARCH_RESPONSE: &str = "\"searchResponseId\":\"";
+const DESTINATION: &str = "\"destinationType\":\"";
 
 impl Collection {
     pub(crate) fn new(which: ArtifactCollection) -> Self {
@@ -56,8 +100,9 @@ impl Collection {
             buf: String::new(),
             slots: Vec::new(),
             live: 0,
-            by_id: HashMap::new(),
-            keys: HashMap::new(),
+            hasher: RandomState::new(),
+            by_id: HashTable::new(),
+            keys: HashTable::new(),
             destinations: BTreeMap::new(),
             with_destination: 0,
         }
@@ -72,12 +117,12 @@ impl Collection {
         let bytes: usize = elements.iter().map(|e| e.get().len()).sum();
         c.buf.reserve(bytes);
         c.slots.reserve(elements.len());
-        c.by_id.reserve(elements.len());
-        c.keys.reserve(elements.len());
+        c.by_id.reserve(elements.len(), |e| e.0);
+        c.keys.reserve(elements.len(), |e| e.0);
         for (index, raw) in elements.iter().enumerate() {
             let minified;
             let text = if needs_minify(raw.get()) {
-                minified = crate::json::minify_str(raw.get());
+                minified = minify_str(raw.get());
                 minified.as_str()
             } else {
                 raw.get()
@@ -87,20 +132,16 @@ impl Collection {
                 index,
                 reason,
             })?;
-            if c.by_id.contains_key(f.id.as_ref()) {
+            if c.seq_of(&f.id).is_some() {
                 return Err(StateError::DuplicateArtifactId {
                     collection: which,
                     id: f.id.into_owned(),
                 });
             }
-            c.push(&f.id, f.key(), f.destination.as_deref(), text);
+            let key = f.key_parts();
+            c.push(text, &f.id, key, f.destination.as_deref());
         }
         Ok(c)
-    }
-
-    /// Bytes of JSON text held, removed artifacts included (a size hint).
-    pub(crate) fn text_len(&self) -> usize {
-        self.buf.len() + self.slots.len()
     }
 
     pub(crate) fn which(&self) -> ArtifactCollection {
@@ -115,28 +156,42 @@ impl Collection {
         self.live == 0
     }
 
-    fn view<'a>(&'a self, slot: &'a Slot) -> Artifact<'a> {
-        let json = slot_text(&self.buf, slot);
-        Artifact::new(slot_id(json, slot), json)
+    /// Bytes of JSON text held, removed artifacts included (a size hint).
+    pub(crate) fn text_len(&self) -> usize {
+        self.buf.len() + self.slots.len()
     }
 
     /// The artifacts, in order.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = Artifact<'_>> {
-        self.slots.iter().flatten().map(|s| self.view(s))
+        self.slots.iter().flatten().map(|s| view(&self.buf, s))
     }
 
     /// The position of the artifact with this id.
     pub(crate) fn seq_of(&self, id: &str) -> Option<usize> {
-        self.by_id.get(id).copied()
+        let hash = self.hasher.hash_one(id);
+        let (slots, buf) = (&self.slots, &self.buf);
+        self.by_id
+            .find(hash, |&(h, seq)| {
+                h == hash && id_at(slots, buf, seq) == Some(id)
+            })
+            .map(|&(_, seq)| seq)
     }
 
     pub(crate) fn get(&self, seq: usize) -> Option<Artifact<'_>> {
-        self.slots.get(seq)?.as_ref().map(|s| self.view(s))
+        self.slots.get(seq)?.as_ref().map(|s| view(&self.buf, s))
     }
 
     /// How many artifacts have this duplicate key.
     pub(crate) fn key_count(&self, key: &DupKey) -> u32 {
-        self.keys.get(key).copied().unwrap_or(0)
+        let parts = (&*key.restore_point, key.search_response_id.as_deref());
+        let hash = self.hasher.hash_one(parts);
+        let (slots, buf) = (&self.slots, &self.buf);
+        let n = self
+            .keys
+            .iter_hash(hash)
+            .filter(|&&(h, seq)| h == hash && key_at(slots, buf, seq) == Some(parts))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// How many artifacts have this destination type.
@@ -159,28 +214,43 @@ impl Collection {
             .map(|f| f.into_owned())
     }
 
-    /// Appends an artifact whose JSON is `text` (compact); the caller has checked its id is not
-    /// present.
+    /// Appends an artifact whose JSON is `text` (compact, written by this crate); the caller
+    /// has checked its id is not present.
     pub(crate) fn insert(&mut self, f: &Facts, text: &str) {
-        self.push(&f.id, f.key.clone(), f.destination.as_deref(), text);
+        let key = f
+            .key
+            .as_ref()
+            .map(|k| (&*k.restore_point, k.search_response_id.as_deref()));
+        self.push(text, &f.id, key, f.destination.as_deref());
     }
 
-    fn push(&mut self, id: &str, key: Option<DupKey>, destination: Option<&str>, text: &str) {
+    fn push(
+        &mut self,
+        text: &str,
+        id: &str,
+        key: Option<(&str, Option<&str>)>,
+        destination: Option<&str>,
+    ) {
         let seq = self.slots.len();
         let start = self.buf.len();
         self.buf.push_str(text);
-        let id_ref = match id_offset(text, id) {
-            Some((at, len)) => IdRef::Span(at, len),
-            None => IdRef::Owned(Box::from(id)),
-        };
-        self.slots.push(Some(Slot {
+        let slot = Slot {
             start,
             len: text.len(),
-            id: id_ref,
-        }));
+            id: StrRef::locate(text, id, ID),
+            restore_point: key.map(|(rp, _)| StrRef::locate(text, rp, RESTORE_POINT)),
+            search_response_id: key
+                .and_then(|(_, s)| s)
+                .map(|s| StrRef::locate(text, s, SEARCH_RESPONSE)),
+            destination: destination.map(|d| StrRef::locate(text, d, DESTINATION)),
+        };
+        self.slots.push(Some(slot));
         self.live += 1;
-        if let Some(key) = key {
-            *self.keys.entry(key).or_insert(0) += 1;
+        let hash = self.hasher.hash_one(id);
+        self.by_id.insert_unique(hash, (hash, seq), |e| e.0);
+        if let Some(parts) = key {
+            let hash = self.hasher.hash_one(parts);
+            self.keys.insert_unique(hash, (hash, seq), |e| e.0);
         }
         if let Some(d) = destination {
             match self.destinations.get_mut(d) {
@@ -191,37 +261,42 @@ impl Collection {
             }
             self.with_destination += 1;
         }
-        self.by_id.insert(Box::from(id), seq);
     }
 
-    /// Removes the artifact at `seq`, whose facts are `f`.
-    pub(crate) fn remove(&mut self, seq: usize, f: &Facts) {
+    /// Removes the artifact at `seq`.
+    pub(crate) fn remove(&mut self, seq: usize) {
         let Some(slot) = self.slots.get_mut(seq).and_then(Option::take) else {
             return;
         };
-        drop(slot);
         self.live -= 1;
-        self.by_id.remove(f.id.as_ref());
-        if let Some(key) = &f.key
-            && let Some(n) = self.keys.get_mut(key)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.keys.remove(key);
+        let text = self
+            .buf
+            .get(slot.start..slot.start + slot.len)
+            .unwrap_or_default();
+        let hash = self.hasher.hash_one(slot.id.get(text));
+        if let Ok(entry) = self.by_id.find_entry(hash, |e| e.1 == seq) {
+            entry.remove();
+        }
+        if let Some(rp) = &slot.restore_point {
+            let sr = slot.search_response_id.as_ref().map(|s| s.get(text));
+            let hash = self.hasher.hash_one((rp.get(text), sr));
+            if let Ok(entry) = self.keys.find_entry(hash, |e| e.1 == seq) {
+                entry.remove();
             }
         }
-        if let Some(d) = &f.destination
-            && let Some(n) = self.destinations.get_mut(d.as_ref())
-        {
-            *n = n.saturating_sub(1);
-            self.with_destination = self.with_destination.saturating_sub(1);
-            if *n == 0 {
-                self.destinations.remove(d.as_ref());
+        if let Some(d) = &slot.destination {
+            let d = d.get(text);
+            if let Some(n) = self.destinations.get_mut(d) {
+                *n = n.saturating_sub(1);
+                self.with_destination = self.with_destination.saturating_sub(1);
+                if *n == 0 {
+                    self.destinations.remove(d);
+                }
             }
         }
     }
 
-    /// Compacts the buffer and the slots once removed artifacts outnumber live ones.
+    /// Rebuilds buffer, slots and indexes once removed artifacts outnumber live ones.
     pub(crate) fn compact_if_sparse(&mut self) {
         let dead = self.slots.len() - self.live;
         if dead < 64 || dead <= self.live {
@@ -229,16 +304,24 @@ impl Collection {
         }
         let mut buf = String::with_capacity(self.buf.len() / 2);
         let mut slots = Vec::with_capacity(self.live);
+        self.by_id.clear();
+        self.keys.clear();
         for slot in self.slots.iter().flatten() {
-            let text = slot_text(&self.buf, slot);
+            let text = self
+                .buf
+                .get(slot.start..slot.start + slot.len)
+                .unwrap_or_default();
             let seq = slots.len();
-            if let Some(s) = self.by_id.get_mut(slot_id(text, slot)) {
-                *s = seq;
+            let hash = self.hasher.hash_one(slot.id.get(text));
+            self.by_id.insert_unique(hash, (hash, seq), |e| e.0);
+            if let Some(rp) = &slot.restore_point {
+                let sr = slot.search_response_id.as_ref().map(|s| s.get(text));
+                let hash = self.hasher.hash_one((rp.get(text), sr));
+                self.keys.insert_unique(hash, (hash, seq), |e| e.0);
             }
             slots.push(Some(Slot {
                 start: buf.len(),
-                len: slot.len,
-                id: slot.id.clone(),
+                ..slot.clone()
             }));
             buf.push_str(text);
         }
@@ -247,31 +330,88 @@ impl Collection {
     }
 }
 
-fn slot_text<'a>(buf: &'a str, slot: &Slot) -> &'a str {
-    buf.get(slot.start..slot.start + slot.len)
-        .unwrap_or_default()
+fn view<'a>(buf: &'a str, slot: &'a Slot) -> Artifact<'a> {
+    let json = buf
+        .get(slot.start..slot.start + slot.len)
+        .unwrap_or_default();
+    Artifact::new(slot.id.get(json), json)
 }
 
-fn slot_id<'a>(json: &'a str, slot: &'a Slot) -> &'a str {
-    match &slot.id {
-        IdRef::Span(at, len) => {
-            let at = *at as usize;
-            json.get(at..at + *len as usize).unwrap_or_default()
-        }
-        IdRef::Owned(id) => id,
+fn id_at<'a>(slots: &'a [Option<Slot>], buf: &'a str, seq: usize) -> Option<&'a str> {
+    let slot = slots.get(seq)?.as_ref()?;
+    Some(view(buf, slot).id())
+}
+
+fn key_at<'a>(
+    slots: &'a [Option<Slot>],
+    buf: &'a str,
+    seq: usize,
+) -> Option<(&'a str, Option<&'a str>)> {
+    let slot = slots.get(seq)?.as_ref()?;
+    let text = view(buf, slot).json_text();
+    let rp = slot.restore_point.as_ref()?.get(text);
+    Some((rp, slot.search_response_id.as_ref().map(|s| s.get(text))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(n: usize) -> Collection {
+        let texts: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"a{i}","restorePoint":{{"id":"r{i}"}},"destinationType":"{}"}}"#,
+                    if i % 2 == 0 { "new" } else { "inPlace" }
+                )
+            })
+            .collect();
+        let raws: Vec<Box<RawValue>> = texts
+            .into_iter()
+            .map(|t| RawValue::from_string(t).unwrap())
+            .collect();
+        let refs: Vec<&RawValue> = raws.iter().map(|r| &**r).collect();
+        Collection::load(ArtifactCollection::DriveRestoreArtifacts, &refs).unwrap()
     }
-}
 
-/// Where `id` is spelled, without escapes, as the artifact's id in `text`: either `id` borrows
-/// from `text` (read from it), or `text` starts with `{"id":"<id>"` (written by this crate).
-fn id_offset(text: &str, id: &str) -> Option<(u32, u32)> {
-    let borrowed = (id.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-    let at = if text.get(borrowed..borrowed + id.len()) == Some(id) {
-        borrowed
-    } else if text.starts_with("{\"id\":\"") && text.get(7..7 + id.len()) == Some(id) {
-        7
-    } else {
-        return None;
-    };
-    Some((u32::try_from(at).ok()?, u32::try_from(id.len()).ok()?))
+    fn key(rp: &str) -> DupKey {
+        DupKey {
+            restore_point: rp.into(),
+            search_response_id: None,
+        }
+    }
+
+    #[test]
+    fn indexes_follow_removals_appends_and_compaction() {
+        let mut c = load(200);
+        for i in (0..200).filter(|i| i % 4 != 3) {
+            let seq = c.seq_of(&format!("a{i}")).unwrap();
+            c.remove(seq);
+        }
+        assert_eq!(c.len(), 50);
+        assert_eq!(c.destination_count("inPlace"), 50);
+        assert_eq!(c.destination_count("new"), 0);
+        let f = Facts {
+            id: "z\"1".into(),
+            key: Some(key("rz")),
+            destination: Some("inPlace".into()),
+        };
+        c.insert(&f, r#"{"id":"z\"1","restorePoint":{"id":"rz"},"destinationType":"inPlace"}"#);
+        let before: Vec<String> = c.iter().map(|a| a.json_text().to_owned()).collect();
+        c.compact_if_sparse();
+        assert_eq!(c.slots.len(), 51, "compacted");
+        let after: Vec<String> = c.iter().map(|a| a.json_text().to_owned()).collect();
+        assert_eq!(before, after, "order and text kept");
+        assert_eq!(c.iter().last().unwrap().id(), "z\"1");
+        for i in (0..200).filter(|i| i % 4 == 3) {
+            let seq = c.seq_of(&format!("a{i}")).unwrap();
+            assert_eq!(c.get(seq).unwrap().id(), format!("a{i}"));
+            assert_eq!(c.key_count(&key(&format!("r{i}"))), 1);
+        }
+        assert_eq!(c.seq_of("a0"), None);
+        assert_eq!(c.key_count(&key("r0")), 0);
+        assert_eq!(c.key_count(&key("rz")), 1);
+        assert!(c.seq_of("z\"1").is_some());
+        assert_eq!(c.with_destination(), 51);
+    }
 }

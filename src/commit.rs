@@ -17,8 +17,8 @@ pub(crate) fn commit<I: IdSource>(
     was_empty: bool,
 ) {
     let collection = session.collection_mut(family);
-    for (seq, facts) in &plan.removed {
-        collection.remove(*seq, facts);
+    for (seq, _) in &plan.removed {
+        collection.remove(*seq);
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
         collection.insert(&p.facts, &p.json);
