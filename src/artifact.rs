@@ -165,10 +165,15 @@ impl FactsRef<'_> {
 /// Reads the facts the rules need from a stored artifact of `collection`, checking on the way
 /// that it is an object with a non-empty string `id` and read one way only (rule S3).
 pub(crate) fn facts(collection: ArtifactCollection, json: &str) -> Result<FactsRef<'_>, String> {
-    if !json.starts_with('{') {
-        return Err("is not a JSON object".to_owned());
-    }
     let fields = read_fields(json).map_err(|e| e.to_string())?;
+    facts_from(collection, fields)
+}
+
+/// [`facts`] from members already read.
+pub(crate) fn facts_from(
+    collection: ArtifactCollection,
+    fields: Fields<'_>,
+) -> Result<FactsRef<'_>, String> {
     let id = match fields.id {
         Some(Str(id)) if !id.is_empty() => id,
         Some(_) => return Err("has an empty `id`".to_owned()),
@@ -188,9 +193,10 @@ pub(crate) fn facts(collection: ArtifactCollection, json: &str) -> Result<FactsR
     })
 }
 
-/// The members of a stored artifact the rules read.
+/// The members of a stored artifact the rules read; reading it checks the whole artifact
+/// strictly (see [`read_fields`]).
 #[derive(Default)]
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     id: Option<Str<'a>>,
     restore_point: Option<Str<'a>>,
     destination_type: Option<Str<'a>>,
@@ -207,6 +213,12 @@ fn read_fields(json: &str) -> Result<Fields<'_>, serde_json::Error> {
 }
 
 struct FieldsVisitor;
+
+impl<'de> serde::Deserialize<'de> for Fields<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldsVisitor)
+    }
+}
 
 impl<'de> Visitor<'de> for FieldsVisitor {
     type Value = Fields<'de>;

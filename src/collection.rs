@@ -5,11 +5,10 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
-use serde_json::value::RawValue;
 
-use crate::artifact::{Artifact, DupKey, Facts, facts};
+use crate::artifact::{Artifact, DupKey, Facts, FactsRef, Fields, facts, facts_from};
 use crate::error::StateError;
-use crate::json::{minify_str, needs_minify};
+use crate::json::{Cursor, minify_str, needs_minify};
 use crate::kinds::ArtifactCollection;
 
 /// Where a string the rules read sits.
@@ -108,40 +107,53 @@ impl Collection {
         }
     }
 
-    /// Reads a collection from the elements of its JSON array.
+    /// Reads a collection from its JSON array, the cursor at the `[`; each artifact is parsed
+    /// once, in place, its text copied once into the buffer.
     pub(crate) fn load(
         which: ArtifactCollection,
-        elements: &[&RawValue],
+        cur: &mut Cursor<'_>,
     ) -> Result<Self, StateError> {
         let mut c = Collection::new(which);
-        let bytes: usize = elements.iter().map(|e| e.get().len()).sum();
-        c.buf.reserve(bytes);
-        c.slots.reserve(elements.len());
-        c.by_id.reserve(elements.len(), |e| e.0);
-        c.keys.reserve(elements.len(), |e| e.0);
-        for (index, raw) in elements.iter().enumerate() {
-            let minified;
-            let text = if needs_minify(raw.get()) {
-                minified = minify_str(raw.get());
-                minified.as_str()
+        let invalid = |index: usize, reason: String| StateError::InvalidArtifact {
+            collection: which,
+            index,
+            reason,
+        };
+        let syntax = |message: String| StateError::InvalidJson { message };
+        cur.expect(b'[', "`[`").map_err(syntax)?;
+        if cur.eat(b']') {
+            return Ok(c);
+        }
+        for index in 0.. {
+            cur.peek();
+            let start = cur.pos();
+            let fields: Fields<'_> = cur.value().map_err(|e| invalid(index, e))?;
+            let text = cur.since(start);
+            if needs_minify(text) {
+                let text = minify_str(text);
+                let f = facts(which, &text).map_err(|e| invalid(index, e))?;
+                c.push_checked(&text, &f)?;
             } else {
-                raw.get()
-            };
-            let f = facts(which, text).map_err(|reason| StateError::InvalidArtifact {
-                collection: which,
-                index,
-                reason,
-            })?;
-            if c.seq_of(&f.id).is_some() {
-                return Err(StateError::DuplicateArtifactId {
-                    collection: which,
-                    id: f.id.into_owned(),
-                });
+                let f = facts_from(which, fields).map_err(|e| invalid(index, e))?;
+                c.push_checked(text, &f)?;
             }
-            let key = f.key_parts();
-            c.push(text, &f.id, key, f.destination.as_deref());
+            if cur.eat(b']') {
+                break;
+            }
+            cur.expect(b',', "`,` or `]`").map_err(syntax)?;
         }
         Ok(c)
+    }
+
+    fn push_checked(&mut self, text: &str, f: &FactsRef<'_>) -> Result<(), StateError> {
+        if self.seq_of(&f.id).is_some() {
+            return Err(StateError::DuplicateArtifactId {
+                collection: self.which,
+                id: f.id.to_string(),
+            });
+        }
+        self.push(text, &f.id, f.key_parts(), f.destination.as_deref());
+        Ok(())
     }
 
     pub(crate) fn which(&self) -> ArtifactCollection {
@@ -366,12 +378,9 @@ mod tests {
                 )
             })
             .collect();
-        let raws: Vec<Box<RawValue>> = texts
-            .into_iter()
-            .map(|t| RawValue::from_string(t).unwrap())
-            .collect();
-        let refs: Vec<&RawValue> = raws.iter().map(|r| &**r).collect();
-        Collection::load(ArtifactCollection::DriveRestoreArtifacts, &refs).unwrap()
+        let array = format!("[{}]", texts.join(","));
+        let mut cur = Cursor::new(&array);
+        Collection::load(ArtifactCollection::DriveRestoreArtifacts, &mut cur).unwrap()
     }
 
     fn key(rp: &str) -> DupKey {
@@ -396,7 +405,10 @@ mod tests {
             key: Some(key("rz")),
             destination: Some("inPlace".into()),
         };
-        c.insert(&f, r#"{"id":"z\"1","restorePoint":{"id":"rz"},"destinationType":"inPlace"}"#);
+        c.insert(
+            &f,
+            r#"{"id":"z\"1","restorePoint":{"id":"rz"},"destinationType":"inPlace"}"#,
+        );
         let before: Vec<String> = c.iter().map(|a| a.json_text().to_owned()).collect();
         c.compact_if_sparse();
         assert_eq!(c.slots.len(), 51, "compacted");

@@ -106,49 +106,19 @@ impl<'de> Visitor<'de> for Limited {
 /// One member of an object read in document order, its value kept as raw JSON text.
 pub(crate) type RawMember = (String, Box<RawValue>);
 
-/// A member value read by [`read_object_with`].
-pub(crate) enum MemberValue<'de> {
-    /// Any value, as raw text.
-    Raw(Box<RawValue>),
-    /// An array member's elements, as raw text borrowed from the input (members the caller
-    /// asked to split).
-    Array(Vec<&'de RawValue>),
-    /// A member the caller asked to split that is not an array (its value skipped).
-    NotArray,
-}
-
 /// Reads a JSON object's members in document order, values unparsed. `Ok(None)` when the text is
 /// valid JSON but not an object. A duplicate member name is an error.
 pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_json::Error> {
-    let members = read_object_with(text, |_| false)?;
-    Ok(members.map(|m| {
-        m.into_iter()
-            .filter_map(|(k, v)| match v {
-                MemberValue::Raw(raw) => Some((k, raw)),
-                _ => None,
-            })
-            .collect()
-    }))
-}
-
-/// Like [`read_object`], but members for which `split` is true are read straight into their
-/// array elements, so a large array is never held as one raw value and then copied again.
-pub(crate) fn read_object_with(
-    text: &str,
-    split: fn(&str) -> bool,
-) -> Result<Option<Vec<(String, MemberValue<'_>)>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let members = de.deserialize_any(ObjectVisitor { split })?;
+    let members = de.deserialize_any(ObjectVisitor)?;
     de.end()?;
     Ok(members)
 }
 
-struct ObjectVisitor {
-    split: fn(&str) -> bool,
-}
+struct ObjectVisitor;
 
 impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Vec<(String, MemberValue<'de>)>>;
+    type Value = Option<Vec<RawMember>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -157,11 +127,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = if (self.split)(&key) {
-                map.next_value_seed(ArraySeed)?
-            } else {
-                MemberValue::Raw(map.next_value()?)
-            };
+            let value: Box<RawValue> = map.next_value()?;
             if !seen.insert(key.clone()) {
                 return Err(de::Error::custom(format_args!(
                     "duplicate member name {key:?}"
@@ -195,53 +161,72 @@ impl<'de> Visitor<'de> for ObjectVisitor {
     }
 }
 
-/// Reads an array's elements as raw text, or skips a value that is not an array.
-struct ArraySeed;
-
-impl<'de> DeserializeSeed<'de> for ArraySeed {
-    type Value = MemberValue<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<MemberValue<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
+/// A position in a JSON text, for reading an object or array one value at a time: each value
+/// is parsed once, in place, and its byte range is known (serde_json alone gives one or the
+/// other).
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
 }
 
-impl<'de> Visitor<'de> for ArraySeed {
-    type Value = MemberValue<'de>;
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Cursor { text, pos: 0 }
+    }
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MemberValue<'de>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element::<&'de RawValue>()? {
-            out.push(v);
+
+    /// The text from `start` to the current position.
+    pub(crate) fn since(&self, start: usize) -> &'a str {
+        self.text.get(start..self.pos).unwrap_or_default()
+    }
+
+    /// Skips white space and returns the next byte, if any.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.pos) {
+            self.pos += 1;
         }
-        Ok(MemberValue::Array(out))
+        bytes.get(self.pos).copied()
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MemberValue<'de>, A::Error> {
-        while map
-            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-            .is_some()
-        {}
-        Ok(MemberValue::NotArray)
+
+    /// Consumes `byte` if it comes next (after white space).
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        if found {
+            self.pos += 1;
+        }
+        found
     }
-    fn visit_bool<E>(self, _: bool) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
+
+    /// Consumes `byte`, or says what was expected.
+    pub(crate) fn expect(&mut self, byte: u8, what: &str) -> Result<(), String> {
+        if self.eat(byte) {
+            Ok(())
+        } else {
+            Err(self.error(what))
+        }
     }
-    fn visit_i64<E>(self, _: i64) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
+
+    /// Parses one value at the current position and moves past it.
+    pub(crate) fn value<T: serde::Deserialize<'a>>(&mut self) -> Result<T, String> {
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+        match stream.next() {
+            Some(Ok(v)) => {
+                self.pos += stream.byte_offset();
+                Ok(v)
+            }
+            Some(Err(e)) => Err(format!("{e}, in the value at byte {}", self.pos)),
+            None => Err(self.error("a value")),
+        }
     }
-    fn visit_u64<E>(self, _: u64) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
-    }
-    fn visit_unit<E>(self) -> Result<MemberValue<'de>, E> {
-        Ok(MemberValue::NotArray)
+
+    /// "expected WHAT at byte N".
+    pub(crate) fn error(&self, what: &str) -> String {
+        format!("expected {what} at byte {}", self.pos)
     }
 }
 

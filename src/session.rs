@@ -1,9 +1,11 @@
 //! The restore session: its modeled members, every other member verbatim, and its two artifact
 //! collections (rules S1–S5).
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io;
 
+use serde::de;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,7 +15,7 @@ use crate::artifact::Artifact;
 use crate::collection::Collection;
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::StateError;
-use crate::json::{MemberValue, check_strict, minify, read_object_with, write_str};
+use crate::json::{Cursor, Str, check_strict, minify, write_str};
 use crate::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -81,101 +83,38 @@ impl Session {
         let text = std::str::from_utf8(bytes).map_err(|e| StateError::InvalidJson {
             message: format!("not UTF-8: {e}"),
         })?;
-        let is_collection = |name: &str| ArtifactCollection::from_name(name).is_some();
-        let members = read_object_with(text, is_collection)
-            .map_err(|e| StateError::InvalidJson {
-                message: e.to_string(),
-            })?
-            .ok_or(StateError::NotAnObject)?;
-        Session::from_members(members)
-    }
-
-    fn from_members(raw_members: Vec<(String, MemberValue<'_>)>) -> Result<Session, StateError> {
-        let mut odata_type: Option<(String, Option<SessionKind>)> = None;
-        let mut id = None;
-        let mut status = SessionStatus::Draft;
-        let mut job_type = RestoreJobType::Standard;
-        let mut collections: Vec<(ArtifactCollection, Option<Vec<&RawValue>>)> = Vec::new();
-        let mut members = Vec::with_capacity(raw_members.len());
-        for (name, value) in raw_members {
-            let raw = match value {
-                MemberValue::Raw(raw) => raw,
-                MemberValue::Array(elements) => {
-                    if let Some(which) = ArtifactCollection::from_name(&name) {
-                        collections.push((which, Some(elements)));
-                        members.push((name, Member::Collection(which.family())));
-                    }
-                    continue;
-                }
-                MemberValue::NotArray => {
-                    if let Some(which) = ArtifactCollection::from_name(&name) {
-                        collections.push((which, None));
-                    }
-                    continue;
-                }
-            };
-            match name.as_str() {
-                "@odata.type" => {
-                    let t = string_member(&name, &raw)?.ok_or_else(|| invalid(&name, "is null"))?;
-                    let kind = SessionKind::from_odata_type(&t);
-                    odata_type = Some((t, kind));
-                }
-                "id" => match string_member(&name, &raw)? {
-                    Some(s) if !s.is_empty() => id = Some(s),
-                    _ => return Err(StateError::MissingId),
-                },
-                "status" => {
-                    if let Some(s) = string_member(&name, &raw)? {
-                        status = SessionStatus::parse(&s);
-                    }
-                }
-                "restoreJobType" => {
-                    if let Some(s) = string_member(&name, &raw)? {
-                        job_type = RestoreJobType::parse(&s);
-                    }
-                }
-                _ => {}
-            }
-            check_strict(raw.get()).map_err(|e| StateError::InvalidJson {
-                message: format!("member {name:?}: {e}"),
-            })?;
-            members.push((name, Member::Raw(minify(raw))));
+        let syntax = |message: String| StateError::InvalidJson { message };
+        let mut cur = Cursor::new(text);
+        if cur.peek() != Some(b'{') {
+            return Err(match check_strict(text) {
+                Ok(()) => StateError::NotAnObject,
+                Err(e) => syntax(e.to_string()),
+            });
         }
-        let id = id.ok_or(StateError::MissingId)?;
-        collections.sort_by_key(|(which, _)| *which);
-        let kind = match odata_type {
-            Some((_, Some(kind))) => kind,
-            Some((t, None)) => return Err(StateError::UnknownKind { odata_type: t }),
-            None => collections
-                .first()
-                .map(|(which, _)| which.kind())
-                .ok_or(StateError::UndeterminedKind)?,
-        };
-        let mut standard = Collection::new(kind.standard());
-        let mut granular = Collection::new(kind.granular());
-        for (which, elements) in collections {
-            if which.kind() != kind {
-                return Err(StateError::KindContradiction {
-                    kind: kind.odata_type().to_owned(),
-                    collection: which,
-                });
-            }
-            let elements = elements.ok_or(StateError::CollectionNotArray { collection: which })?;
-            let loaded = Collection::load(which, &elements)?;
-            match which.family() {
-                Family::Standard => standard = loaded,
-                Family::Granular => granular = loaded,
+        cur.expect(b'{', "`{`").map_err(syntax)?;
+        let mut parts = Parts::default();
+        let mut seen = BTreeSet::new();
+        if !cur.eat(b'}') {
+            loop {
+                if cur.peek() != Some(b'"') {
+                    return Err(syntax(cur.error("a member name")));
+                }
+                let Str(name) = cur.value::<Str<'_>>().map_err(syntax)?;
+                if !seen.insert(name.to_string()) {
+                    return Err(syntax(format!("duplicate member name {name:?}")));
+                }
+                cur.expect(b':', "`:`").map_err(syntax)?;
+                parts.member(name.into_owned(), &mut cur)?;
+                if cur.eat(b'}') {
+                    break;
+                }
+                cur.expect(b',', "`,` or `}`").map_err(syntax)?;
             }
         }
-        Ok(Session {
-            kind,
-            id,
-            status,
-            job_type,
-            members,
-            standard,
-            granular,
-        })
+        if cur.peek().is_some() {
+            return Err(syntax(cur.error("the end of the state")));
+        }
+        parts.finish()
     }
 
     /// Writes the state as compact JSON.
@@ -333,6 +272,97 @@ impl Session {
 
     pub(crate) fn set_job_type(&mut self, family: Family) {
         self.job_type = RestoreJobType::parse(family.job_type());
+    }
+}
+
+/// A state as read so far, member by member.
+#[derive(Default)]
+struct Parts {
+    odata_type: Option<(String, Option<SessionKind>)>,
+    id: Option<String>,
+    status: Option<SessionStatus>,
+    job_type: Option<RestoreJobType>,
+    /// Collections in state order; `None` for one that is not an array.
+    collections: Vec<(ArtifactCollection, Option<Collection>)>,
+    members: Vec<(String, Member)>,
+}
+
+impl Parts {
+    /// Reads one member's value, the cursor after its `:`.
+    fn member(&mut self, name: String, cur: &mut Cursor<'_>) -> Result<(), StateError> {
+        let syntax = |message: String| StateError::InvalidJson { message };
+        if let Some(which) = ArtifactCollection::from_name(&name) {
+            if cur.peek() == Some(b'[') {
+                self.collections
+                    .push((which, Some(Collection::load(which, cur)?)));
+                self.members
+                    .push((name, Member::Collection(which.family())));
+            } else {
+                cur.value::<de::IgnoredAny>().map_err(syntax)?;
+                self.collections.push((which, None));
+            }
+            return Ok(());
+        }
+        let raw: Box<RawValue> = cur.value().map_err(syntax)?;
+        match name.as_str() {
+            "@odata.type" => {
+                let t = string_member(&name, &raw)?.ok_or_else(|| invalid(&name, "is null"))?;
+                let kind = SessionKind::from_odata_type(&t);
+                self.odata_type = Some((t, kind));
+            }
+            "id" => match string_member(&name, &raw)? {
+                Some(s) if !s.is_empty() => self.id = Some(s),
+                _ => return Err(StateError::MissingId),
+            },
+            "status" => self.status = string_member(&name, &raw)?.map(|s| SessionStatus::parse(&s)),
+            "restoreJobType" => {
+                self.job_type = string_member(&name, &raw)?.map(|s| RestoreJobType::parse(&s))
+            }
+            _ => {}
+        }
+        check_strict(raw.get()).map_err(|e| StateError::InvalidJson {
+            message: format!("member {name:?}: {e}"),
+        })?;
+        self.members.push((name, Member::Raw(minify(raw))));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Session, StateError> {
+        let id = self.id.ok_or(StateError::MissingId)?;
+        self.collections.sort_by_key(|(which, _)| *which);
+        let kind = match self.odata_type {
+            Some((_, Some(kind))) => kind,
+            Some((t, None)) => return Err(StateError::UnknownKind { odata_type: t }),
+            None => self
+                .collections
+                .first()
+                .map(|(which, _)| which.kind())
+                .ok_or(StateError::UndeterminedKind)?,
+        };
+        let mut standard = Collection::new(kind.standard());
+        let mut granular = Collection::new(kind.granular());
+        for (which, loaded) in self.collections {
+            if which.kind() != kind {
+                return Err(StateError::KindContradiction {
+                    kind: kind.odata_type().to_owned(),
+                    collection: which,
+                });
+            }
+            let loaded = loaded.ok_or(StateError::CollectionNotArray { collection: which })?;
+            match which.family() {
+                Family::Standard => standard = loaded,
+                Family::Granular => granular = loaded,
+            }
+        }
+        Ok(Session {
+            kind,
+            id,
+            status: self.status.unwrap_or(SessionStatus::Draft),
+            job_type: self.job_type.unwrap_or(RestoreJobType::Standard),
+            members: self.members,
+            standard,
+            granular,
+        })
     }
 }
 
