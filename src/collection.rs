@@ -146,13 +146,14 @@ impl Collection {
     }
 
     fn push_checked(&mut self, text: &str, f: &FactsRef<'_>) -> Result<(), StateError> {
-        if self.seq_of(&f.id).is_some() {
+        let hash = self.hasher.hash_one(f.id.as_ref());
+        if self.find_id(hash, &f.id).is_some() {
             return Err(StateError::DuplicateArtifactId {
                 collection: self.which,
                 id: f.id.to_string(),
             });
         }
-        self.push(text, &f.id, f.key_parts(), f.destination.as_deref());
+        self.push(text, &f.id, hash, f.key_parts(), f.destination.as_deref());
         Ok(())
     }
 
@@ -180,7 +181,10 @@ impl Collection {
 
     /// The position of the artifact with this id.
     pub(crate) fn seq_of(&self, id: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
+        self.find_id(self.hasher.hash_one(id), id)
+    }
+
+    fn find_id(&self, hash: u64, id: &str) -> Option<usize> {
         let (slots, buf) = (&self.slots, &self.buf);
         self.by_id
             .find(hash, |&(h, seq)| {
@@ -233,13 +237,15 @@ impl Collection {
             .key
             .as_ref()
             .map(|k| (&*k.restore_point, k.search_response_id.as_deref()));
-        self.push(text, &f.id, key, f.destination.as_deref());
+        let hash = self.hasher.hash_one(&*f.id);
+        self.push(text, &f.id, hash, key, f.destination.as_deref());
     }
 
     fn push(
         &mut self,
         text: &str,
         id: &str,
+        id_hash: u64,
         key: Option<(&str, Option<&str>)>,
         destination: Option<&str>,
     ) {
@@ -258,8 +264,7 @@ impl Collection {
         };
         self.slots.push(Some(slot));
         self.live += 1;
-        let hash = self.hasher.hash_one(id);
-        self.by_id.insert_unique(hash, (hash, seq), |e| e.0);
+        self.by_id.insert_unique(id_hash, (id_hash, seq), |e| e.0);
         if let Some(parts) = key {
             let hash = self.hasher.hash_one(parts);
             self.keys.insert_unique(hash, (hash, seq), |e| e.0);

@@ -307,20 +307,24 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
 /// so the small objects of a state cost no allocation.
 #[derive(Default)]
 pub(crate) struct Names<'de> {
-    inline: [Option<Cow<'de, str>>; 12],
+    count: usize,
+    inline: [&'de str; 12],
     more: Vec<Cow<'de, str>>,
 }
 
 impl<'de> Names<'de> {
     /// Records a name; an error if the object already had it.
     pub(crate) fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
-        let seen = |n: &Cow<'de, str>| *n == name;
-        if self.inline.iter().flatten().any(seen) || self.more.iter().any(seen) {
+        let inline = self.inline.get(..self.count).unwrap_or_default();
+        if inline.contains(&name.as_ref()) || self.more.contains(&name) {
             return Err(E::custom(format_args!("duplicate member name {name:?}")));
         }
-        match self.inline.iter_mut().find(|n| n.is_none()) {
-            Some(free) => *free = Some(name),
-            None => self.more.push(name),
+        match (name, self.inline.get_mut(self.count)) {
+            (Cow::Borrowed(n), Some(free)) => {
+                *free = n;
+                self.count += 1;
+            }
+            (name, _) => self.more.push(name),
         }
         Ok(())
     }
