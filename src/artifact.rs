@@ -126,23 +126,6 @@ pub(crate) struct FactsRef<'a> {
 }
 
 impl FactsRef<'_> {
-    /// The duplicate key (rules A4, A6): the restore point, and for granular mailbox artifacts
-    /// the search response too; none for granular drive and site artifacts (their id is the key).
-    pub(crate) fn key(&self) -> Option<DupKey> {
-        let rp = self.restore_point.as_deref()?;
-        match self.shape {
-            Shape::Standard => Some(DupKey {
-                restore_point: rp.into(),
-                search_response_id: None,
-            }),
-            Shape::GranularMailbox => Some(DupKey {
-                restore_point: rp.into(),
-                search_response_id: Some(self.search_response_id.as_deref()?.into()),
-            }),
-            Shape::GranularItem => None,
-        }
-    }
-
     /// The parts of the duplicate key, borrowed: `(restore point, searchResponseId)`.
     pub(crate) fn key_parts(&self) -> Option<(&str, Option<&str>)> {
         let rp = self.restore_point.as_deref()?;
@@ -150,14 +133,6 @@ impl FactsRef<'_> {
             Shape::Standard => Some((rp, None)),
             Shape::GranularMailbox => Some((rp, Some(self.search_response_id.as_deref()?))),
             Shape::GranularItem => None,
-        }
-    }
-
-    pub(crate) fn into_owned(self) -> Facts {
-        Facts {
-            key: self.key(),
-            id: self.id.as_ref().into(),
-            destination: self.destination.map(|d| d.as_ref().into()),
         }
     }
 }

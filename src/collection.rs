@@ -222,12 +222,19 @@ impl Collection {
         self.with_destination
     }
 
-    /// The rule facts of a stored artifact.
+    /// The rule facts of a stored artifact, from its slot (no parsing).
     pub(crate) fn facts_of(&self, seq: usize) -> Option<Facts> {
-        let artifact = self.get(seq)?;
-        facts(self.which, artifact.json_text())
-            .ok()
-            .map(|f| f.into_owned())
+        let slot = self.slots.get(seq)?.as_ref()?;
+        let text = view(&self.buf, slot).json_text();
+        let key = slot.restore_point.as_ref().map(|rp| DupKey {
+            restore_point: rp.get(text).into(),
+            search_response_id: slot.search_response_id.as_ref().map(|s| s.get(text).into()),
+        });
+        Some(Facts {
+            id: slot.id.get(text).into(),
+            key,
+            destination: slot.destination.as_ref().map(|d| d.get(text).into()),
+        })
     }
 
     /// Appends an artifact whose JSON is `text` (compact, written by this crate); the caller

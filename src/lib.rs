@@ -38,7 +38,7 @@ pub use error::{ErrorCode, RequestError, StateError};
 pub use ids::{IdSource, SeededIds};
 pub use kinds::{ArtifactCollection, Family, SessionKind};
 pub use options::{MissingRemoval, Options};
-pub use outcome::{Applied, ItemFailure, ItemOutcome, Operation, Response};
+pub use outcome::{Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
 pub use session::Session;
 pub use time::{Timestamp, TimestampError};
 

@@ -8,41 +8,67 @@ use serde_json::value::RawValue;
 use crate::error::{ErrorCode, RequestError};
 use crate::session::Session;
 
+/// A response body: JSON text this crate wrote.
+///
+/// Its bytes are deterministic: they do not depend on the features serde_json was built with.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Body(String);
+
+impl Body {
+    pub(crate) fn new(json: String) -> Self {
+        Body(json)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// The body as a `serde_json::Value`.
+    pub fn to_value(&self) -> Option<Value> {
+        serde_json::from_str(&self.0).ok()
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Serializes as the JSON it holds (checked once more on the way, as serde_json requires).
+impl serde::Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue = serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
 /// The HTTP response to the PATCH.
-#[derive(Clone)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Response {
     /// 200, 204, or the status of a whole-request error.
     pub status: u16,
-    /// The JSON body; `None` for 204. Its bytes are deterministic: they do not depend on the
-    /// features serde_json was built with.
-    pub body: Option<Box<RawValue>>,
+    /// The JSON body; `None` for 204.
+    pub body: Option<Body>,
 }
 
 impl Response {
     /// The body as a `serde_json::Value`.
     pub fn body_value(&self) -> Option<Value> {
-        self.body
-            .as_ref()
-            .and_then(|b| serde_json::from_str(b.get()).ok())
-    }
-}
-
-impl PartialEq for Response {
-    fn eq(&self, other: &Self) -> bool {
-        self.status == other.status
-            && self.body.as_ref().map(|b| b.get()) == other.body.as_ref().map(|b| b.get())
-    }
-}
-
-impl Eq for Response {}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("status", &self.status)
-            .field("body", &self.body.as_ref().map(|b| b.get()))
-            .finish()
+        self.body.as_ref().and_then(Body::to_value)
     }
 }
 

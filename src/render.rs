@@ -1,14 +1,13 @@
 //! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
 //! on serde_json's `preserve_order` feature.
 
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::decide::{Decision, Plan};
 use crate::error::RequestError;
-use crate::json::{to_raw, write_str, write_value};
+use crate::json::{write_str, write_value};
 use crate::kinds::ArtifactCollection;
-use crate::outcome::{ItemFailure, Operation};
+use crate::outcome::{Body, ItemFailure, Operation};
 use crate::session::{Member, Session};
 
 /// Content-ID annotations echoed on response entries (rule O4).
@@ -33,7 +32,7 @@ pub(crate) fn error_body(
     error: &RequestError,
     details: &[(usize, &ItemFailure)],
     collection: Option<ArtifactCollection>,
-) -> Box<RawValue> {
+) -> Body {
     let mut out = String::from("{\"error\":{\"code\":");
     write_str(&mut out, error.code.as_str());
     out.push_str(",\"message\":");
@@ -55,7 +54,7 @@ pub(crate) fn error_body(
         out.push(']');
     }
     out.push_str("}}");
-    to_raw(out)
+    Body::new(out)
 }
 
 /// The 200 body: the session's top-level members but its collections, then one entry per item
@@ -65,7 +64,7 @@ pub(crate) fn success_body(
     collection: ArtifactCollection,
     items: &[Map<String, Value>],
     plan: &Plan,
-) -> Box<RawValue> {
+) -> Body {
     let mut out = String::with_capacity(256 + items.len() * 256);
     out.push('{');
     for (name, member) in session.members() {
@@ -89,7 +88,7 @@ pub(crate) fn success_body(
         entry(&mut out, item, decision, plan);
     }
     out.push_str("]}");
-    to_raw(out)
+    Body::new(out)
 }
 
 /// Writes `"name":value` after a comma unless it is the object's first member.

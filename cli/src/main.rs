@@ -9,8 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use restore_delta::{Context, MissingRemoval, Options, SeededIds, Session, Timestamp, apply};
-use serde::Serialize;
-use serde_json::value::RawValue;
 
 const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -90,18 +88,6 @@ enum Missing {
     Fail,
     /// Success that changes nothing.
     Succeed,
-}
-
-#[derive(Serialize)]
-struct Output<'a> {
-    response: ResponseOut<'a>,
-    state: &'a Session,
-}
-
-#[derive(Serialize)]
-struct ResponseOut<'a> {
-    status: u16,
-    body: Option<&'a RawValue>,
 }
 
 /// A failure before a response exists: one line on stderr, exit 2.
@@ -189,19 +175,9 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
 
     let applied = apply(session, &request, &options, &mut ctx);
     drop(request);
-    let out = Output {
-        response: ResponseOut {
-            status: applied.response.status,
-            body: applied.response.body.as_deref(),
-        },
-        state: &applied.state,
-    };
     let stdout = io::stdout();
     let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = serde_json::to_writer(&mut w, &out)
-        .map_err(io::Error::from)
-        .and_then(|()| w.write_all(b"\n"))
-        .and_then(|()| w.flush());
+    let written = write_output(&mut w, &applied).and_then(|()| w.flush());
     match written {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
@@ -209,6 +185,23 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `{"response":{"status":N,"body":...},"state":...}` and a newline, written straight from the
+/// library's bytes (no second serialization of the state).
+fn write_output<W: Write>(w: &mut W, applied: &restore_delta::Applied) -> io::Result<()> {
+    write!(
+        w,
+        "{{\"response\":{{\"status\":{},\"body\":",
+        applied.response.status
+    )?;
+    match &applied.response.body {
+        Some(body) => w.write_all(body.get().as_bytes())?,
+        None => w.write_all(b"null")?,
+    }
+    w.write_all(b"},\"state\":")?;
+    applied.state.write_json(w)?;
+    w.write_all(b"}\n")
 }
 
 /// Reads a file, or stdin for `-`, at most `limit` bytes when given.
