@@ -124,6 +124,14 @@ impl Collection {
         if cur.eat(b']') {
             return Ok(c);
         }
+        // The rest of the text bounds the artifacts' size; reserving it up front saves the
+        // copies of growing (untouched capacity costs address space, not memory).
+        let rest = cur.remaining();
+        c.buf.reserve(rest);
+        let guess = rest / 256;
+        c.slots.reserve(guess);
+        c.by_id.reserve(guess, |e| e.0);
+        c.keys.reserve(guess, |e| e.0);
         for index in 0.. {
             cur.peek();
             let start = cur.pos();

@@ -178,6 +178,11 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
+    /// Bytes left after the current position.
+    pub(crate) fn remaining(&self) -> usize {
+        self.text.len() - self.pos
+    }
+
     /// The text from `start` to the current position.
     pub(crate) fn since(&self, start: usize) -> &'a str {
         self.text.get(start..self.pos).unwrap_or_default()
