@@ -387,7 +387,10 @@ pub fn end_to_end(state: &[u8], request: &[u8], options: &Options) -> Vec<u8> {
         out.extend_from_slice(body.get().as_bytes());
     }
     out.push(b'\n');
-    applied.state.write_json(&mut out).expect("writing to a Vec");
+    applied
+        .state
+        .write_json(&mut out)
+        .expect("writing to a Vec");
     out
 }
 
