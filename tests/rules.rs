@@ -181,6 +181,30 @@ fn s3_state_errors_are_library_errors() {
 }
 
 #[test]
+fn s3_nested_duplicates_and_lone_surrogates_are_state_errors() {
+    let err = |text: &str| Session::from_json(text.as_bytes()).unwrap_err();
+    for text in [
+        r#"{"id":"b","mailboxRestoreArtifacts":[{"id":"e","x":null,"x":null}]}"#,
+        r#"{"id":"b","mailboxRestoreArtifacts":[{"id":"e","restorePoint":{"id":"r","id":"s"}}]}"#,
+        r#"{"id":"b","mailboxRestoreArtifacts":[],"restoreSessionArtifactCount":{"total":1,"total":2}}"#,
+        r#"{"id":"b","mailboxRestoreArtifacts":[],"x":{"a":[{"k":1,"\u006b":2}]}}"#,
+        r#"{"id":"s","":"\ud83e","mailboxRestoreArtifacts":[]}"#,
+        r#"{"id":"s","mailboxRestoreArtifacts":[{"id":"a","n":"\udc00x"}]}"#,
+    ] {
+        assert!(
+            matches!(
+                err(text),
+                StateError::InvalidJson { .. } | StateError::InvalidArtifact { .. }
+            ),
+            "{text}"
+        );
+    }
+    // Paired surrogates are fine.
+    let ok = r#"{"id":"s","x":"\ud83d\ude00","mailboxRestoreArtifacts":[{"id":"a","n":"\ud83d\ude00"}]}"#;
+    assert_eq!(Session::from_json(ok.as_bytes()).unwrap().to_json(), ok);
+}
+
+#[test]
 fn s4_unknown_members_and_enum_values_survive() {
     let text = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s1","status":"draft","x-future":{"n":1.50,"s":"\u00e9"},"restoreJobType":"someJobType","driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1","extra":[1,2]},"destinationType":"new","status":"someFutureStatus","unknownMember":1e3}]}"##;
     let s = Session::from_json(text.as_bytes()).unwrap();
