@@ -1,0 +1,6 @@
+//! Fuzz target: `restore_delta::fuzzing::apply_ops` (invariants documented there).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    restore_delta::fuzzing::apply_ops(data);
+});
