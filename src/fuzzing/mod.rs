@@ -128,7 +128,12 @@ pub fn state_bytes(data: &[u8]) {
     let via_serde: Session =
         serde_json::from_str(&first).expect("S4: serde refuses what from_json accepted");
     assert_eq!(via_serde.to_json(), first, "S4: serde reads another state");
-    let written: Value = serde_json::from_str(&first).expect("to_json writes JSON");
+    let written: Value = serde_json::from_str(&first).unwrap_or_else(|e| {
+        panic!(
+            "S4: an accepted state is no serde_json value ({e}), so to_value() gives {}",
+            session.to_value()
+        )
+    });
     if let Ok(input) = serde_json::from_slice::<Value>(data) {
         assert_eq!(
             input, written,
