@@ -235,6 +235,16 @@ fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
     );
     let error = a.error.as_ref().expect("a refusal carries its error");
     assert_eq!(error.status, status);
+    let text = a
+        .response
+        .body
+        .as_ref()
+        .expect("a refusal has a body")
+        .get();
+    assert!(
+        !has_duplicate_member(text.as_bytes()),
+        "O2: the error body repeats a member name"
+    );
     let body = a.response.body_value().expect("a refusal has a JSON body");
     let obj = body.as_object().expect("an error body is an object");
     assert_eq!(obj.len(), 1, "O2: an error body holds `error` only: {body}");
@@ -330,6 +340,11 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
     assert_eq!(items.len(), a.outcomes.len(), "one outcome per item");
     let state_value = a.state.to_value();
     if let Some(body) = &a.response.body {
+        assert!(
+            !has_duplicate_member(body.get().as_bytes()),
+            "O3: the 200 body repeats a member name: {}",
+            body.get()
+        );
         let body: Value = serde_json::from_str(body.get()).expect("O3: the 200 body is JSON");
         let mut body = body.as_object().expect("O3: the body is an object").clone();
         let entries = body
@@ -348,6 +363,8 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
         for c in names {
             members.remove(c.name());
         }
+        // A state member spelled like the delta is left out: the body holds that name once.
+        members.remove(collection.delta_name());
         assert_eq!(body, members, "O3: the body's session members");
     }
     // D4: the edited collection is the old one, less removals, plus additions, in order; the
