@@ -100,21 +100,6 @@ impl<'a> Artifact<'a> {
     }
 }
 
-/// What makes two artifacts of one collection the same restore target (rules A4, A6).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct DupKey {
-    pub(crate) restore_point: Box<str>,
-    pub(crate) search_response_id: Option<Box<str>>,
-}
-
-/// What the rules read from a stored artifact, owned.
-#[derive(Clone, Debug)]
-pub(crate) struct Facts {
-    pub(crate) id: Box<str>,
-    pub(crate) key: Option<DupKey>,
-    pub(crate) destination: Option<Box<str>>,
-}
-
 /// What the rules read from a stored artifact, borrowed from its JSON where it can be.
 #[derive(Debug)]
 pub(crate) struct FactsRef<'a> {

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
-use crate::artifact::{Artifact, DupKey, Facts, FactsRef, Fields, facts, facts_from};
+use crate::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
 use crate::error::StateError;
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::kinds::ArtifactCollection;
@@ -47,6 +47,37 @@ impl StrRef {
             StrRef::Owned(s) => s,
         }
     }
+}
+
+/// Where the strings the indexes read sit in a new artifact's JSON, as the crate wrote it:
+/// `(start, len)` of each string's content, `None` where it was written with escapes (or is
+/// absent). Saves looking for them again when the artifact is stored.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Spans {
+    pub(crate) id: Option<(u32, u32)>,
+    pub(crate) restore_point: Option<(u32, u32)>,
+    pub(crate) search_response_id: Option<(u32, u32)>,
+    pub(crate) destination: Option<(u32, u32)>,
+}
+
+impl StrRef {
+    /// `span` when the text holds `value` there, else [`StrRef::locate`].
+    fn at(text: &str, value: &str, span: Option<(u32, u32)>, marker: &str) -> StrRef {
+        match span {
+            Some((at, len)) if text.get(at as usize..at as usize + len as usize) == Some(value) => {
+                StrRef::Span(at, len)
+            }
+            _ => StrRef::locate(text, value, marker),
+        }
+    }
+}
+
+/// The facts of a stored artifact, borrowed from the collection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StoredFacts<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) key: Option<(&'a str, Option<&'a str>)>,
+    pub(crate) destination: Option<&'a str>,
 }
 
 /// One artifact: its JSON text is `buf[start..start + len]`, and where the strings the indexes
@@ -161,7 +192,15 @@ impl Collection {
                 id: f.id.to_string(),
             });
         }
-        self.push(text, &f.id, hash, f.key_parts(), f.destination.as_deref());
+        let spans = Spans::default();
+        self.push(
+            text,
+            &f.id,
+            hash,
+            f.key_parts(),
+            f.destination.as_deref(),
+            spans,
+        );
         Ok(())
     }
 
@@ -189,10 +228,21 @@ impl Collection {
 
     /// The position of the artifact with this id.
     pub(crate) fn seq_of(&self, id: &str) -> Option<usize> {
-        self.find_id(self.hasher.hash_one(id), id)
+        self.find_id(self.hash_id(id), id)
     }
 
-    fn find_id(&self, hash: u64, id: &str) -> Option<usize> {
+    /// The hash the id index uses for `id` (keyed per collection; see `hasher`).
+    pub(crate) fn hash_id(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The hash the duplicate-key index uses for `(restore point, searchResponseId)`.
+    pub(crate) fn hash_key(&self, key: (&str, Option<&str>)) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// [`Collection::seq_of`] with the id's hash already computed by [`Collection::hash_id`].
+    pub(crate) fn find_id(&self, hash: u64, id: &str) -> Option<usize> {
         let (slots, buf) = (&self.slots, &self.buf);
         self.by_id
             .find(hash, |&(h, seq)| {
@@ -206,9 +256,14 @@ impl Collection {
     }
 
     /// How many artifacts have this duplicate key.
-    pub(crate) fn key_count(&self, key: &DupKey) -> u32 {
-        let parts = (&*key.restore_point, key.search_response_id.as_deref());
-        let hash = self.hasher.hash_one(parts);
+    #[cfg(test)]
+    fn key_count(&self, parts: (&str, Option<&str>)) -> u32 {
+        self.key_count_hashed(self.hash_key(parts), parts)
+    }
+
+    /// How many artifacts have the duplicate key `parts`, whose hash is `hash`
+    /// ([`Collection::hash_key`]).
+    pub(crate) fn key_count_hashed(&self, hash: u64, parts: (&str, Option<&str>)) -> u32 {
         let (slots, buf) = (&self.slots, &self.buf);
         let n = self
             .keys
@@ -230,30 +285,28 @@ impl Collection {
         self.with_destination
     }
 
-    /// The rule facts of a stored artifact, from its slot (no parsing).
-    pub(crate) fn facts_of(&self, seq: usize) -> Option<Facts> {
+    /// The rule facts of a stored artifact, from its slot (no parsing, no copy).
+    pub(crate) fn facts_of(&self, seq: usize) -> Option<StoredFacts<'_>> {
         let slot = self.slots.get(seq)?.as_ref()?;
         let text = view(&self.buf, slot).json_text();
-        let key = slot.restore_point.as_ref().map(|rp| DupKey {
-            restore_point: rp.get(text).into(),
-            search_response_id: slot.search_response_id.as_ref().map(|s| s.get(text).into()),
+        let key = slot.restore_point.as_ref().map(|rp| {
+            (
+                rp.get(text),
+                slot.search_response_id.as_ref().map(|s| s.get(text)),
+            )
         });
-        Some(Facts {
-            id: slot.id.get(text).into(),
+        Some(StoredFacts {
+            id: slot.id.get(text),
             key,
-            destination: slot.destination.as_ref().map(|d| d.get(text).into()),
+            destination: slot.destination.as_ref().map(|d| d.get(text)),
         })
     }
 
-    /// Appends an artifact whose JSON is `text` (compact, written by this crate); the caller
-    /// has checked its id is not present.
-    pub(crate) fn insert(&mut self, f: &Facts, text: &str) {
-        let key = f
-            .key
-            .as_ref()
-            .map(|k| (&*k.restore_point, k.search_response_id.as_deref()));
-        let hash = self.hasher.hash_one(&*f.id);
-        self.push(text, &f.id, hash, key, f.destination.as_deref());
+    /// Appends an artifact whose JSON is `text` (compact, written by this crate), with the
+    /// facts `f`, its id's hash ([`Collection::hash_id`]) and where its strings are in `text`;
+    /// the caller has checked its id is not present.
+    pub(crate) fn insert(&mut self, f: StoredFacts<'_>, id_hash: u64, text: &str, spans: Spans) {
+        self.push(text, f.id, id_hash, f.key, f.destination, spans);
     }
 
     fn push(
@@ -263,6 +316,7 @@ impl Collection {
         id_hash: u64,
         key: Option<(&str, Option<&str>)>,
         destination: Option<&str>,
+        spans: Spans,
     ) {
         let seq = self.slots.len();
         let start = self.buf.len();
@@ -270,12 +324,13 @@ impl Collection {
         let slot = Slot {
             start,
             len: text.len(),
-            id: StrRef::locate(text, id, ID),
-            restore_point: key.map(|(rp, _)| StrRef::locate(text, rp, RESTORE_POINT)),
+            id: StrRef::at(text, id, spans.id, ID),
+            restore_point: key
+                .map(|(rp, _)| StrRef::at(text, rp, spans.restore_point, RESTORE_POINT)),
             search_response_id: key
                 .and_then(|(_, s)| s)
-                .map(|s| StrRef::locate(text, s, SEARCH_RESPONSE)),
-            destination: destination.map(|d| StrRef::locate(text, d, DESTINATION)),
+                .map(|s| StrRef::at(text, s, spans.search_response_id, SEARCH_RESPONSE)),
+            destination: destination.map(|d| StrRef::at(text, d, spans.destination, DESTINATION)),
         };
         self.slots.push(Some(slot));
         self.live += 1;
@@ -403,11 +458,8 @@ mod tests {
         Collection::load(ArtifactCollection::DriveRestoreArtifacts, &mut cur).unwrap()
     }
 
-    fn key(rp: &str) -> DupKey {
-        DupKey {
-            restore_point: rp.into(),
-            search_response_id: None,
-        }
+    fn key(rp: &str) -> (&str, Option<&str>) {
+        (rp, None)
     }
 
     #[test]
@@ -420,15 +472,18 @@ mod tests {
         assert_eq!(c.len(), 50);
         assert_eq!(c.destination_count("inPlace"), 50);
         assert_eq!(c.destination_count("new"), 0);
-        let f = Facts {
-            id: "z\"1".into(),
-            key: Some(key("rz")),
-            destination: Some("inPlace".into()),
+        let f = StoredFacts {
+            id: "z\"1",
+            key: Some(("rz", None)),
+            destination: Some("inPlace"),
         };
-        c.insert(
-            &f,
-            r#"{"id":"z\"1","restorePoint":{"id":"rz"},"destinationType":"inPlace"}"#,
-        );
+        let text = r#"{"id":"z\"1","restorePoint":{"id":"rz"},"destinationType":"inPlace"}"#;
+        // A wrong span is not trusted: the strings are looked for again.
+        let spans = Spans {
+            destination: Some((0, 7)),
+            ..Spans::default()
+        };
+        c.insert(f, c.hash_id(f.id), text, spans);
         let before: Vec<String> = c.iter().map(|a| a.json_text().to_owned()).collect();
         c.compact_if_sparse();
         assert_eq!(c.slots.len(), 51, "compacted");
@@ -438,11 +493,11 @@ mod tests {
         for i in (0..200).filter(|i| i % 4 == 3) {
             let seq = c.seq_of(&format!("a{i}")).unwrap();
             assert_eq!(c.get(seq).unwrap().id(), format!("a{i}"));
-            assert_eq!(c.key_count(&key(&format!("r{i}"))), 1);
+            assert_eq!(c.key_count(key(&format!("r{i}"))), 1);
         }
         assert_eq!(c.seq_of("a0"), None);
-        assert_eq!(c.key_count(&key("r0")), 0);
-        assert_eq!(c.key_count(&key("rz")), 1);
+        assert_eq!(c.key_count(key("r0")), 0);
+        assert_eq!(c.key_count(key("rz")), 1);
         assert!(c.seq_of("z\"1").is_some());
         assert_eq!(c.with_destination(), 51);
     }

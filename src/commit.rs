@@ -12,16 +12,16 @@ use crate::session::Session;
 pub(crate) fn commit<I: IdSource>(
     session: &mut Session,
     family: Family,
-    plan: &Plan,
+    plan: &Plan<'_>,
     ctx: &Context<I>,
     was_empty: bool,
 ) {
     let collection = session.collection_mut(family);
-    for (seq, _) in &plan.removed {
-        collection.remove(*seq);
+    for &seq in &plan.removed {
+        collection.remove(seq);
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
-        collection.insert(&p.facts, &p.json);
+        collection.insert(p.facts(), p.id_hash, &p.json, p.spans);
     }
     collection.compact_if_sparse();
     if !collection.is_empty() {

@@ -4,12 +4,13 @@
 //! plus an overlay of the request's own earlier effects, so atomic mode can drop the plan
 //! without any rollback. Each item costs O(1) index look-ups (plus O(log n) for ordered maps).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
+use hashbrown::HashTable;
 use serde_json::{Map, Value};
 
-use crate::artifact::{DupKey, Facts};
-use crate::collection::Collection;
+use crate::collection::{Collection, Spans, StoredFacts};
 use crate::context::Context;
 use crate::error::ErrorCode;
 use crate::ids::IdSource;
@@ -30,37 +31,56 @@ pub(crate) enum Target {
     Missing,
 }
 
-/// The decision for one item.
+/// The decision for one item; strings borrow from the request.
 #[derive(Debug)]
-pub(crate) enum Decision {
+pub(crate) enum Decision<'r> {
     /// Index into [`Plan::pending`].
     Added(usize),
     Removed {
-        id: String,
+        id: &'r str,
         reason: &'static str,
     },
     Failed(ItemFailure),
 }
 
-/// A new artifact, decided but not committed.
+/// A new artifact, decided but not committed. Its facts borrow from the request.
 #[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) facts: Facts,
+pub(crate) struct Pending<'r> {
+    pub(crate) id: Cow<'r, str>,
+    /// The id's hash in the collection's id index ([`Collection::hash_id`]).
+    pub(crate) id_hash: u64,
+    /// `(restore point, searchResponseId)`, for standard and mailbox artifacts.
+    pub(crate) key: Option<(&'r str, Option<&'r str>)>,
+    /// The key's hash in the duplicate-key index ([`Collection::hash_key`]).
+    pub(crate) key_hash: Option<u64>,
+    pub(crate) destination: Option<&'static str>,
     pub(crate) json: String,
+    /// Where `id`, the key and the destination are spelled in `json`.
+    pub(crate) spans: Spans,
     /// False once a later item of the request removed it.
     pub(crate) alive: bool,
 }
 
-/// Every decision of a request, and what committing them changes.
-#[derive(Debug)]
-pub(crate) struct Plan {
-    pub(crate) decisions: Vec<Decision>,
-    pub(crate) pending: Vec<Pending>,
-    /// Stored artifacts to remove, by position, with their facts, in request order.
-    pub(crate) removed: Vec<(usize, Facts)>,
+impl<'r> Pending<'r> {
+    pub(crate) fn facts(&self) -> StoredFacts<'_> {
+        StoredFacts {
+            id: &self.id,
+            key: self.key,
+            destination: self.destination,
+        }
+    }
 }
 
-impl Plan {
+/// Every decision of a request, and what committing them changes.
+#[derive(Debug)]
+pub(crate) struct Plan<'r> {
+    pub(crate) decisions: Vec<Decision<'r>>,
+    pub(crate) pending: Vec<Pending<'r>>,
+    /// Stored artifacts to remove, by position, in request order.
+    pub(crate) removed: Vec<usize>,
+}
+
+impl Plan<'_> {
     pub(crate) fn any_failed(&self) -> bool {
         self.decisions
             .iter()
@@ -73,28 +93,42 @@ impl Plan {
     }
 }
 
-/// The stored collection seen through the request's earlier effects.
-struct Evolving<'c> {
+/// A duplicate key, `(restore point, searchResponseId)`.
+type Key<'a> = (&'a str, Option<&'a str>);
+
+/// The stored collection seen through the request's earlier effects. The overlay's keys borrow
+/// from the stored collection (`'c`) or from the request (`'r`); nothing is copied per item but
+/// the new artifacts' ids and JSON.
+struct Evolving<'c, 'r: 'c> {
     base: &'c Collection,
     removed: HashSet<usize>,
-    removed_order: Vec<(usize, Facts)>,
-    pending: Vec<Pending>,
-    pending_by_id: HashMap<Box<str>, usize>,
-    key_delta: HashMap<DupKey, i64>,
-    destination_delta: BTreeMap<Box<str>, i64>,
+    removed_order: Vec<usize>,
+    pending: Vec<Pending<'r>>,
+    /// (id hash, index into `pending`) of the live pending artifacts.
+    pending_by_id: HashTable<(u64, usize)>,
+    /// (key hash, key, change in count): the key hash is the stored index's
+    /// ([`Collection::hash_key`]), computed once per key and item.
+    key_delta: HashTable<(u64, Key<'c>, i64)>,
+    /// Change in the count of `new` and `inPlace` artifacts (the only values an addition
+    /// takes), and of any other value a stored artifact carries.
+    new_delta: i64,
+    in_place_delta: i64,
+    other_destination_delta: HashMap<&'c str, i64>,
     with_destination_delta: i64,
 }
 
-impl<'c> Evolving<'c> {
+impl<'c, 'r: 'c> Evolving<'c, 'r> {
     fn new(base: &'c Collection) -> Self {
         Evolving {
             base,
             removed: HashSet::new(),
             removed_order: Vec::new(),
             pending: Vec::new(),
-            pending_by_id: HashMap::new(),
-            key_delta: HashMap::new(),
-            destination_delta: BTreeMap::new(),
+            pending_by_id: HashTable::new(),
+            key_delta: HashTable::new(),
+            new_delta: 0,
+            in_place_delta: 0,
+            other_destination_delta: HashMap::new(),
             with_destination_delta: 0,
         }
     }
@@ -103,18 +137,40 @@ impl<'c> Evolving<'c> {
         self.base.len() - self.removed.len() + self.pending_by_id.len()
     }
 
-    fn find(&self, id: &str) -> Option<Target> {
-        if let Some(&i) = self.pending_by_id.get(id) {
+    /// The artifact with this id (its hash is `hash`, [`Collection::hash_id`]).
+    fn find(&self, hash: u64, id: &str) -> Option<Target> {
+        let pending = &self.pending;
+        if let Some(&(_, i)) = self.pending_by_id.find(hash, |&(h, i)| {
+            h == hash && pending.get(i).is_some_and(|p| p.id == id)
+        }) {
             return Some(Target::Pending(i));
         }
         self.base
-            .seq_of(id)
+            .find_id(hash, id)
             .filter(|seq| !self.removed.contains(seq))
             .map(Target::Stored)
     }
 
-    fn key_count(&self, key: &DupKey) -> i64 {
-        i64::from(self.base.key_count(key)) + self.key_delta.get(key).copied().unwrap_or(0)
+    /// How many artifacts have `key`, whose hash is `hash` ([`Collection::hash_key`]).
+    fn key_count(&self, hash: u64, key: Key<'_>) -> i64 {
+        let stored = self.base.key_count_hashed(hash, key);
+        let delta = self
+            .key_delta
+            .find(hash, |e| e.0 == hash && e.1 == key)
+            .map_or(0, |e| e.2);
+        i64::from(stored) + delta
+    }
+
+    fn destination_delta(&self, destination: &str) -> i64 {
+        match destination {
+            "new" => self.new_delta,
+            "inPlace" => self.in_place_delta,
+            other => self
+                .other_destination_delta
+                .get(other)
+                .copied()
+                .unwrap_or(0),
+        }
     }
 
     /// Whether an artifact with a destination type other than `destination` is present.
@@ -122,20 +178,32 @@ impl<'c> Evolving<'c> {
         let total = i64::try_from(self.base.with_destination()).unwrap_or(i64::MAX)
             + self.with_destination_delta;
         let same = i64::try_from(self.base.destination_count(destination)).unwrap_or(i64::MAX)
-            + self
-                .destination_delta
-                .get(destination)
-                .copied()
-                .unwrap_or(0);
+            + self.destination_delta(destination);
         total - same > 0
     }
 
-    fn account(&mut self, facts: &Facts, sign: i64) {
-        if let Some(key) = &facts.key {
-            *self.key_delta.entry(key.clone()).or_insert(0) += sign;
+    /// Counts an artifact in (`sign` 1) or out (-1) of the evolving collection; `key_hash` is
+    /// the key's hash when the caller has it.
+    fn account(
+        &mut self,
+        key: Option<Key<'c>>,
+        key_hash: Option<u64>,
+        destination: Option<&'c str>,
+        sign: i64,
+    ) {
+        if let Some(key) = key {
+            let hash = key_hash.unwrap_or_else(|| self.base.hash_key(key));
+            let entry = self
+                .key_delta
+                .entry(hash, |e| e.0 == hash && e.1 == key, |e| e.0);
+            entry.or_insert((hash, key, 0)).get_mut().2 += sign;
         }
-        if let Some(d) = &facts.destination {
-            *self.destination_delta.entry(d.clone()).or_insert(0) += sign;
+        if let Some(d) = destination {
+            match d {
+                "new" => self.new_delta += sign,
+                "inPlace" => self.in_place_delta += sign,
+                other => *self.other_destination_delta.entry(other).or_insert(0) += sign,
+            }
             self.with_destination_delta += sign;
         }
     }
@@ -143,10 +211,10 @@ impl<'c> Evolving<'c> {
     fn remove(&mut self, target: Target) {
         match target {
             Target::Stored(seq) => {
-                if let Some(facts) = self.base.facts_of(seq) {
-                    self.account(&facts, -1);
+                if let Some(f) = self.base.facts_of(seq) {
+                    self.account(f.key, None, f.destination, -1);
                     self.removed.insert(seq);
-                    self.removed_order.push((seq, facts));
+                    self.removed_order.push(seq);
                 }
             }
             Target::Pending(i) => {
@@ -154,34 +222,34 @@ impl<'c> Evolving<'c> {
                     return;
                 };
                 p.alive = false;
-                let facts = p.facts.clone();
-                self.pending_by_id.remove(&facts.id);
-                self.account(&facts, -1);
+                let (hash, key, destination) = (p.id_hash, p.key, p.destination);
+                let key_hash = p.key_hash;
+                if let Ok(entry) = self.pending_by_id.find_entry(hash, |e| e.1 == i) {
+                    entry.remove();
+                }
+                self.account(key, key_hash, destination, -1);
             }
             Target::Missing => {}
         }
     }
 
-    fn add(&mut self, facts: Facts, json: String) -> usize {
-        self.account(&facts, 1);
+    fn add(&mut self, p: Pending<'r>) -> usize {
+        self.account(p.key, p.key_hash, p.destination, 1);
         let i = self.pending.len();
-        self.pending_by_id.insert(facts.id.clone(), i);
-        self.pending.push(Pending {
-            facts,
-            json,
-            alive: true,
-        });
+        self.pending_by_id
+            .insert_unique(p.id_hash, (p.id_hash, i), |e| e.0);
+        self.pending.push(p);
         i
     }
 }
 
 /// Decides every item, in order, against the evolving collection.
-pub(crate) fn decide<I: IdSource>(
+pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
-    items: &[Map<String, Value>],
+    items: &'r [Map<String, Value>],
     options: &Options,
     ctx: &mut Context<I>,
-) -> Plan {
+) -> Plan<'r> {
     let collection = base.which();
     let now = ctx.now.to_string();
     let mut ev = Evolving::new(base);
@@ -220,7 +288,11 @@ fn bad_request(op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
 }
 
 /// Rules X1–X4.
-fn decide_removal(item: &Map<String, Value>, options: &Options, ev: &mut Evolving<'_>) -> Decision {
+fn decide_removal<'c, 'r: 'c>(
+    item: &'r Map<String, Value>,
+    options: &Options,
+    ev: &mut Evolving<'c, 'r>,
+) -> Decision<'r> {
     let fail = |f: ItemFailure| Decision::Failed(f);
     let op = Operation::Remove;
     // X1: the marker and its reason.
@@ -269,7 +341,7 @@ fn decide_removal(item: &Map<String, Value>, options: &Options, ev: &mut Evolvin
         }
     };
     // X3: present in the evolving collection.
-    let target = match (ev.find(id), options.missing_removal) {
+    let target = match (ev.find(ev.base.hash_id(id), id), options.missing_removal) {
         (Some(t), _) => t,
         (None, MissingRemoval::Succeed) => Target::Missing,
         (None, MissingRemoval::Fail) => {
@@ -283,10 +355,7 @@ fn decide_removal(item: &Map<String, Value>, options: &Options, ev: &mut Evolvin
     };
     // X4.
     ev.remove(target);
-    Decision::Removed {
-        id: id.clone(),
-        reason,
-    }
+    Decision::Removed { id, reason }
 }
 
 /// `true` for annotation names: `@term`, or `property@term`.
@@ -327,12 +396,12 @@ fn non_empty_str(v: Option<&Value>) -> Option<&str> {
 }
 
 /// Rules A1–A7 (and A6 for granular mailbox artifacts).
-fn decide_standard<I: IdSource>(
-    item: &Map<String, Value>,
+fn decide_standard<'c, 'r: 'c, I: IdSource>(
+    item: &'r Map<String, Value>,
     collection: ArtifactCollection,
     shape: Shape,
     now: &str,
-    ev: &mut Evolving<'_>,
+    ev: &mut Evolving<'c, 'r>,
     ctx: &mut Context<I>,
 ) -> Result<usize, ItemFailure> {
     let op = Operation::Insert;
@@ -374,7 +443,8 @@ fn decide_standard<I: IdSource>(
     };
     // A3: the destination type.
     let destination = match item.get("destinationType") {
-        Some(Value::String(d)) if d == "new" || d == "inPlace" => d.as_str(),
+        Some(Value::String(d)) if d == "new" => "new",
+        Some(Value::String(d)) if d == "inPlace" => "inPlace",
         _ => {
             return Err(ItemFailure::new(
                 op,
@@ -396,11 +466,9 @@ fn decide_standard<I: IdSource>(
         None
     };
     // A4: not already in the collection.
-    let key = DupKey {
-        restore_point: restore_point.into(),
-        search_response_id: search_response_id.map(Box::from),
-    };
-    if ev.key_count(&key) > 0 {
+    let key = (restore_point, search_response_id);
+    let key_hash = ev.base.hash_key(key);
+    if ev.key_count(key_hash, key) > 0 {
         return Err(duplicate(op));
     }
     // A5: one destination type per session.
@@ -413,7 +481,7 @@ fn decide_standard<I: IdSource>(
         ));
     }
     // A7: a new artifact with a fresh id.
-    let id = fresh_id(ev, ctx).ok_or_else(|| {
+    let (id, id_hash) = fresh_id(ev, ctx).ok_or_else(|| {
         ItemFailure::new(
             op,
             500,
@@ -421,32 +489,39 @@ fn decide_standard<I: IdSource>(
             "The id source yielded no id that is not already in the collection.",
         )
     })?;
-    let mut json = String::with_capacity(160);
+    let mut json = String::with_capacity(
+        160 + id.len() + restore_point.len() + search_response_id.map_or(0, str::len),
+    );
+    let mut spans = Spans::default();
     json.push_str("{\"id\":");
-    write_str(&mut json, &id);
+    spans.id = write_spanned(&mut json, &id);
     json.push_str(",\"restorePoint\":{\"id\":");
-    write_str(&mut json, restore_point);
+    spans.restore_point = write_spanned(&mut json, restore_point);
     json.push_str("},\"destinationType\":");
-    write_str(&mut json, destination);
+    spans.destination = write_spanned(&mut json, destination);
     if let Some(s) = search_response_id {
         json.push_str(",\"searchResponseId\":");
-        write_str(&mut json, s);
+        spans.search_response_id = write_spanned(&mut json, s);
     }
     push_added_tail(&mut json, now);
-    let facts = Facts {
-        id: id.into(),
+    Ok(ev.add(Pending {
+        id: Cow::Owned(id),
+        id_hash,
         key: Some(key),
-        destination: Some(destination.into()),
-    };
-    Ok(ev.add(facts, json))
+        key_hash: Some(key_hash),
+        destination: Some(destination),
+        json,
+        spans,
+        alive: true,
+    }))
 }
 
 /// Rules G1–G4.
-fn decide_granular_item(
-    item: &Map<String, Value>,
+fn decide_granular_item<'c, 'r: 'c>(
+    item: &'r Map<String, Value>,
     collection: ArtifactCollection,
     now: &str,
-    ev: &mut Evolving<'_>,
+    ev: &mut Evolving<'c, 'r>,
 ) -> Result<usize, ItemFailure> {
     let op = Operation::Insert;
     // G1: allowed members.
@@ -482,22 +557,28 @@ fn decide_granular_item(
         )
     })?;
     // G3: the key is the artifact id, once per collection.
-    if ev.find(key).is_some() {
+    let id_hash = ev.base.hash_id(key);
+    if ev.find(id_hash, key).is_some() {
         return Err(duplicate(op));
     }
     // G4.
     let mut json = String::with_capacity(key.len() + browse.len() + 80);
+    let mut spans = Spans::default();
     json.push_str("{\"id\":");
-    write_str(&mut json, key);
+    spans.id = write_spanned(&mut json, key);
     json.push_str(",\"browseSessionId\":");
     write_str(&mut json, browse);
     push_added_tail(&mut json, now);
-    let facts = Facts {
-        id: key.into(),
+    Ok(ev.add(Pending {
+        id: Cow::Borrowed(key),
+        id_hash,
         key: None,
+        key_hash: None,
         destination: None,
-    };
-    Ok(ev.add(facts, json))
+        json,
+        spans,
+        alive: true,
+    }))
 }
 
 fn push_added_tail(json: &mut String, now: &str) {
@@ -522,9 +603,24 @@ fn short_type(collection: ArtifactCollection) -> &'static str {
 
 /// Draws ids until one is non-empty and not in the evolving collection: at most one draw per
 /// artifact in it, plus one, so an id source that never repeats itself always succeeds.
-fn fresh_id<I: IdSource>(ev: &Evolving<'_>, ctx: &mut Context<I>) -> Option<String> {
+fn fresh_id<I: IdSource>(ev: &Evolving<'_, '_>, ctx: &mut Context<I>) -> Option<(String, u64)> {
     let tries = ev.len().saturating_add(1);
     (0..tries)
         .map(|_| ctx.ids.next_id())
-        .find(|id| !id.is_empty() && ev.find(id).is_none())
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            let hash = ev.base.hash_id(&id);
+            (id, hash)
+        })
+        .find(|(id, hash)| ev.find(*hash, id).is_none())
+}
+
+/// Writes `s` as a JSON string and returns where its content is, when written without escapes.
+fn write_spanned(out: &mut String, s: &str) -> Option<(u32, u32)> {
+    let start = out.len() + 1;
+    write_str(out, s);
+    if out.len() - start - 1 != s.len() {
+        return None;
+    }
+    Some((u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?))
 }

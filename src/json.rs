@@ -396,6 +396,12 @@ impl<'de> Visitor<'de> for Strict {
 /// Appends `s` as a JSON string literal.
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings (ids, names) need no escape: one pass to check, one copy.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape: Option<&str> = match b {

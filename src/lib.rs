@@ -129,10 +129,12 @@ fn outcomes(plan: &Plan) -> Vec<ItemOutcome> {
                 id: plan
                     .pending
                     .get(*i)
-                    .map(|p| p.facts.id.to_string())
+                    .map(|p| p.id.to_string())
                     .unwrap_or_default(),
             },
-            Decision::Removed { id, .. } => ItemOutcome::Removed { id: id.clone() },
+            Decision::Removed { id, .. } => ItemOutcome::Removed {
+                id: (*id).to_owned(),
+            },
             Decision::Failed(f) => ItemOutcome::Failed(f.clone()),
         })
         .collect()
