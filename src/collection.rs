@@ -351,7 +351,20 @@ impl Collection {
     }
 
     /// Removes the artifact at `seq`.
-    pub(crate) fn remove(&mut self, seq: usize) {
+    #[cfg(test)]
+    fn remove(&mut self, seq: usize) {
+        self.remove_hashed(seq, None, None);
+    }
+
+    /// [`Collection::remove`] with the hashes of the artifact's id and key when the caller
+    /// computed them already. A hash that does not lead to the artifact's index entry is
+    /// recomputed, so a wrong one costs time, never a stale entry.
+    pub(crate) fn remove_hashed(
+        &mut self,
+        seq: usize,
+        id_hash: Option<u64>,
+        key_hash: Option<u64>,
+    ) {
         let Some(slot) = self.slots.get_mut(seq).and_then(Option::take) else {
             return;
         };
@@ -360,16 +373,12 @@ impl Collection {
             .buf
             .get(slot.start..slot.start + slot.len)
             .unwrap_or_default();
-        let hash = self.hasher.hash_one(slot.id.get(text));
-        if let Ok(entry) = self.by_id.find_entry(hash, |e| e.1 == seq) {
-            entry.remove();
-        }
+        let id = slot.id.get(text);
+        remove_entry(&mut self.by_id, seq, id_hash, || self.hasher.hash_one(id));
         if let Some(rp) = &slot.restore_point {
             let sr = slot.search_response_id.as_ref().map(|s| s.get(text));
-            let hash = self.hasher.hash_one((rp.get(text), sr));
-            if let Ok(entry) = self.keys.find_entry(hash, |e| e.1 == seq) {
-                entry.remove();
-            }
+            let key = (rp.get(text), sr);
+            remove_entry(&mut self.keys, seq, key_hash, || self.hasher.hash_one(key));
         }
         if let Some(d) = &slot.destination {
             let d = d.get(text);
@@ -414,6 +423,25 @@ impl Collection {
         }
         self.buf = buf;
         self.slots = slots;
+    }
+}
+
+/// Removes the entry of `seq` from `index`, looking under `hash` first, then under `rehash()`.
+fn remove_entry(
+    index: &mut HashTable<(u64, usize)>,
+    seq: usize,
+    hash: Option<u64>,
+    rehash: impl FnOnce() -> u64,
+) {
+    if let Some(hash) = hash
+        && let Ok(entry) = index.find_entry(hash, |e| e.0 == hash && e.1 == seq)
+    {
+        entry.remove();
+        return;
+    }
+    let hash = rehash();
+    if let Ok(entry) = index.find_entry(hash, |e| e.1 == seq) {
+        entry.remove();
     }
 }
 
@@ -500,5 +528,20 @@ mod tests {
         assert_eq!(c.key_count(key("rz")), 1);
         assert!(c.seq_of("z\"1").is_some());
         assert_eq!(c.with_destination(), 51);
+    }
+
+    #[test]
+    fn removal_with_wrong_hashes_leaves_no_stale_index_entry() {
+        let mut c = load(10);
+        let seq = c.seq_of("a3").unwrap();
+        let (id_hash, key_hash) = (c.hash_id("a3"), c.hash_key(key("r3")));
+        c.remove_hashed(seq, Some(id_hash ^ 1), Some(key_hash ^ 1));
+        assert_eq!(c.seq_of("a3"), None);
+        assert_eq!(c.key_count(key("r3")), 0);
+        assert_eq!(c.by_id.len(), 9);
+        assert_eq!(c.keys.len(), 9);
+        let seq = c.seq_of("a4").unwrap();
+        c.remove_hashed(seq, Some(c.hash_id("a4")), Some(c.hash_key(key("r4"))));
+        assert_eq!((c.by_id.len(), c.keys.len(), c.len()), (8, 8, 8));
     }
 }

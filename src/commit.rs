@@ -17,8 +17,8 @@ pub(crate) fn commit<I: IdSource>(
     was_empty: bool,
 ) {
     let collection = session.collection_mut(family);
-    for &seq in &plan.removed {
-        collection.remove(seq);
+    for r in &plan.removed {
+        collection.remove_hashed(r.seq, Some(r.id_hash), r.key_hash);
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
         collection.insert(p.facts(), p.id_hash, &p.json, p.spans);

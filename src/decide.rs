@@ -5,11 +5,11 @@
 //! without any rollback. Each item costs O(1) index look-ups (plus O(log n) for ordered maps).
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use hashbrown::HashTable;
-use serde_json::{Map, Value};
 
+use crate::borrowed::{Json, Object};
 use crate::collection::{Collection, Spans, StoredFacts};
 use crate::context::Context;
 use crate::error::ErrorCode;
@@ -23,8 +23,8 @@ use crate::request::{MALFORMED, json_type};
 /// What a removal targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
-    /// A stored artifact, by sequence number.
-    Stored(usize),
+    /// A stored artifact, by sequence number, with its id's hash.
+    Stored(usize, u64),
     /// An artifact added by an earlier item of this request.
     Pending(usize),
     /// Nothing ([`MissingRemoval::Succeed`]).
@@ -76,8 +76,8 @@ impl<'r> Pending<'r> {
 pub(crate) struct Plan<'r> {
     pub(crate) decisions: Vec<Decision<'r>>,
     pub(crate) pending: Vec<Pending<'r>>,
-    /// Stored artifacts to remove, by position, in request order.
-    pub(crate) removed: Vec<usize>,
+    /// Stored artifacts to remove, in request order.
+    pub(crate) removed: Vec<Removal>,
 }
 
 impl Plan<'_> {
@@ -93,6 +93,15 @@ impl Plan<'_> {
     }
 }
 
+/// A stored artifact to remove: its position and the hashes of its id and key
+/// ([`Collection::hash_id`], [`Collection::hash_key`]), computed while deciding.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Removal {
+    pub(crate) seq: usize,
+    pub(crate) id_hash: u64,
+    pub(crate) key_hash: Option<u64>,
+}
+
 /// A duplicate key, `(restore point, searchResponseId)`.
 type Key<'a> = (&'a str, Option<&'a str>);
 
@@ -101,8 +110,9 @@ type Key<'a> = (&'a str, Option<&'a str>);
 /// the new artifacts' ids and JSON.
 struct Evolving<'c, 'r: 'c> {
     base: &'c Collection,
-    removed: HashSet<usize>,
-    removed_order: Vec<usize>,
+    /// (id hash, position) of the stored artifacts removed so far.
+    removed: HashTable<(u64, usize)>,
+    removed_order: Vec<Removal>,
     pending: Vec<Pending<'r>>,
     /// (id hash, index into `pending`) of the live pending artifacts.
     pending_by_id: HashTable<(u64, usize)>,
@@ -121,7 +131,7 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
     fn new(base: &'c Collection) -> Self {
         Evolving {
             base,
-            removed: HashSet::new(),
+            removed: HashTable::new(),
             removed_order: Vec::new(),
             pending: Vec::new(),
             pending_by_id: HashTable::new(),
@@ -147,8 +157,12 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
         }
         self.base
             .find_id(hash, id)
-            .filter(|seq| !self.removed.contains(seq))
-            .map(Target::Stored)
+            .filter(|&seq| {
+                self.removed
+                    .find(hash, |&(h, s)| h == hash && s == seq)
+                    .is_none()
+            })
+            .map(|seq| Target::Stored(seq, hash))
     }
 
     /// How many artifacts have `key`, whose hash is `hash` ([`Collection::hash_key`]).
@@ -183,16 +197,18 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
     }
 
     /// Counts an artifact in (`sign` 1) or out (-1) of the evolving collection; `key_hash` is
-    /// the key's hash when the caller has it.
+    /// the key's hash when the caller has it. Returns the key's hash.
     fn account(
         &mut self,
         key: Option<Key<'c>>,
         key_hash: Option<u64>,
         destination: Option<&'c str>,
         sign: i64,
-    ) {
+    ) -> Option<u64> {
+        let mut hashed = None;
         if let Some(key) = key {
             let hash = key_hash.unwrap_or_else(|| self.base.hash_key(key));
+            hashed = Some(hash);
             let entry = self
                 .key_delta
                 .entry(hash, |e| e.0 == hash && e.1 == key, |e| e.0);
@@ -206,15 +222,20 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             }
             self.with_destination_delta += sign;
         }
+        hashed
     }
 
     fn remove(&mut self, target: Target) {
         match target {
-            Target::Stored(seq) => {
+            Target::Stored(seq, id_hash) => {
                 if let Some(f) = self.base.facts_of(seq) {
-                    self.account(f.key, None, f.destination, -1);
-                    self.removed.insert(seq);
-                    self.removed_order.push(seq);
+                    let key_hash = self.account(f.key, None, f.destination, -1);
+                    self.removed.insert_unique(id_hash, (id_hash, seq), |e| e.0);
+                    self.removed_order.push(Removal {
+                        seq,
+                        id_hash,
+                        key_hash,
+                    });
                 }
             }
             Target::Pending(i) => {
@@ -246,7 +267,7 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
 /// Decides every item, in order, against the evolving collection.
 pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
-    items: &'r [Map<String, Value>],
+    items: &'r [Object<'_>],
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Plan<'r> {
@@ -274,7 +295,7 @@ pub(crate) fn decide<'r, I: IdSource>(
 }
 
 /// An item with `@removed` or `@odata.removed` is a removal; any other is an addition.
-pub(crate) fn is_removal(item: &Map<String, Value>) -> bool {
+pub(crate) fn is_removal(item: &Object<'_>) -> bool {
     item.contains_key("@removed") || item.contains_key("@odata.removed")
 }
 
@@ -289,7 +310,7 @@ fn bad_request(op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
 
 /// Rules X1–X4.
 fn decide_removal<'c, 'r: 'c>(
-    item: &'r Map<String, Value>,
+    item: &'r Object<'_>,
     options: &Options,
     ev: &mut Evolving<'c, 'r>,
 ) -> Decision<'r> {
@@ -304,14 +325,14 @@ fn decide_removal<'c, 'r: 'c>(
             ));
         }
         (Some(m), None) | (None, Some(m)) => m,
-        (None, None) => &Value::Null,
+        (None, None) => &Json::Null,
     };
     let reason = match marker {
-        Value::Null => Some("changed"),
-        Value::Object(o) => match o.get("reason") {
-            None | Some(Value::Null) => Some("changed"),
-            Some(Value::String(r)) if r == "changed" => Some("changed"),
-            Some(Value::String(r)) if r == "deleted" => Some("deleted"),
+        Json::Null => Some("changed"),
+        Json::Object(o) => match o.get("reason") {
+            None | Some(Json::Null) => Some("changed"),
+            Some(Json::String(r)) if r == "changed" => Some("changed"),
+            Some(Json::String(r)) if r == "deleted" => Some("deleted"),
             Some(_) => None,
         },
         _ => {
@@ -332,7 +353,7 @@ fn decide_removal<'c, 'r: 'c>(
     };
     // X2: the id.
     let id = match item.get("id") {
-        Some(Value::String(id)) if !id.is_empty() => id,
+        Some(Json::String(id)) if !id.is_empty() => id.as_ref(),
         _ => {
             return fail(bad_request(
                 op,
@@ -364,13 +385,10 @@ fn is_annotation(name: &str) -> bool {
 }
 
 /// The `@odata.type` check of rules A1 and G1.
-fn check_item_type(
-    item: &Map<String, Value>,
-    collection: ArtifactCollection,
-) -> Result<(), ItemFailure> {
+fn check_item_type(item: &Object<'_>, collection: ArtifactCollection) -> Result<(), ItemFailure> {
     match item.get("@odata.type") {
         None => Ok(()),
-        Some(Value::String(t)) if type_name_matches(t, collection.item_type()) => Ok(()),
+        Some(Json::String(t)) if type_name_matches(t, collection.item_type()) => Ok(()),
         Some(_) => Err(bad_request(
             Operation::Insert,
             format_args!("`@odata.type` must be \"{}\".", collection.item_type()),
@@ -379,25 +397,25 @@ fn check_item_type(
 }
 
 /// The first member (in name order) that an addition may not carry.
-fn forbidden_member<'a>(item: &'a Map<String, Value>, allowed: &[&str]) -> Option<&'a String> {
-    let mut names: Vec<&String> = item
+fn forbidden_member<'a>(item: &'a Object<'_>, allowed: &[&str]) -> Option<&'a str> {
+    let mut names: Vec<&str> = item
         .keys()
-        .filter(|n| !is_annotation(n) && !allowed.contains(&n.as_str()))
+        .filter(|n| !is_annotation(n) && !allowed.contains(n))
         .collect();
     names.sort_unstable();
     names.first().copied()
 }
 
-fn non_empty_str(v: Option<&Value>) -> Option<&str> {
+fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {
     match v {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(Json::String(s)) if !s.is_empty() => Some(s),
         _ => None,
     }
 }
 
 /// Rules A1–A7 (and A6 for granular mailbox artifacts).
 fn decide_standard<'c, 'r: 'c, I: IdSource>(
-    item: &'r Map<String, Value>,
+    item: &'r Object<'_>,
     collection: ArtifactCollection,
     shape: Shape,
     now: &str,
@@ -428,7 +446,7 @@ fn decide_standard<'c, 'r: 'c, I: IdSource>(
             "Invalid restore point provided.",
         )
     };
-    let Some(Value::Object(rp)) = item.get("restorePoint") else {
+    let Some(Json::Object(rp)) = item.get("restorePoint") else {
         return Err(invalid_rp());
     };
     let id = rp.get("id");
@@ -443,8 +461,8 @@ fn decide_standard<'c, 'r: 'c, I: IdSource>(
     };
     // A3: the destination type.
     let destination = match item.get("destinationType") {
-        Some(Value::String(d)) if d == "new" => "new",
-        Some(Value::String(d)) if d == "inPlace" => "inPlace",
+        Some(Json::String(d)) if d == "new" => "new",
+        Some(Json::String(d)) if d == "inPlace" => "inPlace",
         _ => {
             return Err(ItemFailure::new(
                 op,
@@ -518,7 +536,7 @@ fn decide_standard<'c, 'r: 'c, I: IdSource>(
 
 /// Rules G1–G4.
 fn decide_granular_item<'c, 'r: 'c>(
-    item: &'r Map<String, Value>,
+    item: &'r Object<'_>,
     collection: ArtifactCollection,
     now: &str,
     ev: &mut Evolving<'c, 'r>,

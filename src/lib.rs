@@ -13,6 +13,7 @@
 )]
 
 mod artifact;
+mod borrowed;
 mod collection;
 mod commit;
 mod context;

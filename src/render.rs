@@ -1,11 +1,10 @@
 //! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
 //! on serde_json's `preserve_order` feature.
 
-use serde_json::{Map, Value};
-
+use crate::borrowed::{self, Json, Object};
 use crate::decide::{Decision, Plan};
 use crate::error::RequestError;
-use crate::json::{write_str, write_value};
+use crate::json::write_str;
 use crate::kinds::ArtifactCollection;
 use crate::outcome::{Body, ItemFailure, Operation};
 use crate::session::{Member, Session};
@@ -62,8 +61,8 @@ pub(crate) fn error_body(
 pub(crate) fn success_body(
     session: &Session,
     collection: ArtifactCollection,
-    items: &[Map<String, Value>],
-    plan: &Plan,
+    items: &[Object<'_>],
+    plan: &Plan<'_>,
 ) -> Body {
     let mut out = String::with_capacity(256 + items.len() * 256);
     out.push('{');
@@ -92,16 +91,16 @@ pub(crate) fn success_body(
 }
 
 /// Writes `"name":value` after a comma unless it is the object's first member.
-fn member(out: &mut String, first: &mut bool, name: &str, value: &Value) {
+fn member(out: &mut String, first: &mut bool, name: &str, value: &Json<'_>) {
     if !std::mem::take(first) {
         out.push(',');
     }
     write_str(out, name);
     out.push(':');
-    write_value(out, value);
+    borrowed::write(out, value);
 }
 
-fn entry(out: &mut String, item: &Map<String, Value>, decision: &Decision, plan: &Plan) {
+fn entry(out: &mut String, item: &Object<'_>, decision: &Decision<'_>, plan: &Plan<'_>) {
     out.push('{');
     let mut first = true;
     for name in CONTENT_IDS {

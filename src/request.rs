@@ -1,10 +1,8 @@
 //! The request envelope: whole-request checks E1–E9, in order, first failure wins.
 
-use serde_json::{Map, Value};
-
+use crate::borrowed::{self, Json, Object};
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::{ErrorCode, RequestError};
-use crate::json::parse_limited;
 use crate::kinds::{ArtifactCollection, type_name_matches};
 use crate::options::Options;
 use crate::session::Session;
@@ -14,9 +12,10 @@ pub(crate) const MALFORMED: &str = "Can't process the request because it's malfo
 
 /// An accepted envelope: the collection it edits and its items, each a JSON object.
 #[derive(Debug)]
-pub(crate) struct Envelope {
+pub(crate) struct Envelope<'b> {
     pub(crate) collection: ArtifactCollection,
-    pub(crate) items: Vec<Map<String, Value>>,
+    /// The items, borrowing their strings from the body where they can.
+    pub(crate) items: Vec<Object<'b>>,
 }
 
 pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
@@ -28,11 +27,11 @@ pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
 }
 
 /// Runs checks E1–E9 on a body against a session.
-pub(crate) fn parse(
+pub(crate) fn parse<'b>(
     session: &Session,
-    body: &[u8],
+    body: &'b [u8],
     options: &Options,
-) -> Result<Envelope, RequestError> {
+) -> Result<Envelope<'b>, RequestError> {
     // E1: bound memory before parsing.
     if body.len() > options.max_bytes {
         return Err(RequestError::new(
@@ -47,9 +46,9 @@ pub(crate) fn parse(
     // E2: UTF-8, JSON, an object, bounded depth, no duplicate member names.
     let text = std::str::from_utf8(body)
         .map_err(|e| malformed(format_args!("The body is not UTF-8 ({e}).")))?;
-    let value = parse_limited(text, options.max_depth)
+    let value = borrowed::parse(text, options.max_depth)
         .map_err(|e| malformed(format_args!("The body is not acceptable JSON: {e}.")))?;
-    let Value::Object(mut body) = value else {
+    let Json::Object(mut body) = value else {
         return Err(malformed("The body is not a JSON object."));
     };
     // E3: only drafts, and never bulk sessions.
@@ -70,11 +69,11 @@ pub(crate) fn parse(
     // E4: every member allowed; names looked at in sorted order so the message does not depend
     // on member order.
     let kind = session.kind();
-    let mut names: Vec<&String> = body.keys().collect();
+    let mut names: Vec<&str> = body.keys().collect();
     names.sort_unstable();
     let mut deltas: Vec<ArtifactCollection> = Vec::new();
     for name in names {
-        let value = body.get(name.as_str()).unwrap_or(&Value::Null);
+        let value = body.get(name).unwrap_or(&Json::Null);
         check_member(session, name, value, &mut deltas)?;
     }
     // E5: one family per request.
@@ -99,7 +98,7 @@ pub(crate) fn parse(
     };
     let collection = collection.ok_or_else(empty)?;
     let items = match body.remove(collection.delta_name()) {
-        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(Json::Array(items)) if !items.is_empty() => items,
         _ => return Err(empty()),
     };
     // E7: the per-request limit.
@@ -117,7 +116,7 @@ pub(crate) fn parse(
     let mut objects = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         match item {
-            Value::Object(m) => objects.push(m),
+            Json::Object(m) => objects.push(m),
             other => {
                 return Err(malformed(format_args!(
                     "Item {index} of `{}` is {}, not an object.",
@@ -146,7 +145,7 @@ pub(crate) fn parse(
 fn check_member(
     session: &Session,
     name: &str,
-    value: &Value,
+    value: &Json<'_>,
     deltas: &mut Vec<ArtifactCollection>,
 ) -> Result<(), RequestError> {
     let kind = session.kind();
@@ -168,14 +167,14 @@ fn check_member(
     }
     match name {
         "@odata.type" => match value {
-            Value::String(t) if type_name_matches(t, kind.odata_type()) => Ok(()),
+            Json::String(t) if type_name_matches(t, kind.odata_type()) => Ok(()),
             _ => Err(malformed(format_args!(
                 "`@odata.type` must be \"{}\".",
                 kind.odata_type()
             ))),
         },
         "id" => match value {
-            Value::String(id) if id == session.id() => Ok(()),
+            Json::String(id) if id == session.id() => Ok(()),
             _ => Err(malformed(
                 "`id` does not match the session's id; a session's id can't be changed.",
             )),
@@ -190,13 +189,13 @@ fn check_member(
     }
 }
 
-pub(crate) fn json_type(v: &Value) -> &'static str {
+pub(crate) fn json_type(v: &Json<'_>) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
