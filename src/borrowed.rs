@@ -240,7 +240,7 @@ mod tests {
     fn borrows_plain_strings_and_owns_escaped_ones() {
         let v = parse(r#"{"a":"plain","b\u0041":"x\"y"}"#, 8).unwrap();
         let Json::Object(o) = &v else {
-            panic!("an object")
+            unreachable!("an object")
         };
         assert!(matches!(
             o.get("a"),

@@ -133,7 +133,7 @@ fn entry(out: &mut String, item: &Object<'_>, decision: &Decision<'_>, plan: &Pl
                 _ => &ADDITION_KEYS,
             };
             for name in keys {
-                if let Some(v) = item.get(*name) {
+                if let Some(v) = item.get(name) {
                     member(out, &mut first, name, v);
                 }
             }
