@@ -6,8 +6,9 @@
 //!
 //! - [`apply_bytes`]: any bytes as the request, against fixed states of each kind and status;
 //! - [`state_bytes`]: any bytes as the state;
-//! - [`apply_ops`]: an operation list decoded from bytes, applied by the engine and by a
-//!   deliberately simple model of the rules (`model.rs`), whose answers must agree.
+//! - [`apply_ops`]: an operation list decoded from bytes, applied by the engine and by the
+//!   deliberately simple model of the rules ([`model`]), whose answers must agree. It is the same
+//!   model the differential property of `tests/properties.rs` checks the engine against.
 //!
 //! The operation list is decoded by hand (`ops.rs`) so the library needs no `arbitrary`
 //! dependency.
@@ -22,14 +23,15 @@
     clippy::indexing_slicing
 )]
 
-mod model;
+pub mod model;
 mod ops;
 
 use std::collections::BTreeSet;
-use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
+
+use model::has_duplicate_member;
 
 use crate::{
     Applied, ArtifactCollection, Context, ItemOutcome, MissingRemoval, Options, SeededIds, Session,
@@ -157,27 +159,94 @@ pub fn state_bytes(data: &[u8]) {
 /// the same response body (messages aside).
 pub fn apply_ops(data: &[u8]) {
     let case = ops::decode(data);
-    let expected = model::run(&case);
     let state_text = case.state.to_string();
+    let body = case.body.to_string();
+    let actor = case.actor.then(actor);
+    let expected = model::apply(
+        &case.state,
+        body.as_bytes(),
+        &model::Opts::from_options(&case.options),
+        NOW,
+        &mut counter(),
+        actor.as_ref(),
+    );
     let session = Session::from_json(state_text.as_bytes()).unwrap_or_else(|e| {
         panic!("the decoder built a state the engine refuses: {e}\n{state_text}")
     });
     let before = session.to_json();
-    let body = case.body.to_string();
     let now = Timestamp::parse_rfc3339(NOW).expect("NOW parses");
-    let mut n = 0u32;
-    let ids = move || {
-        n += 1;
-        format!("n{n}")
-    };
-    let ctx = Context::new(now, ids);
-    let mut ctx = if case.actor {
-        ctx.with_actor(&actor())
-    } else {
-        ctx
+    let ctx = Context::new(now, counter());
+    let mut ctx = match &actor {
+        Some(a) => ctx.with_actor(a),
+        None => ctx,
     };
     let applied = apply(session, body.as_bytes(), &case.options, &mut ctx);
-    model::compare(&case, &expected, &applied, &before, &body);
+    let what = format!(
+        "\nstate: {state_text}\nbody: {body}\noptions: {:?}, actor: {}\nexpected: {expected:?}\nresponse: {:?}",
+        case.options, case.actor, applied.response
+    );
+    compare(&expected, &applied, &before, &what);
+}
+
+/// The id source of [`apply_ops`], for the engine and the model alike: `n1`, `n2`, …
+fn counter() -> impl FnMut() -> String {
+    let mut n = 0u32;
+    move || {
+        n += 1;
+        format!("n{n}")
+    }
+}
+
+/// The engine's answer against the model's: status, error code, item outcomes, the state after
+/// (byte for byte as it was when refused, O1/O2), and the body with its messages left out (each
+/// message a string, non-empty in a delta entry).
+fn compare(expected: &model::Answer, applied: &Applied, before: &str, what: &str) {
+    assert_eq!(applied.response.status, expected.status, "status{what}");
+    assert_eq!(
+        applied.error.as_ref().map(|e| e.code.as_str()),
+        expected.error_code.as_deref(),
+        "whole-request error code{what}"
+    );
+    assert_eq!(
+        model::outcomes_of(&applied.outcomes),
+        expected.outcomes,
+        "item outcomes{what}"
+    );
+    if expected.error_code.is_some() {
+        assert_eq!(
+            applied.state.to_json(),
+            before,
+            "O1/O2: state changed{what}"
+        );
+    }
+    let state = applied.state.to_value();
+    assert_eq!(state, expected.state, "the state after{what}");
+    let body = applied.response.body_value();
+    if let Some(body) = &body {
+        let error = &body["error"];
+        if error.is_object() {
+            assert!(error["message"].is_string(), "O2: message{what}");
+            for d in error["details"].as_array().into_iter().flatten() {
+                assert!(d["message"].is_string(), "O1: detail message{what}");
+            }
+        }
+        let deltas = body.as_object().into_iter().flatten();
+        for (_, entries) in deltas.filter(|(name, _)| name.ends_with("@delta")) {
+            for e in entries.as_array().into_iter().flatten() {
+                if let Some(info) = e.pointer("/@Core.DataModificationException/info") {
+                    assert!(
+                        info["message"].as_str().is_some_and(|m| !m.is_empty()),
+                        "O3: message{what}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        body.map(model::without_messages),
+        expected.body,
+        "the response body, messages aside{what}"
+    );
 }
 
 fn actor() -> Value {
@@ -546,62 +615,4 @@ fn requests_for(session: &Session) -> Vec<String> {
             Value::Object(body).to_string()
         })
         .collect()
-}
-
-/// Whether any object in the JSON text has two members of one name (false for invalid JSON).
-fn has_duplicate_member(data: &[u8]) -> bool {
-    let mut de = serde_json::Deserializer::from_slice(data);
-    DupFinder.deserialize(&mut de).unwrap_or(false)
-}
-
-/// A visitor that walks a JSON value and answers whether some object repeats a member name.
-#[derive(Clone, Copy)]
-struct DupFinder;
-
-impl<'de> DeserializeSeed<'de> for DupFinder {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DupFinder {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let mut found = false;
-        while let Some(d) = seq.next_element_seed(DupFinder)? {
-            found |= d;
-        }
-        Ok(found)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let mut seen = BTreeSet::new();
-        let mut found = false;
-        while let Some(key) = map.next_key::<String>()? {
-            found |= !seen.insert(key);
-            found |= map.next_value_seed(DupFinder)?;
-        }
-        Ok(found)
-    }
 }

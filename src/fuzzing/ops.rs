@@ -2,84 +2,16 @@
 //! no `arbitrary` dependency.
 //!
 //! Every byte read past the end is 0, so any input decodes, and short inputs give small cases.
-//! The case is built as JSON values: the model reads the same values the engine gets as text.
+//! The case is built as JSON values, written as text for the engine and for the model alike.
+//! The kinds and collections are the model's table ([`super::model::KINDS`]).
 
 use serde_json::{Map, Value, json};
 
+use super::model::{Coll, KINDS, Shape};
 use crate::{MissingRemoval, Options};
 
-/// How additions to a collection are shaped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Shape {
-    /// `restorePoint` + `destinationType` (drive, site, mailbox).
-    Standard,
-    /// `restorePoint` + `destinationType` + `searchResponseId` (granular mailbox).
-    Mailbox,
-    /// `browseSessionId` + `id`/`itemKey` (granular drive and site).
-    Item,
-}
-
-/// One artifact collection, as the rules name it.
-#[derive(Debug)]
-pub(super) struct Coll {
-    pub(super) name: &'static str,
-    pub(super) item_type: &'static str,
-    pub(super) shape: Shape,
-}
-
-/// One session kind and its two collections.
-#[derive(Debug)]
-pub(super) struct Kind {
-    pub(super) session_type: &'static str,
-    pub(super) standard: Coll,
-    pub(super) granular: Coll,
-}
-
-/// The three kinds, written out from the rules (not taken from the engine's tables).
-pub(super) const KINDS: [Kind; 3] = [
-    Kind {
-        session_type: "#microsoft.graph.oneDriveForBusinessRestoreSession",
-        standard: Coll {
-            name: "driveRestoreArtifacts",
-            item_type: "#microsoft.graph.driveRestoreArtifact",
-            shape: Shape::Standard,
-        },
-        granular: Coll {
-            name: "granularDriveRestoreArtifacts",
-            item_type: "#microsoft.graph.granularDriveRestoreArtifact",
-            shape: Shape::Item,
-        },
-    },
-    Kind {
-        session_type: "#microsoft.graph.sharePointRestoreSession",
-        standard: Coll {
-            name: "siteRestoreArtifacts",
-            item_type: "#microsoft.graph.siteRestoreArtifact",
-            shape: Shape::Standard,
-        },
-        granular: Coll {
-            name: "granularSiteRestoreArtifacts",
-            item_type: "#microsoft.graph.granularSiteRestoreArtifact",
-            shape: Shape::Item,
-        },
-    },
-    Kind {
-        session_type: "#microsoft.graph.exchangeRestoreSession",
-        standard: Coll {
-            name: "mailboxRestoreArtifacts",
-            item_type: "#microsoft.graph.mailboxRestoreArtifact",
-            shape: Shape::Standard,
-        },
-        granular: Coll {
-            name: "granularMailboxRestoreArtifacts",
-            item_type: "#microsoft.graph.granularMailboxRestoreArtifact",
-            shape: Shape::Mailbox,
-        },
-    },
-];
-
 /// The session id of every decoded state.
-pub(super) const SESSION_ID: &str = "s1";
+const SESSION_ID: &str = "s1";
 
 /// Artifact ids and item keys. `n1`…`n3` are also what the id source of
 /// [`apply_ops`](super::apply_ops) yields, so stored ids can collide with generated ones.
@@ -91,34 +23,11 @@ const ARTIFACT_STATUSES: [&str; 4] = ["added", "succeeded", "inProgress", "someF
 /// A decoded case: a state, a request body and the options to apply it with.
 #[derive(Debug)]
 pub(super) struct Case {
-    pub(super) kind: &'static Kind,
-    /// The request edits the granular collection (else the standard one).
-    pub(super) granular: bool,
     pub(super) options: Options,
     /// A caller identity is passed in the context.
     pub(super) actor: bool,
     pub(super) state: Value,
     pub(super) body: Value,
-}
-
-impl Case {
-    /// The collection the request's own delta edits.
-    pub(super) fn edited(&self) -> &'static Coll {
-        if self.granular {
-            &self.kind.granular
-        } else {
-            &self.kind.standard
-        }
-    }
-
-    /// The session's other collection.
-    pub(super) fn other(&self) -> &'static Coll {
-        if self.granular {
-            &self.kind.standard
-        } else {
-            &self.kind.granular
-        }
-    }
 }
 
 struct Cursor<'a> {
@@ -191,17 +100,8 @@ pub(super) fn decode(data: &[u8]) -> Case {
     if s2 & 4 != 0 {
         state.insert("x-custom".into(), json!({"kept": [1, "two", 3.5]}));
     }
-    let case_granular = granular;
-    let edited = if case_granular {
-        &kind.granular
-    } else {
-        &kind.standard
-    };
-    let other = if case_granular {
-        &kind.standard
-    } else {
-        &kind.granular
-    };
+    let edited = kind.collection(granular);
+    let other = kind.collection(!granular);
     let n = c.byte();
     let show_empty = n & 0x10 != 0;
     let mine = stored_collection(&mut c, edited.shape, usize::from(n % 6));
@@ -254,8 +154,6 @@ pub(super) fn decode(data: &[u8]) -> Case {
         _ => {}
     }
     Case {
-        kind,
-        granular,
         options,
         actor,
         state: Value::Object(state),
