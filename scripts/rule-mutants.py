@@ -14,7 +14,7 @@ MUTANTS = [
     ("S2", "src/kinds.rs", "given.eq_ignore_ascii_case(bare)", "given == bare"),
     ("S3", "src/collection.rs", "if self.find_id(hash, &f.id).is_some() {", "if false {"),
     ("S3", "src/json.rs", "if inline.contains(&name.as_ref()) || self.more.contains(&name) {", "if false {"),
-    ("S4", "src/session.rs", "members.push((name, Member::Raw(minify(raw))));", "if name.starts_with('@') || [\"id\", \"status\", \"restoreJobType\"].contains(&name.as_str()) { members.push((name, Member::Raw(minify(raw)))); }"),
+    ("S4", "src/session.rs", "        self.members.push((name, Member::Raw(minify(raw))));", "        if name.starts_with('@') || [\"id\", \"status\", \"restoreJobType\"].contains(&name.as_str()) { self.members.push((name, Member::Raw(minify(raw)))); }"),
     ("S5", "src/session.rs", "status: self.status.unwrap_or(SessionStatus::Draft),", "status: self.status.unwrap_or(SessionStatus::Active),"),
     ("E1", "src/request.rs", "if body.len() > options.max_bytes {", "if body.len() > options.max_bytes.saturating_mul(2) {"),
     ("E2", "src/borrowed.rs", "if depth > self.max_depth {", "if depth > self.max_depth + 1 {"),
@@ -98,7 +98,7 @@ def main():
             failed = [l.split()[1] for l in out.splitlines() if l.startswith("---- ")]
             if r.returncode == 0:
                 verdict = "SURVIVED"
-            elif "error[E" in out and not failed:
+            elif not failed and ("error[E" in out or "could not compile" in out):
                 verdict = "DOES NOT COMPILE"
             else:
                 verdict = f"caught by {len(failed)} test(s): " + ", ".join(failed[:4])
