@@ -255,6 +255,35 @@ impl Collection {
         self.slots.get(seq)?.as_ref().map(|s| view(&self.buf, s))
     }
 
+    /// Reads, ahead of the look-ups that need them, the index entries of these id hashes, the
+    /// slots they lead to and the start of those artifacts' text, and the index entries of these
+    /// key hashes. Each stage's reads are independent of one another, so the processor overlaps
+    /// their cache misses instead of taking them one after another during the decisions. Decides
+    /// nothing and changes nothing; returns a value derived from the reads so that they are not
+    /// optimized away.
+    pub(crate) fn warm(&self, id_hashes: &[u64], key_hashes: &[u64]) -> usize {
+        let mut seen = 0usize;
+        let seqs: Vec<usize> = id_hashes
+            .iter()
+            .filter_map(|&h| self.by_id.find(h, |e| e.0 == h).map(|e| e.1))
+            .collect();
+        for &h in key_hashes {
+            if let Some(e) = self.keys.find(h, |e| e.0 == h) {
+                seen = seen.wrapping_add(e.1);
+            }
+        }
+        let starts: Vec<usize> = seqs
+            .iter()
+            .filter_map(|&seq| self.slots.get(seq)?.as_ref().map(|s| s.start))
+            .collect();
+        for start in starts {
+            seen = seen.wrapping_add(usize::from(
+                self.buf.as_bytes().get(start).copied().unwrap_or(0),
+            ));
+        }
+        seen
+    }
+
     /// How many artifacts have this duplicate key.
     #[cfg(test)]
     fn key_count(&self, parts: (&str, Option<&str>)) -> u32 {

@@ -273,11 +273,12 @@ pub(crate) fn decide<'r, I: IdSource>(
 ) -> Plan<'r> {
     let collection = base.which();
     let now = ctx.now.to_string();
+    let hints = warm(base, items);
     let mut ev = Evolving::new(base);
     let mut decisions = Vec::with_capacity(items.len());
-    for item in items {
+    for (item, hint) in items.iter().zip(hints) {
         let decision = if is_removal(item) {
-            decide_removal(item, options, &mut ev)
+            decide_removal(item, hint, options, &mut ev)
         } else {
             let added = match collection.shape() {
                 Shape::GranularItem => decide_granular_item(item, collection, &now, &mut ev),
@@ -292,6 +293,36 @@ pub(crate) fn decide<'r, I: IdSource>(
         pending: ev.pending,
         removed: ev.removed_order,
     }
+}
+
+/// Hashes, before any decision, the id of each removal and the key of each plain standard
+/// addition, and has the collection read what their look-ups will need (see
+/// [`Collection::warm`]). Returns, per item, the hash of the removal's `id` when it is a
+/// non-empty string (the string rule X2 reads), for [`decide_removal`] to reuse.
+fn warm(base: &Collection, items: &[Object<'_>]) -> Vec<Option<u64>> {
+    let mailbox = base.which().shape() == Shape::GranularMailbox;
+    let standard = base.which().shape() != Shape::GranularItem;
+    let mut key_hashes = Vec::new();
+    let hints: Vec<Option<u64>> = items
+        .iter()
+        .map(|item| {
+            if is_removal(item) {
+                return non_empty_str(item.get("id")).map(|id| base.hash_id(id));
+            }
+            let rp = match item.get("restorePoint") {
+                Some(Json::Object(rp)) if standard => non_empty_str(rp.get("id")),
+                _ => None,
+            };
+            let srid = non_empty_str(item.get("searchResponseId")).filter(|_| mailbox);
+            if let Some(rp) = rp {
+                key_hashes.push(base.hash_key((rp, srid)));
+            }
+            None
+        })
+        .collect();
+    let id_hashes: Vec<u64> = hints.iter().flatten().copied().collect();
+    std::hint::black_box(base.warm(&id_hashes, &key_hashes));
+    hints
 }
 
 /// An item with `@removed` or `@odata.removed` is a removal; any other is an addition.
@@ -311,6 +342,7 @@ fn bad_request(op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
 /// Rules X1–X4.
 fn decide_removal<'c, 'r: 'c>(
     item: &'r Object<'_>,
+    id_hash: Option<u64>,
     options: &Options,
     ev: &mut Evolving<'c, 'r>,
 ) -> Decision<'r> {
@@ -362,7 +394,8 @@ fn decide_removal<'c, 'r: 'c>(
         }
     };
     // X3: present in the evolving collection.
-    let target = match (ev.find(ev.base.hash_id(id), id), options.missing_removal) {
+    let hash = id_hash.unwrap_or_else(|| ev.base.hash_id(id));
+    let target = match (ev.find(hash, id), options.missing_removal) {
         (Some(t), _) => t,
         (None, MissingRemoval::Succeed) => Target::Missing,
         (None, MissingRemoval::Fail) => {
