@@ -128,14 +128,15 @@ struct Evolving<'c, 'r: 'c> {
 }
 
 impl<'c, 'r: 'c> Evolving<'c, 'r> {
-    fn new(base: &'c Collection) -> Self {
+    /// An overlay sized for a request of `items` items (each adds or removes at most one).
+    fn new(base: &'c Collection, items: usize) -> Self {
         Evolving {
             base,
-            removed: HashTable::new(),
-            removed_order: Vec::new(),
-            pending: Vec::new(),
-            pending_by_id: HashTable::new(),
-            key_delta: HashTable::new(),
+            removed: HashTable::with_capacity(items),
+            removed_order: Vec::with_capacity(items),
+            pending: Vec::with_capacity(items),
+            pending_by_id: HashTable::with_capacity(items),
+            key_delta: HashTable::with_capacity(items),
             new_delta: 0,
             in_place_delta: 0,
             other_destination_delta: HashMap::new(),
@@ -274,7 +275,7 @@ pub(crate) fn decide<'r, I: IdSource>(
     let collection = base.which();
     let now = ctx.now.to_string();
     let hints = warm(base, items);
-    let mut ev = Evolving::new(base);
+    let mut ev = Evolving::new(base, items.len());
     let mut decisions = Vec::with_capacity(items.len());
     for (item, hint) in items.iter().zip(hints) {
         let decision = if is_removal(item) {
