@@ -46,6 +46,11 @@ impl<'a> Object<'a> {
         self.members.iter().map(|(n, _)| n.as_ref())
     }
 
+    /// The members, in document order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
+        self.members.iter().map(|(n, v)| (n.as_ref(), v))
+    }
+
     /// Takes the member `name` out.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Json<'a>> {
         let at = self.members.iter().position(|(n, _)| n == name)?;
