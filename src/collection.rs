@@ -25,7 +25,8 @@ impl StrRef {
     /// else right after `marker` (`text` was written by this crate), else owned.
     fn locate(text: &str, value: &str, marker: &str) -> StrRef {
         let borrowed = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-        let at = if text.get(borrowed..borrowed + value.len()) == Some(value) {
+        let end = borrowed.checked_add(value.len());
+        let at = if end.and_then(|end| text.get(borrowed..end)) == Some(value) {
             Some(borrowed)
         } else {
             text.find(marker)
@@ -335,6 +336,9 @@ impl Collection {
     /// facts `f`, its id's hash ([`Collection::hash_id`]) and where its strings are in `text`;
     /// the caller has checked its id is not present.
     pub(crate) fn insert(&mut self, f: StoredFacts<'_>, id_hash: u64, text: &str, spans: Spans) {
+        // The hash is trusted (recomputing it is what passing it saves); every caller takes it
+        // from `hash_id` on this collection, which debug builds check.
+        debug_assert_eq!(id_hash, self.hash_id(f.id), "id hash from another hasher");
         self.push(text, f.id, id_hash, f.key, f.destination, spans);
     }
 
