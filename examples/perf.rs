@@ -36,6 +36,9 @@
 //!   M in {1, 50, 1000} items (`Options::with_max_items(1000)`); `flat_in_n` is
 //!   time(N=1e6)/time(N=1e3) per M (1 = flat), `linear_in_m` is
 //!   time(M=1000)/(20 x time(M=50)) per N (1 = linear), `per_item_us` the cost per item.
+//! - `wide_max_ratio` (gated, not one of the issue's targets): bodies just under 1 MiB whose
+//!   objects hold 80,000 members, or 25,000 items, applied in memory, over serde_json parsing
+//!   the same body into a `Value`: at most 10. Catches any step quadratic in the request.
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -89,14 +92,18 @@ fn main() -> ExitCode {
     let t5 = t5(&mut sessions);
     drop(sessions);
 
+    progress("wide bodies: near-1 MiB bodies vs serde_json parsing them");
+    let wide = wide_bodies();
+
     let pass = |v: &Value| v["pass"].as_bool().unwrap_or(false);
-    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4);
+    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4) && pass(&wide);
     let report = json!({
         "t1_ratio": t1["ratio"], "t1": t1,
         "t2_ratio": t2["ratio"], "t2": t2,
         "t3_speedup": t3["speedup"], "t3": t3,
         "t4_rss_ratio": t4["ratio"], "t4": t4,
         "t5": t5,
+        "wide_max_ratio": wide["max_ratio"], "wide": wide,
         "all_pass": all_pass,
         "elapsed_s": round(started.elapsed().as_secs_f64(), 1),
     });
@@ -339,6 +346,101 @@ fn t5(sessions: &mut [Live]) -> Value {
         .collect();
     json!({
         "samples": ROUNDS * K, "median_us": grid, "linear_in_m": linear, "flat_in_n": flat, "per_item_us": per_item,
+    })
+}
+
+/// Bodies just under the 1 MiB limit, built to make any step quadratic in the request show:
+/// one object of 80,000 members at each level a rule reads by name (the body, an item, an
+/// item's `restorePoint`), and 25,000 removals of absent ids (item limit raised). Each apply
+/// (OneDrive example state, in memory) is compared with serde_json parsing the same body into a
+/// `Value`, alternating; the worst ratio must stay under `WIDE_MAX`. A quadratic E4 check once
+/// made the first body take 9.8 s against about 10 ms for the parse.
+fn wide_bodies() -> Value {
+    const WIDE_MAX: f64 = 10.0;
+    const ROUNDS: usize = 7;
+    let state = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/onedrive.state.json"
+    ))
+    .expect("the OneDrive example state");
+    let members = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("\"{i}@a\":0"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let add = r#"{"restorePoint":{"id":"wide"},"destinationType":"new"}"#;
+    let removals: Vec<String> = (0..25_000)
+        .map(|i| format!(r#"{{"@removed":{{}},"id":"absent{i}"}}"#))
+        .collect();
+    let cases = [
+        (
+            "body_members",
+            format!("{{{},\"{}\":[{add}]}}", members(80_000), workload::DELTA),
+        ),
+        (
+            "item_members",
+            format!(
+                "{{\"{}\":[{{{},\"restorePoint\":{{\"id\":\"w\"}},\"destinationType\":\"new\"}}]}}",
+                workload::DELTA,
+                members(80_000)
+            ),
+        ),
+        (
+            "restore_point_members",
+            format!(
+                "{{\"{}\":[{{\"restorePoint\":{{{},\"id\":\"w\"}},\"destinationType\":\"new\"}}]}}",
+                workload::DELTA,
+                members(80_000)
+            ),
+        ),
+        (
+            "items",
+            format!("{{\"{}\":[{}]}}", workload::DELTA, removals.join(",")),
+        ),
+    ];
+    let options = workload::options_for(100_000).with_max_bytes(1 << 20);
+    let mut out = serde_json::Map::new();
+    let mut worst: f64 = 0.0;
+    for (name, body) in &cases {
+        assert!(body.len() <= 1 << 20, "{name}: {} bytes", body.len());
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..ROUNDS {
+            let run_apply = || {
+                let session = Session::from_json(&state).expect("a valid state");
+                let mut ctx = workload::context(r as u64);
+                let start = Instant::now();
+                let applied = restore_delta::apply(session, body.as_bytes(), &options, &mut ctx);
+                let elapsed = start.elapsed();
+                assert_eq!(applied.response.status, 200, "{name}");
+                elapsed
+            };
+            let run_parse = || {
+                let start = Instant::now();
+                let v: Value = serde_json::from_str(body).expect("valid JSON");
+                let elapsed = start.elapsed();
+                drop(std::hint::black_box(v));
+                elapsed
+            };
+            if r % 2 == 0 {
+                a.push(run_apply());
+                b.push(run_parse());
+            } else {
+                b.push(run_parse());
+                a.push(run_apply());
+            }
+        }
+        let (a, b) = (median(&mut a), median(&mut b));
+        let ratio = a.as_secs_f64() / b.as_secs_f64();
+        worst = worst.max(ratio);
+        out.insert(
+            (*name).to_owned(),
+            json!({"bytes": body.len(), "apply_ms": ms(a), "parse_ms": ms(b), "ratio": round(ratio, 2)}),
+        );
+    }
+    json!({
+        "max_ratio": round(worst, 2), "target_max": WIDE_MAX, "pass": worst <= WIDE_MAX,
+        "rounds": ROUNDS, "cases": out,
     })
 }
 
