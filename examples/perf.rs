@@ -37,8 +37,10 @@
 //!   time(N=1e6)/time(N=1e3) per M (1 = flat), `linear_in_m` is
 //!   time(M=1000)/(20 x time(M=50)) per N (1 = linear), `per_item_us` the cost per item.
 //! - `wide_max_ratio` (gated, not one of the targets): bodies just under 1 MiB whose
-//!   objects hold 80,000 members, or 25,000 items, applied in memory, over serde_json parsing
-//!   the same body into a `Value`: at most 10. Catches any step quadratic in the request.
+//!   objects hold 80,000 members, or 25,000 items, applied in memory, and states with an
+//!   artifact or a nested member of 200,000 members, read with `Session::from_json`, each over
+//!   serde_json parsing the same bytes into a `Value`: at most 10. Catches any step quadratic in
+//!   the size of one object.
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -436,6 +438,59 @@ fn wide_bodies() -> Value {
         out.insert(
             (*name).to_owned(),
             json!({"bytes": body.len(), "apply_ms": ms(a), "parse_ms": ms(b), "ratio": round(ratio, 2)}),
+        );
+    }
+    // States: one artifact, and one unknown member nested in the session, of 200,000 members
+    // each, read with `Session::from_json` against serde_json parsing the same bytes.
+    let example: Value = serde_json::from_slice(&state).expect("the example state");
+    let wide_object: serde_json::Map<String, Value> = (0..200_000)
+        .map(|i| (format!("m{i}"), json!({"z": i})))
+        .collect();
+    let mut wide_artifact = example.clone();
+    if let Some(first) = wide_artifact[workload::COLLECTION].get_mut(0) {
+        first["wide"] = Value::Object(wide_object.clone());
+        if let Some(first) = first.as_object_mut() {
+            first.extend(wide_object.clone());
+        }
+    }
+    let mut wide_member = example.clone();
+    wide_member["wideUnknownMember"] = Value::Object(wide_object);
+    let states = [
+        ("state_artifact_members", wide_artifact),
+        ("state_nested_members", wide_member),
+    ];
+    for (name, value) in &states {
+        let bytes = serde_json::to_vec(value).expect("a JSON value");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for r in 0..ROUNDS {
+            let run_read = || {
+                let start = Instant::now();
+                let session = Session::from_json(&bytes).expect("a valid state");
+                let elapsed = start.elapsed();
+                drop(std::hint::black_box(session));
+                elapsed
+            };
+            let run_parse = || {
+                let start = Instant::now();
+                let v: Value = serde_json::from_slice(&bytes).expect("valid JSON");
+                let elapsed = start.elapsed();
+                drop(std::hint::black_box(v));
+                elapsed
+            };
+            if r % 2 == 0 {
+                a.push(run_read());
+                b.push(run_parse());
+            } else {
+                b.push(run_parse());
+                a.push(run_read());
+            }
+        }
+        let (a, b) = (median(&mut a), median(&mut b));
+        let ratio = a.as_secs_f64() / b.as_secs_f64();
+        worst = worst.max(ratio);
+        out.insert(
+            (*name).to_owned(),
+            json!({"bytes": bytes.len(), "read_ms": ms(a), "parse_ms": ms(b), "ratio": round(ratio, 2)}),
         );
     }
     json!({

@@ -216,13 +216,14 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
     }
 }
 
-/// The member names of one object, to refuse a repeated one. The first names are kept inline,
-/// so the small objects of a state cost no allocation.
+/// The member names of one object, to refuse a repeated one. The first names are kept inline
+/// and compared one by one, so the small objects of a state cost no allocation; the names after
+/// them go in an ordered set, so an object of n members costs O(n log n), not O(n²).
 #[derive(Default)]
 pub(crate) struct Names<'de> {
     count: usize,
     inline: [&'de str; 12],
-    more: Vec<Cow<'de, str>>,
+    more: BTreeSet<Cow<'de, str>>,
 }
 
 impl<'de> Names<'de> {
@@ -237,7 +238,9 @@ impl<'de> Names<'de> {
                 *free = n;
                 self.count += 1;
             }
-            (name, _) => self.more.push(name),
+            (name, _) => {
+                self.more.insert(name);
+            }
         }
         Ok(())
     }
@@ -399,6 +402,18 @@ pub(crate) fn to_raw(text: String) -> Box<RawValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_check_refuses_duplicates_past_the_inline_names() {
+        let members: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let ok = format!("{{\"a\":{{{}}}}}", members.join(","));
+        assert!(check_strict(&ok).is_ok());
+        for dup in ["\"k30\":0", "\"k3\":0", "\"\\u006b30\":0"] {
+            let text = format!("{{\"a\":{{{},{dup}}}}}", members.join(","));
+            let err = check_strict(&text).unwrap_err().to_string();
+            assert!(err.contains("duplicate member name"), "{dup}: {err}");
+        }
+    }
 
     #[test]
     fn strict_check_refuses_nested_duplicates_and_lone_surrogates() {
