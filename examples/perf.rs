@@ -1,7 +1,7 @@
 //! The performance targets of restore-delta, measured in one process.
 //!
 //! ```text
-//! cargo run --release --example perf            # 15-20 seconds once built, on 2 busy cores
+//! cargo run --release --example perf            # about 20 seconds once built, on 2 busy cores
 //! ```
 //!
 //! Prints one JSON object on stdout (progress goes to stderr) and exits with status 1 when a
