@@ -39,6 +39,16 @@ impl StrRef {
         }
     }
 
+    /// `span` when the text holds `value` there, else [`StrRef::locate`].
+    fn at(text: &str, value: &str, span: Option<(u32, u32)>, marker: &str) -> StrRef {
+        match span {
+            Some((at, len)) if text.get(at as usize..at as usize + len as usize) == Some(value) => {
+                StrRef::Span(at, len)
+            }
+            _ => StrRef::locate(text, value, marker),
+        }
+    }
+
     fn get<'a>(&'a self, text: &'a str) -> &'a str {
         match self {
             StrRef::Span(at, len) => {
@@ -59,18 +69,6 @@ pub(crate) struct Spans {
     pub(crate) restore_point: Option<(u32, u32)>,
     pub(crate) search_response_id: Option<(u32, u32)>,
     pub(crate) destination: Option<(u32, u32)>,
-}
-
-impl StrRef {
-    /// `span` when the text holds `value` there, else [`StrRef::locate`].
-    fn at(text: &str, value: &str, span: Option<(u32, u32)>, marker: &str) -> StrRef {
-        match span {
-            Some((at, len)) if text.get(at as usize..at as usize + len as usize) == Some(value) => {
-                StrRef::Span(at, len)
-            }
-            _ => StrRef::locate(text, value, marker),
-        }
-    }
 }
 
 /// The facts of a stored artifact, borrowed from the collection.

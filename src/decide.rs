@@ -244,8 +244,8 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
                     return;
                 };
                 p.alive = false;
-                let (hash, key, destination) = (p.id_hash, p.key, p.destination);
-                let key_hash = p.key_hash;
+                let (hash, key, key_hash, destination) =
+                    (p.id_hash, p.key, p.key_hash, p.destination);
                 if let Ok(entry) = self.pending_by_id.find_entry(hash, |e| e.1 == i) {
                     entry.remove();
                 }
@@ -278,14 +278,15 @@ pub(crate) fn decide<'r, I: IdSource>(
     let mut ev = Evolving::new(base, items.len());
     let mut decisions = Vec::with_capacity(items.len());
     for (item, hint) in items.iter().zip(hints) {
-        let decision = if is_removal(item) {
-            decide_removal(item, hint, options, &mut ev)
-        } else {
-            let added = match collection.shape() {
-                Shape::GranularItem => decide_granular_item(item, collection, &now, &mut ev),
-                shape => decide_standard(item, collection, shape, &now, &mut ev, ctx),
-            };
-            added.map_or_else(Decision::Failed, Decision::Added)
+        let decision = match hint {
+            Hint::Removal(id_hash) => decide_removal(item, id_hash, options, &mut ev),
+            Hint::Addition(key) => {
+                let added = match collection.shape() {
+                    Shape::GranularItem => decide_granular_item(item, collection, &now, &mut ev),
+                    shape => decide_standard(item, key, collection, shape, &now, &mut ev, ctx),
+                };
+                added.map_or_else(Decision::Failed, Decision::Added)
+            }
         };
         decisions.push(decision);
     }
@@ -296,32 +297,47 @@ pub(crate) fn decide<'r, I: IdSource>(
     }
 }
 
-/// Hashes, before any decision, the id of each removal and the key of each plain standard
-/// addition, and has the collection read what their look-ups will need (see
-/// [`Collection::warm`]). Returns, per item, the hash of the removal's `id` when it is a
-/// non-empty string (the string rule X2 reads), for [`decide_removal`] to reuse.
-fn warm(base: &Collection, items: &[Object<'_>]) -> Vec<Option<u64>> {
+/// What [`warm`] learnt of an item before any decision: whether it is a removal, and the
+/// hash it computed for the removal's id or the addition's duplicate key.
+#[derive(Clone, Copy)]
+enum Hint<'r> {
+    /// A removal, with the hash of its `id` when that is a non-empty string (the string rule X2
+    /// reads).
+    Removal(Option<u64>),
+    /// An addition, with the duplicate key read from `restorePoint.id` (and `searchResponseId`
+    /// for mailboxes) and its hash; [`decide_standard`] uses the hash only if the key it
+    /// resolves is the same.
+    Addition(Option<(Key<'r>, u64)>),
+}
+
+/// Classifies each item and, before any decision, hashes the id of each removal and the key of
+/// each plain standard addition, and has the collection read what their look-ups will need (see
+/// [`Collection::warm`]).
+fn warm<'r>(base: &Collection, items: &'r [Object<'_>]) -> Vec<Hint<'r>> {
     let mailbox = base.which().shape() == Shape::GranularMailbox;
     let standard = base.which().shape() != Shape::GranularItem;
-    let mut key_hashes = Vec::new();
-    let hints: Vec<Option<u64>> = items
+    let hints: Vec<Hint<'r>> = items
         .iter()
         .map(|item| {
             if is_removal(item) {
-                return non_empty_str(item.get("id")).map(|id| base.hash_id(id));
+                return Hint::Removal(non_empty_str(item.get("id")).map(|id| base.hash_id(id)));
             }
             let rp = match item.get("restorePoint") {
                 Some(Json::Object(rp)) if standard => non_empty_str(rp.get("id")),
                 _ => None,
             };
             let srid = non_empty_str(item.get("searchResponseId")).filter(|_| mailbox);
-            if let Some(rp) = rp {
-                key_hashes.push(base.hash_key((rp, srid)));
-            }
-            None
+            Hint::Addition(rp.map(|rp| ((rp, srid), base.hash_key((rp, srid)))))
         })
         .collect();
-    let id_hashes: Vec<u64> = hints.iter().flatten().copied().collect();
+    let (mut id_hashes, mut key_hashes) = (Vec::new(), Vec::new());
+    for hint in &hints {
+        match *hint {
+            Hint::Removal(Some(h)) => id_hashes.push(h),
+            Hint::Addition(Some((_, h))) => key_hashes.push(h),
+            _ => {}
+        }
+    }
     std::hint::black_box(base.warm(&id_hashes, &key_hashes));
     hints
 }
@@ -450,6 +466,7 @@ fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {
 /// Rules A1–A7 (and A6 for granular mailbox artifacts).
 fn decide_standard<'c, 'r: 'c, I: IdSource>(
     item: &'r Object<'_>,
+    hinted: Option<(Key<'r>, u64)>,
     collection: ArtifactCollection,
     shape: Shape,
     now: &str,
@@ -519,7 +536,10 @@ fn decide_standard<'c, 'r: 'c, I: IdSource>(
     };
     // A4: not already in the collection.
     let key = (restore_point, search_response_id);
-    let key_hash = ev.base.hash_key(key);
+    let key_hash = match hinted {
+        Some((k, hash)) if k == key => hash,
+        _ => ev.base.hash_key(key),
+    };
     if ev.key_count(key_hash, key) > 0 {
         return Err(duplicate(op));
     }
