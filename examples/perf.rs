@@ -213,38 +213,27 @@ fn t2(state: &State) -> Value {
     let options = workload::options_for(50);
     let pretty = workload::pretty(&state.json);
     let measure = |bytes: &[u8], warm: usize, rounds: usize| {
-        let (mut e2e, mut floor) = (Vec::new(), Vec::new());
-        let mut out_bytes = (0, 0);
-        for r in 0..warm + rounds {
-            let run_e2e = || {
-                let start = Instant::now();
-                let out = workload::end_to_end(bytes, &request, &options);
-                (start.elapsed(), out.len())
-            };
-            let run_floor = || {
-                let start = Instant::now();
-                let out = workload::floor(bytes);
-                (start.elapsed(), out.len())
-            };
-            let ((x, x_len), (y, y_len)) = if r % 2 == 0 {
-                let x = run_e2e();
-                (x, run_floor())
-            } else {
-                let y = run_floor();
-                (run_e2e(), y)
-            };
-            out_bytes = (x_len, y_len);
-            if r >= warm {
-                e2e.push(x);
-                floor.push(y);
-            }
-        }
-        let (e2e, floor) = (median(&mut e2e), median(&mut floor));
+        let (mut e2e_len, mut floor_len) = (0, 0);
+        let run_e2e = || {
+            let start = Instant::now();
+            let out = workload::end_to_end(bytes, &request, &options);
+            let elapsed = start.elapsed();
+            e2e_len = out.len();
+            elapsed
+        };
+        let run_floor = || {
+            let start = Instant::now();
+            let out = workload::floor(bytes);
+            let elapsed = start.elapsed();
+            floor_len = out.len();
+            elapsed
+        };
+        let (e2e, floor) = alternate(warm, rounds, run_e2e, run_floor);
         (
             e2e,
             floor,
             e2e.as_secs_f64() / floor.as_secs_f64(),
-            out_bytes,
+            (e2e_len, floor_len),
         )
     };
     let (e2e, floor, ratio, (out_e2e, out_floor)) = measure(&state.json, 2, 15);
@@ -415,7 +404,7 @@ fn wide_bodies() -> Value {
             assert_eq!(applied.response.status, 200, "{name}");
             elapsed
         };
-        let (a, b) = alternate(ROUNDS, run_apply, || parse_time(body.as_bytes()));
+        let (a, b) = alternate(0, ROUNDS, run_apply, || parse_time(body.as_bytes()));
         let ratio = a.as_secs_f64() / b.as_secs_f64();
         worst = worst.max(ratio);
         out.insert(
@@ -451,7 +440,7 @@ fn wide_bodies() -> Value {
             drop(std::hint::black_box(session));
             elapsed
         };
-        let (a, b) = alternate(ROUNDS, run_read, || parse_time(&bytes));
+        let (a, b) = alternate(0, ROUNDS, run_read, || parse_time(&bytes));
         let ratio = a.as_secs_f64() / b.as_secs_f64();
         worst = worst.max(ratio);
         out.insert(
@@ -465,20 +454,26 @@ fn wide_bodies() -> Value {
     })
 }
 
-/// Runs `a` and `b` `rounds` times each, alternating which goes first; their median times.
+/// Runs `a` and `b` `warm + rounds` times each, alternating which goes first; the median
+/// times of the last `rounds` runs.
 fn alternate(
+    warm: usize,
     rounds: usize,
     mut a: impl FnMut() -> Duration,
     mut b: impl FnMut() -> Duration,
 ) -> (Duration, Duration) {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    for r in 0..rounds {
-        if r % 2 == 0 {
-            xs.push(a());
-            ys.push(b());
+    for r in 0..warm + rounds {
+        let (x, y) = if r % 2 == 0 {
+            let x = a();
+            (x, b())
         } else {
-            ys.push(b());
-            xs.push(a());
+            let y = b();
+            (a(), y)
+        };
+        if r >= warm {
+            xs.push(x);
+            ys.push(y);
         }
     }
     (median(&mut xs), median(&mut ys))
