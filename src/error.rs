@@ -3,6 +3,8 @@
 use std::fmt;
 
 use crate::kinds::ArtifactCollection;
+use crate::outcome::Response;
+use crate::render;
 
 /// A state the library cannot work on: the embedder's fault, never the client's (rule S3).
 ///
@@ -147,6 +149,26 @@ impl RequestError {
             status,
             code,
             message: message.into(),
+        }
+    }
+
+    /// The response [`apply`](crate::apply) answers with when it refuses a request with this
+    /// error: its status and the body `{"error": {"code", "message"}}`. For an error of
+    /// [`Request::parse`](crate::Request::parse), this is the response to send. (An atomic
+    /// refusal, rule O1, also lists every failed item; its response is in
+    /// [`Applied::response`](crate::Applied).)
+    ///
+    /// ```
+    /// use restore_delta::{Options, Request};
+    /// let error = Request::parse(b"{", &Options::default()).unwrap_err();
+    /// let response = error.response();
+    /// assert_eq!(response.status, 400);
+    /// assert!(response.body.unwrap().get().starts_with(r#"{"error":{"code":"InvalidPatchRequest""#));
+    /// ```
+    pub fn response(&self) -> Response {
+        Response {
+            status: self.status,
+            body: Some(render::error_body(self, &[], None)),
         }
     }
 }

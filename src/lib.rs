@@ -40,6 +40,7 @@ pub use ids::{IdSource, SeededIds};
 pub use kinds::{ArtifactCollection, Family, SessionKind};
 pub use options::{MissingRemoval, Options};
 pub use outcome::{Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
+pub use request::Request;
 pub use session::Session;
 pub use time::{Timestamp, TimestampError};
 
@@ -71,20 +72,38 @@ pub fn apply<I: IdSource>(
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Applied {
-    let envelope = match request::parse(&session, request, options) {
+    match Request::parse(request, options) {
+        Ok(request) => apply_request(session, request, options, ctx),
+        Err(error) => refuse(session, error),
+    }
+}
+
+/// [`apply`] for a body already read with [`Request::parse`] (rules E1 and E2 passed): runs
+/// rules E3–E9 and everything after them. `apply(s, body, o, c)` answers exactly as
+/// `apply_request(s, Request::parse(body, o)?, o, c)`.
+///
+/// ```
+/// use restore_delta::{apply_request, Context, Options, Request, SeededIds, Session, Timestamp};
+/// let state = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+///     "id":"s1","status":"draft"}"##).unwrap();
+/// let options = Options::default();
+/// // Read and check the body before taking the session.
+/// let request = Request::parse(br##"{"mailboxRestoreArtifacts@delta":[
+///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##, &options).unwrap();
+/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+/// let mut ctx = Context::new(now, SeededIds::new(1));
+/// let applied = apply_request(state, request, &options, &mut ctx);
+/// assert_eq!(applied.response.status, 200);
+/// ```
+pub fn apply_request<I: IdSource>(
+    session: Session,
+    request: Request<'_>,
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Applied {
+    let envelope = match request::envelope(&session, request, options) {
         Ok(envelope) => envelope,
-        Err(error) => {
-            let body = render::error_body(&error, &[], None);
-            return Applied {
-                state: session,
-                response: Response {
-                    status: error.status,
-                    body: Some(body),
-                },
-                outcomes: Vec::new(),
-                error: Some(error),
-            };
-        }
+        Err(error) => return refuse(session, error),
     };
     let family = envelope.collection.family();
     let was_empty = session.collection(Family::Standard).is_empty()
@@ -119,6 +138,16 @@ pub fn apply<I: IdSource>(
         response,
         outcomes,
         error: None,
+    }
+}
+
+/// A refused request: the session unchanged, the error as the response.
+fn refuse(session: Session, error: RequestError) -> Applied {
+    Applied {
+        state: session,
+        response: error.response(),
+        outcomes: Vec::new(),
+        error: Some(error),
     }
 }
 

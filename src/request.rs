@@ -26,31 +26,61 @@ pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
     )
 }
 
-/// Runs checks E1–E9 on a body against a session.
-pub(crate) fn parse<'b>(
+/// A PATCH body that passed the checks that need no session: rules E1 (size) and E2 (UTF-8,
+/// JSON, an object, bounded depth, no duplicate member names).
+///
+/// [`Request::parse`] then [`apply_request`](crate::apply_request) is [`apply`](crate::apply)
+/// in two steps, with the same responses: a server can read and check a body before it takes
+/// the session (outside a lock, say), and a caller can time the two apart. The request borrows
+/// its strings from the body.
+///
+/// ```
+/// use restore_delta::{Options, Request};
+/// let options = Options::default();
+/// let body = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#;
+/// assert!(Request::parse(body, &options).is_ok());
+/// let error = Request::parse(b"[]", &options).unwrap_err();
+/// assert_eq!((error.status, error.code.as_str()), (400, "InvalidPatchRequest"));
+/// ```
+#[derive(Debug)]
+pub struct Request<'b> {
+    body: Object<'b>,
+}
+
+impl<'b> Request<'b> {
+    /// Checks rules E1 and E2 on `body` with the limits of `options` (`max_bytes`,
+    /// `max_depth`); the error is the one [`apply`](crate::apply) would answer with.
+    pub fn parse(body: &'b [u8], options: &Options) -> Result<Request<'b>, RequestError> {
+        // E1: bound memory before parsing.
+        if body.len() > options.max_bytes {
+            return Err(RequestError::new(
+                413,
+                ErrorCode::RequestEntityTooLarge,
+                format!(
+                    "The request body is larger than the limit of {} bytes.",
+                    options.max_bytes
+                ),
+            ));
+        }
+        // E2: UTF-8, JSON, an object, bounded depth, no duplicate member names.
+        let text = std::str::from_utf8(body)
+            .map_err(|e| malformed(format_args!("The body is not UTF-8 ({e}).")))?;
+        let value = borrowed::parse(text, options.max_depth)
+            .map_err(|e| malformed(format_args!("The body is not acceptable JSON: {e}.")))?;
+        let Json::Object(body) = value else {
+            return Err(malformed("The body is not a JSON object."));
+        };
+        Ok(Request { body })
+    }
+}
+
+/// Runs checks E3–E9 on a parsed body (E1 and E2 passed) against a session.
+pub(crate) fn envelope<'b>(
     session: &Session,
-    body: &'b [u8],
+    request: Request<'b>,
     options: &Options,
 ) -> Result<Envelope<'b>, RequestError> {
-    // E1: bound memory before parsing.
-    if body.len() > options.max_bytes {
-        return Err(RequestError::new(
-            413,
-            ErrorCode::RequestEntityTooLarge,
-            format!(
-                "The request body is larger than the limit of {} bytes.",
-                options.max_bytes
-            ),
-        ));
-    }
-    // E2: UTF-8, JSON, an object, bounded depth, no duplicate member names.
-    let text = std::str::from_utf8(body)
-        .map_err(|e| malformed(format_args!("The body is not UTF-8 ({e}).")))?;
-    let value = borrowed::parse(text, options.max_depth)
-        .map_err(|e| malformed(format_args!("The body is not acceptable JSON: {e}.")))?;
-    let Json::Object(mut body) = value else {
-        return Err(malformed("The body is not a JSON object."));
-    };
+    let mut body = request.body;
     // E3: only drafts, and never bulk sessions.
     if session.status() != &SessionStatus::Draft {
         return Err(RequestError::new(
