@@ -226,11 +226,13 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
         hashed
     }
 
-    fn remove(&mut self, target: Target) {
+    /// Takes `target` out of the evolving collection; `key_hash`, when given, is the hash of a
+    /// stored target's duplicate key.
+    fn remove(&mut self, target: Target, key_hash: Option<u64>) {
         match target {
             Target::Stored(seq, id_hash) => {
                 if let Some(f) = self.base.facts_of(seq) {
-                    let key_hash = self.account(f.key, None, f.destination, -1);
+                    let key_hash = self.account(f.key, key_hash, f.destination, -1);
                     self.removed.insert_unique(id_hash, (id_hash, seq), |e| e.0);
                     self.removed_order.push(Removal {
                         seq,
@@ -279,7 +281,9 @@ pub(crate) fn decide<'r, I: IdSource>(
     let mut decisions = Vec::with_capacity(items.len());
     for (item, hint) in items.iter().zip(hints) {
         let decision = match hint {
-            Hint::Removal(id_hash) => decide_removal(item, id_hash, options, &mut ev),
+            Hint::Removal(id_hash, warmed) => {
+                decide_removal(item, id_hash, warmed, options, &mut ev)
+            }
             Hint::Addition(key) => {
                 let added = match collection.shape() {
                     Shape::GranularItem => decide_granular_item(item, collection, &now, &mut ev),
@@ -302,8 +306,9 @@ pub(crate) fn decide<'r, I: IdSource>(
 #[derive(Clone, Copy)]
 enum Hint<'r> {
     /// A removal, with the hash of its `id` when that is a non-empty string (the string rule X2
-    /// reads).
-    Removal(Option<u64>),
+    /// reads), and what [`Collection::warm`] found under that hash: a stored position and the
+    /// hash of its duplicate key, reused if the removal targets that position.
+    Removal(Option<u64>, Option<(usize, Option<u64>)>),
     /// An addition, with the duplicate key read from `restorePoint.id` (and `searchResponseId`
     /// for mailboxes) and its hash; [`decide_standard`] uses the hash only if the key it
     /// resolves is the same.
@@ -316,11 +321,12 @@ enum Hint<'r> {
 fn warm<'r>(base: &Collection, items: &'r [Object<'_>]) -> Vec<Hint<'r>> {
     let mailbox = base.which().shape() == Shape::GranularMailbox;
     let standard = base.which().shape() != Shape::GranularItem;
-    let hints: Vec<Hint<'r>> = items
+    let mut hints: Vec<Hint<'r>> = items
         .iter()
         .map(|item| {
             if is_removal(item) {
-                return Hint::Removal(non_empty_str(item.get("id")).map(|id| base.hash_id(id)));
+                let id_hash = non_empty_str(item.get("id")).map(|id| base.hash_id(id));
+                return Hint::Removal(id_hash, None);
             }
             let rp = match item.get("restorePoint") {
                 Some(Json::Object(rp)) if standard => non_empty_str(rp.get("id")),
@@ -333,12 +339,17 @@ fn warm<'r>(base: &Collection, items: &'r [Object<'_>]) -> Vec<Hint<'r>> {
     let (mut id_hashes, mut key_hashes) = (Vec::new(), Vec::new());
     for hint in &hints {
         match *hint {
-            Hint::Removal(Some(h)) => id_hashes.push(h),
+            Hint::Removal(Some(h), _) => id_hashes.push(h),
             Hint::Addition(Some((_, h))) => key_hashes.push(h),
             _ => {}
         }
     }
-    std::hint::black_box(base.warm(&id_hashes, &key_hashes));
+    let mut warmed = base.warm(&id_hashes, &key_hashes).into_iter();
+    for hint in &mut hints {
+        if let Hint::Removal(Some(_), found) = hint {
+            *found = warmed.next().flatten();
+        }
+    }
     hints
 }
 
@@ -360,6 +371,7 @@ fn bad_request(op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
 fn decide_removal<'c, 'r: 'c>(
     item: &'r Object<'_>,
     id_hash: Option<u64>,
+    warmed: Option<(usize, Option<u64>)>,
     options: &Options,
     ev: &mut Evolving<'c, 'r>,
 ) -> Decision<'r> {
@@ -424,8 +436,12 @@ fn decide_removal<'c, 'r: 'c>(
             ));
         }
     };
-    // X4.
-    ev.remove(target);
+    // X4. The key hash warming computed is the one of this position's key.
+    let key_hash = match (target, warmed) {
+        (Target::Stored(seq, _), Some((at, key_hash))) if seq == at => key_hash,
+        _ => None,
+    };
+    ev.remove(target, key_hash);
     Decision::Removed { id, reason }
 }
 

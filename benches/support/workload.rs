@@ -19,7 +19,10 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use restore_delta::{Applied, Context, ItemOutcome, Options, SeededIds, Session, Timestamp, apply};
+use restore_delta::{
+    Applied, Context, ItemOutcome, Options, Request, SeededIds, Session, Timestamp, apply,
+    apply_request,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -370,6 +373,24 @@ pub fn timed_step(
     let step = churn.step(m);
     let start = std::time::Instant::now();
     let applied = apply(session, &step.body, options, ctx);
+    let elapsed = start.elapsed();
+    churn.commit(step, &applied);
+    (applied.state, elapsed)
+}
+
+/// [`timed_step`] with the body read by [`Request::parse`] before the clock starts: only
+/// [`apply_request`] is timed (rules E3 on, deciding, committing, writing the response).
+pub fn timed_step_parsed(
+    session: Session,
+    churn: &mut Churn,
+    m: usize,
+    options: &Options,
+    ctx: &mut Context<SeededIds>,
+) -> (Session, std::time::Duration) {
+    let step = churn.step(m);
+    let request = Request::parse(&step.body, options).expect("a well-formed body");
+    let start = std::time::Instant::now();
+    let applied = apply_request(session, request, options, ctx);
     let elapsed = start.elapsed();
     churn.commit(step, &applied);
     (applied.state, elapsed)
