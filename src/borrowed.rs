@@ -50,12 +50,6 @@ impl<'a> Object<'a> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
         self.members.iter().map(|(n, v)| (n.as_ref(), v))
     }
-
-    /// Takes the member `name` out.
-    pub(crate) fn remove(&mut self, name: &str) -> Option<Json<'a>> {
-        let at = self.members.iter().position(|(n, _)| n == name)?;
-        Some(self.members.swap_remove(at).1)
-    }
 }
 
 /// Writes `v` compactly, object members sorted by name (as serde_json writes a `Value` without

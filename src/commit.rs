@@ -41,7 +41,7 @@ pub(crate) fn commit<I: IdSource>(
     // O6: only when an item changed something.
     if plan.added_any() || !plan.removed.is_empty() {
         let mut text = String::new();
-        write_str(&mut text, &ctx.now.to_string());
+        write_str(&mut text, &plan.now);
         session.set_member("lastModifiedDateTime", to_raw(text));
         if let Some(actor) = &ctx.actor {
             session.set_member("lastModifiedBy", actor.clone());

@@ -78,6 +78,8 @@ pub(crate) struct Plan<'r> {
     pub(crate) pending: Vec<Pending<'r>>,
     /// Stored artifacts to remove, in request order.
     pub(crate) removed: Vec<Removal>,
+    /// The request time as written in JSON (`createdDateTime`, `lastModifiedDateTime`).
+    pub(crate) now: String,
 }
 
 impl Plan<'_> {
@@ -270,7 +272,7 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
 /// Decides every item, in order, against the evolving collection.
 pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
-    items: &'r [Object<'_>],
+    items: &[&'r Object<'_>],
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Plan<'r> {
@@ -298,6 +300,7 @@ pub(crate) fn decide<'r, I: IdSource>(
         decisions,
         pending: ev.pending,
         removed: ev.removed_order,
+        now,
     }
 }
 
@@ -318,7 +321,7 @@ enum Hint<'r> {
 /// Classifies each item and, before any decision, hashes the id of each removal and the key of
 /// each plain standard addition, and has the collection read what their look-ups will need (see
 /// [`Collection::warm`]).
-fn warm<'r>(base: &Collection, items: &'r [Object<'_>]) -> Vec<Hint<'r>> {
+fn warm<'r>(base: &Collection, items: &[&'r Object<'_>]) -> Vec<Hint<'r>> {
     let mailbox = base.which().shape() == Shape::GranularMailbox;
     let standard = base.which().shape() != Shape::GranularItem;
     let mut hints: Vec<Hint<'r>> = items
@@ -464,12 +467,9 @@ fn check_item_type(item: &Object<'_>, collection: ArtifactCollection) -> Result<
 
 /// The first member (in name order) that an addition may not carry.
 fn forbidden_member<'a>(item: &'a Object<'_>, allowed: &[&str]) -> Option<&'a str> {
-    let mut names: Vec<&str> = item
-        .keys()
+    item.keys()
         .filter(|n| !is_annotation(n) && !allowed.contains(n))
-        .collect();
-    names.sort_unstable();
-    names.first().copied()
+        .min()
 }
 
 fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {

@@ -68,10 +68,14 @@ impl IdSource for SeededIds {
         let (hi, lo) = bytes.split_at_mut(8);
         hi.copy_from_slice(&self.next_u64().to_le_bytes());
         lo.copy_from_slice(&self.next_u64().to_le_bytes());
-        uuid::Builder::from_random_bytes(bytes)
+        // Encoded into a buffer, then copied once: `to_string` grows a `String` through the
+        // formatter (three or four allocations an id).
+        let mut buf = uuid::Uuid::encode_buffer();
+        let text: &str = uuid::Builder::from_random_bytes(bytes)
             .into_uuid()
             .hyphenated()
-            .to_string()
+            .encode_lower(&mut buf);
+        text.to_owned()
     }
 }
 

@@ -73,14 +73,15 @@ pub fn apply<I: IdSource>(
     ctx: &mut Context<I>,
 ) -> Applied {
     match Request::parse(request, options) {
-        Ok(request) => apply_request(session, request, options, ctx),
+        Ok(request) => apply_request(session, &request, options, ctx),
         Err(error) => refuse(session, error),
     }
 }
 
 /// [`apply`] for a body already read with [`Request::parse`] (rules E1 and E2 passed): runs
 /// rules E3–E9 and everything after them. `apply(s, body, o, c)` answers exactly as
-/// `apply_request(s, Request::parse(body, o)?, o, c)`.
+/// `apply_request(s, &Request::parse(body, o)?, o, c)`. The request is only read: the same one
+/// can be applied to several sessions (as `json_patch::patch` takes its operations).
 ///
 /// ```
 /// use restore_delta::{apply_request, Context, Options, Request, SeededIds, Session, Timestamp};
@@ -92,12 +93,12 @@ pub fn apply<I: IdSource>(
 ///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##, &options).unwrap();
 /// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
 /// let mut ctx = Context::new(now, SeededIds::new(1));
-/// let applied = apply_request(state, request, &options, &mut ctx);
+/// let applied = apply_request(state, &request, &options, &mut ctx);
 /// assert_eq!(applied.response.status, 200);
 /// ```
 pub fn apply_request<I: IdSource>(
     session: Session,
-    request: Request<'_>,
+    request: &Request<'_>,
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Applied {

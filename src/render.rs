@@ -61,7 +61,7 @@ pub(crate) fn error_body(
 pub(crate) fn success_body(
     session: &Session,
     collection: ArtifactCollection,
-    items: &[Object<'_>],
+    items: &[&Object<'_>],
     plan: &Plan<'_>,
 ) -> Body {
     let mut out = String::with_capacity(256 + items.len() * 256);

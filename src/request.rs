@@ -12,10 +12,10 @@ pub(crate) const MALFORMED: &str = "Can't process the request because it's malfo
 
 /// An accepted envelope: the collection it edits and its items, each a JSON object.
 #[derive(Debug)]
-pub(crate) struct Envelope<'b> {
+pub(crate) struct Envelope<'r, 'b> {
     pub(crate) collection: ArtifactCollection,
     /// The items, borrowing their strings from the body where they can.
-    pub(crate) items: Vec<Object<'b>>,
+    pub(crate) items: Vec<&'r Object<'b>>,
 }
 
 pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
@@ -75,12 +75,12 @@ impl<'b> Request<'b> {
 }
 
 /// Runs checks E3–E9 on a parsed body (E1 and E2 passed) against a session.
-pub(crate) fn envelope<'b>(
+pub(crate) fn envelope<'r, 'b>(
     session: &Session,
-    request: Request<'b>,
+    request: &'r Request<'b>,
     options: &Options,
-) -> Result<Envelope<'b>, RequestError> {
-    let mut body = request.body;
+) -> Result<Envelope<'r, 'b>, RequestError> {
+    let body = &request.body;
     // E3: only drafts, and never bulk sessions.
     if session.status() != &SessionStatus::Draft {
         return Err(RequestError::new(
@@ -127,7 +127,7 @@ pub(crate) fn envelope<'b>(
         )
     };
     let collection = collection.ok_or_else(empty)?;
-    let items = match body.remove(collection.delta_name()) {
+    let items = match body.get(collection.delta_name()) {
         Some(Json::Array(items)) if !items.is_empty() => items,
         _ => return Err(empty()),
     };
@@ -144,14 +144,14 @@ pub(crate) fn envelope<'b>(
     }
     // E8: every item an object.
     let mut objects = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
+    for (index, item) in items.iter().enumerate() {
         match item {
             Json::Object(m) => objects.push(m),
             other => {
                 return Err(malformed(format_args!(
                     "Item {index} of `{}` is {}, not an object.",
                     collection.delta_name(),
-                    json_type(&other)
+                    json_type(other)
                 )));
             }
         }

@@ -179,7 +179,7 @@ fn run_once(v: &Vector, body: &[u8], options: &Options, two_steps: bool) -> Resu
     let mut ctx = v.context()?;
     let applied = if two_steps {
         match Request::parse(body, options) {
-            Ok(request) => apply_request(session, request, options, &mut ctx),
+            Ok(request) => apply_request(session, &request, options, &mut ctx),
             Err(error) => {
                 let response = error.response();
                 return Ok(Output {

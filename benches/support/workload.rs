@@ -390,7 +390,7 @@ pub fn timed_step_parsed(
     let step = churn.step(m);
     let request = Request::parse(&step.body, options).expect("a well-formed body");
     let start = std::time::Instant::now();
-    let applied = apply_request(session, request, options, ctx);
+    let applied = apply_request(session, &request, options, ctx);
     let elapsed = start.elapsed();
     churn.commit(step, &applied);
     (applied.state, elapsed)
