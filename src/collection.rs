@@ -400,19 +400,6 @@ impl Collection {
         self.push(text, f.id, id_hash, key, f.destination, spans);
     }
 
-    /// Reads, ahead of a commit, the index groups where artifacts with these id and key hashes
-    /// will be inserted, so that their cache misses overlap (see [`Collection::warm`]).
-    pub(crate) fn warm_inserts(&self, id_hashes: &[u64], key_hashes: &[u64]) {
-        let mut seen = 0usize;
-        for &h in id_hashes {
-            seen = seen.wrapping_add(usize::from(self.by_id.find(h, |e| e.0 == h).is_some()));
-        }
-        for &h in key_hashes {
-            seen = seen.wrapping_add(usize::from(self.keys.find(h, |e| e.0 == h).is_some()));
-        }
-        std::hint::black_box(seen);
-    }
-
     fn push(
         &mut self,
         text: &str,
@@ -677,8 +664,6 @@ mod tests {
             .map(|a| a.json_text().to_owned())
             .collect::<Vec<_>>();
         assert_eq!(before, after);
-        c.warm_inserts(&ids, &keys);
-        assert_eq!(c.len(), 10);
     }
 
     #[test]

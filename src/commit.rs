@@ -17,14 +17,10 @@ pub(crate) fn commit<I: IdSource>(
     was_empty: bool,
 ) {
     let collection = session.collection_mut(family);
-    let alive = || plan.pending.iter().filter(|p| p.alive);
-    let id_hashes: Vec<u64> = alive().map(|p| p.id_hash).collect();
-    let key_hashes: Vec<u64> = alive().filter_map(|p| p.key_hash).collect();
-    collection.warm_inserts(&id_hashes, &key_hashes);
     for r in &plan.removed {
         collection.remove_hashed(r.seq, Some(r.id_hash), r.key_hash);
     }
-    for p in alive() {
+    for p in plan.pending.iter().filter(|p| p.alive) {
         collection.insert(p.facts(), p.id_hash, p.key_hash, &p.json, p.spans);
     }
     collection.compact_if_sparse();
