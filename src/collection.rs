@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroUsize;
 
 use hashbrown::HashTable;
 
@@ -11,19 +12,46 @@ use crate::error::StateError;
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::kinds::ArtifactCollection;
 
-/// Where a string the rules read sits.
-#[derive(Clone, Debug)]
-enum StrRef {
-    /// Bytes `[at, at + len)` of the artifact's JSON text (spelled there without escapes).
-    Span(u32, u32),
-    /// The unescaped string, when its JSON spelling has escapes.
-    Owned(Box<str>),
+/// Where a string the rules read sits, in eight bytes: bytes `[at, at + len)` of the artifact's
+/// JSON text, where it is spelled without escapes; or, when `at` is [`OWNED`], the unescaped
+/// string `owned[len]` of the collection (its JSON spelling has escapes: rare); or, when `at` is
+/// [`ABSENT`], nowhere. Eight bytes rather than an enum with a `Box<str>` (24) keep a [`Slot`]
+/// within 48 bytes. A string past the first 4 GiB of its artifact is kept as owned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StrRef {
+    at: u32,
+    len: u32,
 }
 
+/// [`StrRef::at`] of a string kept in the collection's `owned` list.
+const OWNED: u32 = u32::MAX;
+/// [`StrRef::at`] of a string the artifact does not have.
+const ABSENT: u32 = u32::MAX - 1;
+
 impl StrRef {
+    const NONE: StrRef = StrRef { at: ABSENT, len: 0 };
+
+    /// A span, when it can be told apart from the markers.
+    fn span(at: usize, len: usize) -> Option<StrRef> {
+        let at = u32::try_from(at).ok().filter(|&at| at < ABSENT)?;
+        Some(StrRef {
+            at,
+            len: u32::try_from(len).ok()?,
+        })
+    }
+
+    /// `value`, kept in `owned`.
+    fn owned(value: &str, owned: &mut Vec<Box<str>>) -> StrRef {
+        // More than 2^32 strings spelled with escapes would take over 64 GiB of them; past
+        // that, such a string reads as empty rather than aborting.
+        let len = u32::try_from(owned.len()).unwrap_or(u32::MAX);
+        owned.push(Box::from(value));
+        StrRef { at: OWNED, len }
+    }
+
     /// Where `value` is spelled in `text`: where it borrows from `text` (it was read from it),
     /// else right after `marker` (`text` was written by this crate), else owned.
-    fn locate(text: &str, value: &str, marker: &str) -> StrRef {
+    fn locate(text: &str, value: &str, marker: &str, owned: &mut Vec<Box<str>>) -> StrRef {
         let borrowed = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
         let end = borrowed.checked_add(value.len());
         let at = if end.and_then(|end| text.get(borrowed..end)) == Some(value) {
@@ -33,37 +61,45 @@ impl StrRef {
                 .map(|m| m + marker.len())
                 .filter(|&at| text.get(at..at + value.len()) == Some(value))
         };
-        match at.and_then(|at| Some((u32::try_from(at).ok()?, u32::try_from(value.len()).ok()?))) {
-            Some((at, len)) => StrRef::Span(at, len),
-            None => StrRef::Owned(Box::from(value)),
-        }
+        at.and_then(|at| StrRef::span(at, value.len()))
+            .unwrap_or_else(|| StrRef::owned(value, owned))
     }
 
     /// `span` when the text holds `value` there, else [`StrRef::locate`].
-    fn at(text: &str, value: &str, span: Option<(u32, u32)>, marker: &str) -> StrRef {
+    fn at(
+        text: &str,
+        value: &str,
+        span: Option<(u32, u32)>,
+        marker: &str,
+        owned: &mut Vec<Box<str>>,
+    ) -> StrRef {
         match span {
             Some((at, len)) if text.get(at as usize..at as usize + len as usize) == Some(value) => {
-                StrRef::Span(at, len)
+                StrRef::span(at as usize, len as usize)
+                    .unwrap_or_else(|| StrRef::locate(text, value, marker, owned))
             }
-            _ => StrRef::locate(text, value, marker),
+            _ => StrRef::locate(text, value, marker, owned),
         }
     }
 
-    /// Where the string starts in the artifact's text (0 when it is owned).
-    fn offset(&self) -> usize {
-        match self {
-            StrRef::Span(at, _) => *at as usize,
-            StrRef::Owned(_) => 0,
+    /// Where the string starts in the artifact's text (0 when it is not in the text).
+    fn offset(self) -> usize {
+        if self.at >= ABSENT {
+            0
+        } else {
+            self.at as usize
         }
     }
 
-    fn get<'a>(&'a self, text: &'a str) -> &'a str {
-        match self {
-            StrRef::Span(at, len) => {
-                let at = *at as usize;
-                text.get(at..at + *len as usize).unwrap_or_default()
+    /// The string, read from the artifact's `text` or from `owned`; `None` when absent.
+    fn get<'a>(self, text: &'a str, owned: &'a [Box<str>]) -> Option<&'a str> {
+        match self.at {
+            ABSENT => None,
+            OWNED => Some(owned.get(self.len as usize).map_or("", |s| s)),
+            at => {
+                let at = at as usize;
+                Some(text.get(at..at + self.len as usize).unwrap_or_default())
             }
-            StrRef::Owned(s) => s,
         }
     }
 }
@@ -88,15 +124,30 @@ pub(crate) struct StoredFacts<'a> {
 }
 
 /// One artifact: its JSON text is `buf[start..start + len]`, and where the strings the indexes
-/// compare are.
+/// compare are. 48 bytes, also as `Option<Slot>` (`len` is never 0: an artifact is an object);
+/// it was 112 with `Box<str>`-carrying string references.
 #[derive(Clone, Debug)]
 struct Slot {
     start: usize,
-    len: usize,
+    len: NonZeroUsize,
     id: StrRef,
-    restore_point: Option<StrRef>,
-    search_response_id: Option<StrRef>,
-    destination: Option<StrRef>,
+    restore_point: StrRef,
+    search_response_id: StrRef,
+    destination: StrRef,
+}
+
+impl Slot {
+    fn end(&self) -> usize {
+        self.start + self.len.get()
+    }
+}
+
+/// The collection's text: the artifacts' JSON one after the other, and the strings that are
+/// spelled with escapes there, unescaped ([`StrRef`]).
+#[derive(Clone, Debug, Default)]
+struct Texts {
+    buf: String,
+    owned: Vec<Box<str>>,
 }
 
 /// An artifact collection of a session.
@@ -110,7 +161,7 @@ struct Slot {
 #[derive(Clone, Debug)]
 pub(crate) struct Collection {
     which: ArtifactCollection,
-    buf: String,
+    texts: Texts,
     slots: Vec<Option<Slot>>,
     live: usize,
     /// std's SipHash with per-process secret keys: clients choose ids and restore points, so
@@ -134,7 +185,7 @@ impl Collection {
     pub(crate) fn new(which: ArtifactCollection) -> Self {
         Collection {
             which,
-            buf: String::new(),
+            texts: Texts::default(),
             slots: Vec::new(),
             live: 0,
             hasher: RandomState::new(),
@@ -165,7 +216,7 @@ impl Collection {
         // The rest of the text bounds the artifacts' size; reserving it up front saves the
         // copies of growing (untouched capacity costs address space, not memory).
         let rest = cur.remaining();
-        c.buf.reserve(rest);
+        c.texts.buf.reserve(rest);
         let guess = rest / 256;
         c.slots.reserve(guess);
         c.by_id.reserve(guess, |e| e.0);
@@ -227,12 +278,12 @@ impl Collection {
 
     /// Bytes of JSON text held, removed artifacts included (a size hint).
     pub(crate) fn text_len(&self) -> usize {
-        self.buf.len() + self.slots.len()
+        self.texts.buf.len() + self.slots.len()
     }
 
     /// The artifacts, in order.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = Artifact<'_>> {
-        self.slots.iter().flatten().map(|s| view(&self.buf, s))
+        self.slots.iter().flatten().map(|s| view(&self.texts, s))
     }
 
     /// The position of the artifact with this id.
@@ -252,16 +303,16 @@ impl Collection {
 
     /// [`Collection::seq_of`] with the id's hash already computed by [`Collection::hash_id`].
     pub(crate) fn find_id(&self, hash: u64, id: &str) -> Option<usize> {
-        let (slots, buf) = (&self.slots, &self.buf);
+        let (slots, texts) = (&self.slots, &self.texts);
         self.by_id
             .find(hash, |&(h, seq)| {
-                h == hash && id_at(slots, buf, seq) == Some(id)
+                h == hash && id_at(slots, texts, seq) == Some(id)
             })
             .map(|&(_, seq)| seq)
     }
 
     pub(crate) fn get(&self, seq: usize) -> Option<Artifact<'_>> {
-        self.slots.get(seq)?.as_ref().map(|s| view(&self.buf, s))
+        self.slots.get(seq)?.as_ref().map(|s| view(&self.texts, s))
     }
 
     /// Reads, ahead of the decisions that need them, what the removals of these id hashes and
@@ -296,17 +347,17 @@ impl Collection {
             .flatten()
             .filter_map(|&seq| {
                 let s = self.slots.get(seq)?.as_ref()?;
-                let at = |r: Option<&StrRef>| s.start + r.map_or(0, StrRef::offset);
+                let at = |r: StrRef| s.start + r.offset();
                 Some([
                     s.start,
-                    (s.start + s.len).saturating_sub(1),
-                    at(Some(&s.id)),
-                    at(s.restore_point.as_ref()),
-                    at(s.destination.as_ref()),
+                    s.end().saturating_sub(1),
+                    at(s.id),
+                    at(s.restore_point),
+                    at(s.destination),
                 ])
             })
             .collect();
-        let bytes = self.buf.as_bytes();
+        let bytes = self.texts.buf.as_bytes();
         for line in &lines {
             for &at in line {
                 seen = seen.wrapping_add(usize::from(bytes.get(at).copied().unwrap_or(0)));
@@ -339,11 +390,11 @@ impl Collection {
     /// How many artifacts have the duplicate key `parts`, whose hash is `hash`
     /// ([`Collection::hash_key`]).
     pub(crate) fn key_count_hashed(&self, hash: u64, parts: (&str, Option<&str>)) -> u32 {
-        let (slots, buf) = (&self.slots, &self.buf);
+        let (slots, texts) = (&self.slots, &self.texts);
         let n = self
             .keys
             .iter_hash(hash)
-            .filter(|&&(h, seq)| h == hash && key_at(slots, buf, seq) == Some(parts))
+            .filter(|&&(h, seq)| h == hash && key_at(slots, texts, seq) == Some(parts))
             .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
@@ -363,17 +414,16 @@ impl Collection {
     /// The rule facts of a stored artifact, from its slot (no parsing, no copy).
     pub(crate) fn facts_of(&self, seq: usize) -> Option<StoredFacts<'_>> {
         let slot = self.slots.get(seq)?.as_ref()?;
-        let text = view(&self.buf, slot).json_text();
-        let key = slot.restore_point.as_ref().map(|rp| {
-            (
-                rp.get(text),
-                slot.search_response_id.as_ref().map(|s| s.get(text)),
-            )
-        });
+        let owned = &self.texts.owned;
+        let text = view(&self.texts, slot).json_text();
+        let key = slot
+            .restore_point
+            .get(text, owned)
+            .map(|rp| (rp, slot.search_response_id.get(text, owned)));
         Some(StoredFacts {
-            id: slot.id.get(text),
+            id: slot.id.get(text, owned).unwrap_or_default(),
             key,
-            destination: slot.destination.as_ref().map(|d| d.get(text)),
+            destination: slot.destination.get(text, owned),
         })
     }
 
@@ -410,18 +460,25 @@ impl Collection {
         spans: Spans,
     ) {
         let seq = self.slots.len();
-        let start = self.buf.len();
-        self.buf.push_str(text);
+        // An artifact's text is a JSON object, never empty.
+        let len = NonZeroUsize::new(text.len()).unwrap_or(NonZeroUsize::MIN);
+        let texts = &mut self.texts;
+        let start = texts.buf.len();
+        texts.buf.push_str(text);
+        let owned = &mut texts.owned;
         let slot = Slot {
             start,
-            len: text.len(),
-            id: StrRef::at(text, id, spans.id, ID),
-            restore_point: key
-                .map(|((rp, _), _)| StrRef::at(text, rp, spans.restore_point, RESTORE_POINT)),
-            search_response_id: key
-                .and_then(|((_, s), _)| s)
-                .map(|s| StrRef::at(text, s, spans.search_response_id, SEARCH_RESPONSE)),
-            destination: destination.map(|d| StrRef::at(text, d, spans.destination, DESTINATION)),
+            len,
+            id: StrRef::at(text, id, spans.id, ID, owned),
+            restore_point: key.map_or(StrRef::NONE, |((rp, _), _)| {
+                StrRef::at(text, rp, spans.restore_point, RESTORE_POINT, owned)
+            }),
+            search_response_id: key.and_then(|((_, s), _)| s).map_or(StrRef::NONE, |s| {
+                StrRef::at(text, s, spans.search_response_id, SEARCH_RESPONSE, owned)
+            }),
+            destination: destination.map_or(StrRef::NONE, |d| {
+                StrRef::at(text, d, spans.destination, DESTINATION, owned)
+            }),
         };
         self.slots.push(Some(slot));
         self.live += 1;
@@ -459,25 +516,21 @@ impl Collection {
             return;
         };
         self.live -= 1;
-        let text = self
-            .buf
-            .get(slot.start..slot.start + slot.len)
-            .unwrap_or_default();
-        let id = slot.id.get(text);
+        let owned = &self.texts.owned;
+        let text = view(&self.texts, &slot).json_text();
+        let id = slot.id.get(text, owned).unwrap_or_default();
         remove_entry(&mut self.by_id, seq, id_hash, || self.hasher.hash_one(id));
-        if let Some(rp) = &slot.restore_point {
-            let sr = slot.search_response_id.as_ref().map(|s| s.get(text));
-            let key = (rp.get(text), sr);
+        if let Some(rp) = slot.restore_point.get(text, owned) {
+            let key = (rp, slot.search_response_id.get(text, owned));
             remove_entry(&mut self.keys, seq, key_hash, || self.hasher.hash_one(key));
         }
-        if let Some(d) = &slot.destination {
-            let d = d.get(text);
-            if let Some(n) = self.destinations.get_mut(d) {
-                *n = n.saturating_sub(1);
-                self.with_destination = self.with_destination.saturating_sub(1);
-                if *n == 0 {
-                    self.destinations.remove(d);
-                }
+        if let Some(d) = slot.destination.get(text, owned)
+            && let Some(n) = self.destinations.get_mut(d)
+        {
+            *n = n.saturating_sub(1);
+            self.with_destination = self.with_destination.saturating_sub(1);
+            if *n == 0 {
+                self.destinations.remove(d);
             }
         }
     }
@@ -493,25 +546,37 @@ impl Collection {
         if dead < 64 || dead <= self.live {
             return;
         }
-        let mut bytes = std::mem::take(&mut self.buf).into_bytes();
+        let mut bytes = std::mem::take(&mut self.texts.buf).into_bytes();
+        let mut old_owned = std::mem::take(&mut self.texts.owned);
         // new_seq[old position] = position once the removed slots are gone.
         let mut new_seq = Vec::with_capacity(self.slots.len());
         let (mut write, mut kept) = (0usize, 0usize);
         for slot in self.slots.iter_mut() {
             new_seq.push(kept);
             if let Some(slot) = slot {
-                let end = slot.start.saturating_add(slot.len);
+                let end = slot.end();
                 if end <= bytes.len() && write <= slot.start {
                     bytes.copy_within(slot.start..end, write);
                     slot.start = write;
-                    write += slot.len;
+                    write += slot.len.get();
+                }
+                for r in [
+                    &mut slot.id,
+                    &mut slot.restore_point,
+                    &mut slot.search_response_id,
+                    &mut slot.destination,
+                ] {
+                    if r.at == OWNED {
+                        let value = old_owned.get_mut(r.len as usize).map(std::mem::take);
+                        *r = StrRef::owned(&value.unwrap_or_default(), &mut self.texts.owned);
+                    }
                 }
                 kept += 1;
             }
         }
         bytes.truncate(write);
         // Whole artifact texts were moved, so the bytes are still UTF-8.
-        self.buf = String::from_utf8(bytes)
+        self.texts.buf = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         self.slots.retain(Option::is_some);
         for index in [&mut self.by_id, &mut self.keys] {
@@ -543,27 +608,25 @@ fn remove_entry(
     }
 }
 
-fn view<'a>(buf: &'a str, slot: &'a Slot) -> Artifact<'a> {
-    let json = buf
-        .get(slot.start..slot.start + slot.len)
-        .unwrap_or_default();
-    Artifact::new(slot.id.get(json), json)
+fn view<'a>(texts: &'a Texts, slot: &Slot) -> Artifact<'a> {
+    let json = texts.buf.get(slot.start..slot.end()).unwrap_or_default();
+    Artifact::new(slot.id.get(json, &texts.owned).unwrap_or_default(), json)
 }
 
-fn id_at<'a>(slots: &'a [Option<Slot>], buf: &'a str, seq: usize) -> Option<&'a str> {
+fn id_at<'a>(slots: &[Option<Slot>], texts: &'a Texts, seq: usize) -> Option<&'a str> {
     let slot = slots.get(seq)?.as_ref()?;
-    Some(view(buf, slot).id())
+    Some(view(texts, slot).id())
 }
 
 fn key_at<'a>(
-    slots: &'a [Option<Slot>],
-    buf: &'a str,
+    slots: &[Option<Slot>],
+    texts: &'a Texts,
     seq: usize,
 ) -> Option<(&'a str, Option<&'a str>)> {
     let slot = slots.get(seq)?.as_ref()?;
-    let text = view(buf, slot).json_text();
-    let rp = slot.restore_point.as_ref()?.get(text);
-    Some((rp, slot.search_response_id.as_ref().map(|s| s.get(text))))
+    let text = view(texts, slot).json_text();
+    let rp = slot.restore_point.get(text, &texts.owned)?;
+    Some((rp, slot.search_response_id.get(text, &texts.owned)))
 }
 
 #[cfg(test)]
@@ -611,12 +674,12 @@ mod tests {
         };
         c.insert(f, c.hash_id(f.id), None, text, spans);
         let before: Vec<String> = c.iter().map(|a| a.json_text().to_owned()).collect();
-        let (buf_cap, slots_cap) = (c.buf.capacity(), c.slots.capacity());
+        let (buf_cap, slots_cap) = (c.texts.buf.capacity(), c.slots.capacity());
         c.compact_if_sparse();
         assert_eq!(c.slots.len(), 51, "compacted");
-        assert!(c.buf.len() < buf_cap / 2, "the buffer shrank");
+        assert!(c.texts.buf.len() < buf_cap / 2, "the buffer shrank");
         assert_eq!(
-            c.buf.capacity(),
+            c.texts.buf.capacity(),
             buf_cap,
             "in place: the buffer's memory is kept"
         );
@@ -664,6 +727,65 @@ mod tests {
             .map(|a| a.json_text().to_owned())
             .collect::<Vec<_>>();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_slot_takes_48_bytes() {
+        assert_eq!(std::mem::size_of::<Option<Slot>>(), 48);
+        assert_eq!(std::mem::size_of::<StrRef>(), 8);
+    }
+
+    #[test]
+    fn strings_spelled_with_escapes_survive_removals_and_compaction() {
+        // Every third artifact spells its id and restore point with escapes.
+        let texts: Vec<String> = (0..300)
+            .map(|i| {
+                if i % 3 == 0 {
+                    format!(r#"{{"id":"e\"{i}","restorePoint":{{"id":"r\u0041{i}"}}}}"#)
+                } else {
+                    format!(r#"{{"id":"a{i}","restorePoint":{{"id":"r{i}"}}}}"#)
+                }
+            })
+            .collect();
+        let array = format!("[{}]", texts.join(","));
+        let mut c = Collection::load(
+            ArtifactCollection::DriveRestoreArtifacts,
+            &mut Cursor::new(&array),
+        )
+        .unwrap();
+        assert_eq!(
+            c.texts.owned.len(),
+            200,
+            "id and restore point of 100 artifacts"
+        );
+        for i in (0..300).filter(|i| i % 4 != 0) {
+            let id = if i % 3 == 0 {
+                format!("e\"{i}")
+            } else {
+                format!("a{i}")
+            };
+            c.remove(c.seq_of(&id).unwrap());
+        }
+        c.compact_if_sparse();
+        assert_eq!(c.slots.len(), 75, "compacted");
+        assert_eq!(
+            c.texts.owned.len(),
+            50,
+            "only the live artifacts' strings are kept"
+        );
+        for i in (0..300).filter(|i| i % 4 == 0) {
+            let (id, rp) = if i % 3 == 0 {
+                (format!("e\"{i}"), format!("rA{i}"))
+            } else {
+                (format!("a{i}"), format!("r{i}"))
+            };
+            let seq = c.seq_of(&id).unwrap();
+            assert_eq!(c.get(seq).unwrap().id(), id);
+            assert_eq!(c.facts_of(seq).unwrap().key, Some((rp.as_str(), None)));
+            assert_eq!(c.key_count(key(&rp)), 1);
+        }
+        assert_eq!(c.seq_of("e\"3"), None);
+        assert_eq!(c.key_count(key("rA3")), 0);
     }
 
     #[test]
