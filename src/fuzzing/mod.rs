@@ -34,8 +34,8 @@ use serde_json::{Map, Value, json};
 use model::has_duplicate_member;
 
 use crate::{
-    Applied, ArtifactCollection, Context, ItemOutcome, MissingRemoval, Options, SeededIds, Session,
-    SessionKind, Timestamp, apply,
+    Applied, ArtifactCollection, Context, ItemOutcome, MissingRemoval, Options, Request, SeededIds,
+    Session, SessionKind, Timestamp, apply, apply_request,
 };
 
 /// The clock value every fuzz entry point passes in.
@@ -272,15 +272,22 @@ fn collections_of(kind: SessionKind) -> [ArtifactCollection; 2] {
 fn check_apply(session: &Session, request: &[u8], options: &Options, actor_set: bool) {
     let before = session.to_json();
     let a = apply(session.clone(), request, options, &mut context(actor_set));
-    let b = apply(session.clone(), request, options, &mut context(actor_set));
-    assert_eq!(a.response, b.response, "D1: two runs answer differently");
-    assert_eq!(a.outcomes, b.outcomes, "D1: two runs decide differently");
-    let after = a.state.to_json();
+    // The second run goes through `Request::parse` and `apply_request`, which must answer
+    // exactly as `apply`.
+    let (b_response, b_outcomes, b_state) = match Request::parse(request, options) {
+        Ok(parsed) => {
+            let b = apply_request(session.clone(), &parsed, options, &mut context(actor_set));
+            (b.response, b.outcomes, b.state.to_json())
+        }
+        Err(error) => (error.response(), Vec::new(), before.clone()),
+    };
     assert_eq!(
-        after,
-        b.state.to_json(),
-        "D1: two runs leave different states"
+        a.response, b_response,
+        "D1 or two steps: two runs answer differently"
     );
+    assert_eq!(a.outcomes, b_outcomes, "D1: two runs decide differently");
+    let after = a.state.to_json();
+    assert_eq!(after, b_state, "D1: two runs leave different states");
     let reread = Session::from_json(after.as_bytes())
         .unwrap_or_else(|e| panic!("the state after apply is refused on re-read: {e}\n{after}"));
     assert_eq!(
