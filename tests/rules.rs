@@ -2,8 +2,9 @@
 //! rule is broken.
 
 use restore_delta::{
-    Applied, ArtifactCollection, Context, ErrorCode, ItemOutcome, MissingRemoval, Options,
+    Applied, ArtifactCollection, Context, ErrorCode, ItemOutcome, MissingRemoval, Options, Request,
     RestoreJobType, SeededIds, Session, SessionKind, SessionStatus, StateError, Timestamp, apply,
+    apply_request,
 };
 use serde_json::{Value, json};
 
@@ -1280,4 +1281,41 @@ fn error_codes_have_their_graph_spelling() {
         ErrorCode::DifferentRestoreDestinationType.to_string(),
         "DifferentRestoreDestinationType"
     );
+}
+
+/// `Request::parse` then `apply_request` answers as `apply` (E1–E2 first, then E3 on, in the
+/// same order), and one parsed request can be applied to several sessions, each deciding
+/// against its own collection.
+#[test]
+fn two_steps_one_request_several_sessions() {
+    let options = Options::default();
+    let now = Timestamp::parse_rfc3339(NOW).unwrap();
+    let text = drive(vec![rm("a1"), add("rp-9", "new")]).to_string();
+    let request = Request::parse(text.as_bytes(), &options).expect("a well-formed body");
+    let holds_a1 = od(json!([art("a1", "rp-1", "new")]));
+    let empty = od(json!([]));
+    for state in [&holds_a1, &empty] {
+        let mut ctx = Context::new(now, SeededIds::new(7));
+        let two = apply_request(session(state), &request, &options, &mut ctx);
+        let one = run(state, &serde_json::from_str(&text).unwrap());
+        assert_eq!(two.response, one.response);
+        assert_eq!(two.outcomes, one.outcomes);
+        assert_eq!(two.state.to_json(), one.state.to_json());
+    }
+    let mut ctx = Context::new(now, SeededIds::new(7));
+    let first = apply_request(session(&holds_a1), &request, &options, &mut ctx);
+    assert_eq!(first.outcomes[0], ItemOutcome::Removed { id: "a1".into() });
+    let second = apply_request(session(&empty), &request, &options, &mut ctx);
+    assert!(matches!(&second.outcomes[0], ItemOutcome::Failed(f) if f.status == 409));
+
+    // E2 is the parse's; E3 (a session that is not a draft) only the apply's.
+    let error = Request::parse(b"{\"a\":1,\"a\":2}", &options).unwrap_err();
+    assert_eq!(
+        error.response(),
+        apply_raw(&empty, b"{\"a\":1,\"a\":2}", &options).response
+    );
+    let completed = json!({"@odata.type": OD, "id": "s1", "status": "completed"});
+    let refused = apply_request(session(&completed), &request, &options, &mut ctx);
+    assert_eq!(refused.response.status, 403);
+    assert_eq!(refused.state.to_json(), session(&completed).to_json());
 }
