@@ -81,7 +81,8 @@ pub fn apply<I: IdSource>(
 /// [`apply`] for a body already read with [`Request::parse`] (rules E1 and E2 passed): runs
 /// rules E3–E9 and everything after them. `apply(s, body, o, c)` answers exactly as
 /// `apply_request(s, &Request::parse(body, o)?, o, c)`. The request is only read: the same one
-/// can be applied to several sessions (as `json_patch::patch` takes its operations).
+/// can be applied to several sessions (as `json_patch::patch` takes its operations). `options`'
+/// `max_bytes` and `max_depth` are not read here: they applied when the request was parsed.
 ///
 /// ```
 /// use restore_delta::{apply_request, Context, Options, Request, SeededIds, Session, Timestamp};
