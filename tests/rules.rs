@@ -1319,3 +1319,30 @@ fn two_steps_one_request_several_sessions() {
     assert_eq!(refused.response.status, 403);
     assert_eq!(refused.state.to_json(), session(&completed).to_json());
 }
+
+/// O4: a numeric content id comes back as the same number. serde_json's default float parsing
+/// reads `1.222222222222222e43` one step low (found by fuzzing, `fuzz/artifacts/apply_bytes/
+/// crash-content-id-float-roundtrip`); the crate enables `float_roundtrip`.
+#[test]
+fn o4_numeric_content_ids_keep_their_value() {
+    let sent = "1.222222222222222e43";
+    let text = format!(
+        r#"{{"driveRestoreArtifacts@delta":[{{"@Core.ContentID":{sent},"@removed":{{}},"id":"a1"}}]}}"#
+    );
+    let a = apply_raw(
+        &od(json!([art("a1", "rp-1", "new")])),
+        text.as_bytes(),
+        &Options::default(),
+    );
+    let body = a.response.body.as_ref().unwrap().get();
+    let at = body.find("\"@Core.ContentID\":").unwrap() + "\"@Core.ContentID\":".len();
+    let echoed: String = body[at..]
+        .chars()
+        .take_while(|c| !matches!(c, ',' | '}'))
+        .collect();
+    assert_eq!(
+        echoed.parse::<f64>(),
+        sent.parse::<f64>(),
+        "echoed {echoed}"
+    );
+}
