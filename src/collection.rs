@@ -413,18 +413,7 @@ impl Collection {
 
     /// The rule facts of a stored artifact, from its slot (no parsing, no copy).
     pub(crate) fn facts_of(&self, seq: usize) -> Option<StoredFacts<'_>> {
-        let slot = self.slots.get(seq)?.as_ref()?;
-        let owned = &self.texts.owned;
-        let text = view(&self.texts, slot).json_text();
-        let key = slot
-            .restore_point
-            .get(text, owned)
-            .map(|rp| (rp, slot.search_response_id.get(text, owned)));
-        Some(StoredFacts {
-            id: slot.id.get(text, owned).unwrap_or_default(),
-            key,
-            destination: slot.destination.get(text, owned),
-        })
+        Some(facts_at(&self.texts, self.slots.get(seq)?.as_ref()?))
     }
 
     /// Appends an artifact whose JSON is `text` (compact, written by this crate), with the
@@ -516,15 +505,12 @@ impl Collection {
             return;
         };
         self.live -= 1;
-        let owned = &self.texts.owned;
-        let text = view(&self.texts, &slot).json_text();
-        let id = slot.id.get(text, owned).unwrap_or_default();
-        remove_entry(&mut self.by_id, seq, id_hash, || self.hasher.hash_one(id));
-        if let Some(rp) = slot.restore_point.get(text, owned) {
-            let key = (rp, slot.search_response_id.get(text, owned));
+        let f = facts_at(&self.texts, &slot);
+        remove_entry(&mut self.by_id, seq, id_hash, || self.hasher.hash_one(f.id));
+        if let Some(key) = f.key {
             remove_entry(&mut self.keys, seq, key_hash, || self.hasher.hash_one(key));
         }
-        if let Some(d) = slot.destination.get(text, owned)
+        if let Some(d) = f.destination
             && let Some(n) = self.destinations.get_mut(d)
         {
             *n = n.saturating_sub(1);
@@ -623,10 +609,22 @@ fn key_at<'a>(
     texts: &'a Texts,
     seq: usize,
 ) -> Option<(&'a str, Option<&'a str>)> {
-    let slot = slots.get(seq)?.as_ref()?;
+    facts_at(texts, slots.get(seq)?.as_ref()?).key
+}
+
+/// The rule facts of the artifact in `slot`, read from `texts`.
+fn facts_at<'a>(texts: &'a Texts, slot: &Slot) -> StoredFacts<'a> {
+    let owned = &texts.owned;
     let text = view(texts, slot).json_text();
-    let rp = slot.restore_point.get(text, &texts.owned)?;
-    Some((rp, slot.search_response_id.get(text, &texts.owned)))
+    let key = slot
+        .restore_point
+        .get(text, owned)
+        .map(|rp| (rp, slot.search_response_id.get(text, owned)));
+    StoredFacts {
+        id: slot.id.get(text, owned).unwrap_or_default(),
+        key,
+        destination: slot.destination.get(text, owned),
+    }
 }
 
 #[cfg(test)]
