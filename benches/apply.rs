@@ -54,7 +54,7 @@ impl Live {
         for _ in 0..iters {
             let session = self.session.take().expect("a session");
             let (session, elapsed) =
-                workload::timed_step(session, &mut self.churn, m, &options, &mut self.ctx);
+                workload::timed_step(session, &mut self.churn, m, &options, &mut self.ctx, false);
             self.session = Some(session);
             total += elapsed;
         }

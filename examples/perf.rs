@@ -208,12 +208,8 @@ impl Live {
     fn step(&mut self, m: usize, parsed: bool) -> Duration {
         let options = workload::options_for(m);
         let session = self.session.take().expect("a session");
-        let step = if parsed {
-            workload::timed_step_parsed
-        } else {
-            workload::timed_step
-        };
-        let (session, elapsed) = step(session, &mut self.churn, m, &options, &mut self.ctx);
+        let (session, elapsed) =
+            workload::timed_step(session, &mut self.churn, m, &options, &mut self.ctx, parsed);
         self.session = Some(session);
         elapsed
     }

@@ -362,36 +362,28 @@ impl Churn {
 }
 
 /// Applies one step to a session taken by value; returns the new session and the time `apply`
-/// alone took. Building the body and reading the outcomes are not timed.
+/// alone took. Building the body and reading the outcomes are not timed. With `parsed`, the
+/// body is read by [`Request::parse`] before the clock starts and only [`apply_request`] is
+/// timed (rules E3 on, deciding, committing, writing the response).
 pub fn timed_step(
     session: Session,
     churn: &mut Churn,
     m: usize,
     options: &Options,
     ctx: &mut Context<SeededIds>,
+    parsed: bool,
 ) -> (Session, std::time::Duration) {
     let step = churn.step(m);
-    let start = std::time::Instant::now();
-    let applied = apply(session, &step.body, options, ctx);
-    let elapsed = start.elapsed();
-    churn.commit(step, &applied);
-    (applied.state, elapsed)
-}
-
-/// [`timed_step`] with the body read by [`Request::parse`] before the clock starts: only
-/// [`apply_request`] is timed (rules E3 on, deciding, committing, writing the response).
-pub fn timed_step_parsed(
-    session: Session,
-    churn: &mut Churn,
-    m: usize,
-    options: &Options,
-    ctx: &mut Context<SeededIds>,
-) -> (Session, std::time::Duration) {
-    let step = churn.step(m);
-    let request = Request::parse(&step.body, options).expect("a well-formed body");
-    let start = std::time::Instant::now();
-    let applied = apply_request(session, &request, options, ctx);
-    let elapsed = start.elapsed();
+    let (applied, elapsed) = if parsed {
+        let request = Request::parse(&step.body, options).expect("a well-formed body");
+        let start = std::time::Instant::now();
+        let applied = apply_request(session, &request, options, ctx);
+        (applied, start.elapsed())
+    } else {
+        let start = std::time::Instant::now();
+        let applied = apply(session, &step.body, options, ctx);
+        (applied, start.elapsed())
+    };
     churn.commit(step, &applied);
     (applied.state, elapsed)
 }
