@@ -2,20 +2,20 @@
 //! key and by destination type. Look-ups, removals and appends cost O(1); nothing scans it.
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::num::NonZeroUsize;
-
-use hashbrown::HashTable;
 
 use crate::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
 use crate::error::StateError;
+use crate::index::HashIndex;
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::kinds::ArtifactCollection;
 
 /// Where a string the rules read sits, in eight bytes: bytes `[at, at + len)` of the artifact's
 /// JSON text, where it is spelled without escapes; or, when `at` is [`OWNED`], the unescaped
 /// string `owned[len]` of the collection (its JSON spelling has escapes: rare); or, when `at` is
-/// [`ABSENT`], nowhere. Eight bytes rather than an enum with a `Box<str>` (24) keep a [`Slot`]
+/// [`ABSENT`], nowhere; or, when `at` is [`NEW`] or [`IN_PLACE`], that destination type (the
+/// only two an addition writes: a removal then counts it out without reading the text). Eight bytes rather than an enum with a `Box<str>` (24) keep a [`Slot`]
 /// within 48 bytes. A string past the first 4 GiB of its artifact is kept as owned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct StrRef {
@@ -27,13 +27,19 @@ struct StrRef {
 const OWNED: u32 = u32::MAX;
 /// [`StrRef::at`] of a string the artifact does not have.
 const ABSENT: u32 = u32::MAX - 1;
+/// [`StrRef::at`] of the destination type `new`.
+const NEW: u32 = u32::MAX - 2;
+/// [`StrRef::at`] of the destination type `inPlace`.
+const IN_PLACE: u32 = u32::MAX - 3;
+/// The least [`StrRef::at`] that is a marker rather than a place in the text.
+const MARKERS: u32 = IN_PLACE;
 
 impl StrRef {
     const NONE: StrRef = StrRef { at: ABSENT, len: 0 };
 
     /// A span, when it can be told apart from the markers.
     fn span(at: usize, len: usize) -> Option<StrRef> {
-        let at = u32::try_from(at).ok().filter(|&at| at < ABSENT)?;
+        let at = u32::try_from(at).ok().filter(|&at| at < MARKERS)?;
         Some(StrRef {
             at,
             len: u32::try_from(len).ok()?,
@@ -84,21 +90,41 @@ impl StrRef {
 
     /// Where the string starts in the artifact's text (0 when it is not in the text).
     fn offset(self) -> usize {
-        if self.at >= ABSENT {
+        if self.at >= MARKERS {
             0
         } else {
             self.at as usize
         }
     }
 
-    /// The string, read from the artifact's `text` or from `owned`; `None` when absent.
-    fn get<'a>(self, text: &'a str, owned: &'a [Box<str>]) -> Option<&'a str> {
+    /// The destination type `destination`: a marker for `new` and `inPlace`, else where it is.
+    fn destination(
+        text: &str,
+        destination: &str,
+        span: Option<(u32, u32)>,
+        owned: &mut Vec<Box<str>>,
+    ) -> StrRef {
+        match destination {
+            "new" => StrRef { at: NEW, len: 0 },
+            "inPlace" => StrRef {
+                at: IN_PLACE,
+                len: 0,
+            },
+            other => StrRef::at(text, other, span, DESTINATION, owned),
+        }
+    }
+
+    /// The string, read from `buf` (the artifact's text starts at `base`) or from `owned`;
+    /// `None` when absent. Reads only the string's own bytes.
+    fn get<'a>(self, buf: &'a str, base: usize, owned: &'a [Box<str>]) -> Option<&'a str> {
         match self.at {
             ABSENT => None,
             OWNED => Some(owned.get(self.len as usize).map_or("", |s| s)),
+            NEW => Some("new"),
+            IN_PLACE => Some("inPlace"),
             at => {
-                let at = at as usize;
-                Some(text.get(at..at + self.len as usize).unwrap_or_default())
+                let at = base.saturating_add(at as usize);
+                Some(buf.get(at..at + self.len as usize).unwrap_or_default())
             }
         }
     }
@@ -113,6 +139,18 @@ pub(crate) struct Spans {
     pub(crate) restore_point: Option<(u32, u32)>,
     pub(crate) search_response_id: Option<(u32, u32)>,
     pub(crate) destination: Option<(u32, u32)>,
+}
+
+/// Artifacts read from a state are indexed this many at a time ([`Collection::index_loaded`]).
+const LOAD_BATCH: usize = 32;
+
+/// An artifact read from a state and stored, not yet indexed: its position and the hashes of
+/// its id and duplicate key.
+#[derive(Clone, Copy, Debug)]
+struct Loaded {
+    seq: usize,
+    id_hash: u64,
+    key_hash: Option<u64>,
 }
 
 /// The facts of a stored artifact, borrowed from the collection.
@@ -164,13 +202,20 @@ pub(crate) struct Collection {
     texts: Texts,
     slots: Vec<Option<Slot>>,
     live: usize,
+    /// One bit per slot, set once its artifact is removed: what `slots` says, in an eighth of
+    /// a byte per artifact, so that checking a removed artifact's stale entry in `keys` reads
+    /// a few cached pages instead of a random slot.
+    removed: Vec<u64>,
     /// std's SipHash with per-process secret keys: clients choose ids and restore points, so
     /// the hash must not be predictable (HashDoS). Only looked up; no output depends on it.
     hasher: RandomState,
-    /// (hash of the id, position), one per live artifact.
-    by_id: HashTable<(u64, usize)>,
-    /// (hash of the duplicate key, position), one per live artifact that has a key.
-    keys: HashTable<(u64, usize)>,
+    /// Positions by hash of the id, one per live artifact.
+    by_id: HashIndex,
+    /// Positions by hash of the duplicate key, one per artifact that has a key, live or removed
+    /// since the last compaction: a removal leaves its entry (it would cost a random read of
+    /// the index, and hashing the key again), and [`key_at`] finds nothing at a removed
+    /// position. Compaction drops these entries.
+    keys: HashIndex,
     destinations: BTreeMap<Box<str>, u32>,
     /// Artifacts that have a destination type: the sum of `destinations`.
     with_destination: u64,
@@ -188,9 +233,10 @@ impl Collection {
             texts: Texts::default(),
             slots: Vec::new(),
             live: 0,
+            removed: Vec::new(),
             hasher: RandomState::new(),
-            by_id: HashTable::new(),
-            keys: HashTable::new(),
+            by_id: HashIndex::default(),
+            keys: HashIndex::default(),
             destinations: BTreeMap::new(),
             with_destination: 0,
         }
@@ -219,48 +265,88 @@ impl Collection {
         c.texts.buf.reserve(rest);
         let guess = rest / 256;
         c.slots.reserve(guess);
-        c.by_id.reserve(guess, |e| e.0);
-        c.keys.reserve(guess, |e| e.0);
-        for index in 0.. {
-            cur.peek();
-            let start = cur.pos();
-            let fields: Fields<'_> = cur.value().map_err(|e| invalid(index, e))?;
-            let text = cur.since(start);
-            if needs_minify(text) {
-                let text = minify_str(text);
-                let f = facts(which, &text).map_err(|e| invalid(index, e))?;
-                c.push_checked(&text, &f)?;
-            } else {
-                let f = facts_from(which, fields).map_err(|e| invalid(index, e))?;
-                c.push_checked(text, &f)?;
+        c.by_id.reserve(guess);
+        c.keys.reserve(guess);
+        let mut batch = Vec::with_capacity(LOAD_BATCH);
+        let mut read = || -> Result<(), StateError> {
+            for index in 0.. {
+                cur.peek();
+                let start = cur.pos();
+                let fields: Fields<'_> = cur.value().map_err(|e| invalid(index, e))?;
+                let text = cur.since(start);
+                let loaded = if needs_minify(text) {
+                    let text = minify_str(text);
+                    let f = facts(which, &text).map_err(|e| invalid(index, e))?;
+                    c.push_unindexed(&text, &f)
+                } else {
+                    let f = facts_from(which, fields).map_err(|e| invalid(index, e))?;
+                    c.push_unindexed(text, &f)
+                };
+                batch.push(loaded);
+                if batch.len() == LOAD_BATCH {
+                    c.index_loaded(&mut batch)?;
+                }
+                if cur.eat(b']') {
+                    return Ok(());
+                }
+                cur.expect(b',', "`,` or `]`").map_err(syntax)?;
             }
-            if cur.eat(b']') {
-                break;
-            }
-            cur.expect(b',', "`,` or `]`").map_err(syntax)?;
-        }
-        Ok(c)
+            Ok(())
+        };
+        let read = read();
+        // The artifacts read before an error come first: a duplicate id among them is the
+        // error to report.
+        c.index_loaded(&mut batch)?;
+        read.map(|()| c)
     }
 
-    fn push_checked(&mut self, text: &str, f: &FactsRef<'_>) -> Result<(), StateError> {
-        let hash = self.hasher.hash_one(f.id.as_ref());
-        if self.find_id(hash, &f.id).is_some() {
-            return Err(StateError::DuplicateArtifactId {
-                collection: self.which,
-                id: f.id.to_string(),
-            });
-        }
-        let spans = Spans::default();
+    /// Stores an artifact read from a state, without indexing it (see
+    /// [`Collection::index_loaded`]): returns its position and the hashes of its id and key.
+    fn push_unindexed(&mut self, text: &str, f: &FactsRef<'_>) -> Loaded {
+        let id_hash = self.hash_id(&f.id);
         let key = f.key_parts();
         let key_hash = key.map(|k| self.hash_key(k));
-        self.push(
-            text,
-            &f.id,
-            hash,
-            key.zip(key_hash),
-            f.destination.as_deref(),
-            spans,
-        );
+        let seq = self.push(text, &f.id, key, f.destination.as_deref(), Spans::default());
+        Loaded {
+            seq,
+            id_hash,
+            key_hash,
+        }
+    }
+
+    /// Indexes the artifacts of `batch` (read by [`Collection::push_unindexed`], in order),
+    /// refusing an id already present, and empties it. The index entries are read for all of
+    /// them first: a table of megabytes misses the cache on nearly every artifact, and these
+    /// misses then overlap (loading 100,000 artifacts measured 77 ms one at a time, against
+    /// the same artifacts through hashbrown, whose look-ups of absent ids read control bytes
+    /// that stay cached, in 68).
+    fn index_loaded(&mut self, batch: &mut Vec<Loaded>) -> Result<(), StateError> {
+        let mut seen = 0usize;
+        for l in batch.iter() {
+            seen = seen.wrapping_add(self.by_id.touch(l.id_hash));
+            if let Some(h) = l.key_hash {
+                seen = seen.wrapping_add(self.keys.touch(h));
+            }
+        }
+        std::hint::black_box(seen);
+        for l in batch.drain(..) {
+            let (slots, texts) = (&self.slots, &self.texts);
+            let id = id_at(slots, texts, l.seq).unwrap_or_default();
+            if self
+                .by_id
+                .find(l.id_hash, |seq| id_at(slots, texts, seq) == Some(id))
+                .is_some()
+            {
+                return Err(StateError::DuplicateArtifactId {
+                    collection: self.which,
+                    id: id.to_owned(),
+                });
+            }
+            self.by_id.insert(l.id_hash, l.seq);
+            if let Some(h) = l.key_hash {
+                self.keys.insert(h, l.seq);
+            }
+        }
         Ok(())
     }
 
@@ -293,22 +379,19 @@ impl Collection {
 
     /// The hash the id index uses for `id` (keyed per collection; see `hasher`).
     pub(crate) fn hash_id(&self, id: &str) -> u64 {
-        self.hasher.hash_one(id)
+        hash_id(&self.hasher, id)
     }
 
     /// The hash the duplicate-key index uses for `(restore point, searchResponseId)`.
     pub(crate) fn hash_key(&self, key: (&str, Option<&str>)) -> u64 {
-        self.hasher.hash_one(key)
+        hash_key(&self.hasher, key)
     }
 
     /// [`Collection::seq_of`] with the id's hash already computed by [`Collection::hash_id`].
     pub(crate) fn find_id(&self, hash: u64, id: &str) -> Option<usize> {
         let (slots, texts) = (&self.slots, &self.texts);
         self.by_id
-            .find(hash, |&(h, seq)| {
-                h == hash && id_at(slots, texts, seq) == Some(id)
-            })
-            .map(|&(_, seq)| seq)
+            .find(hash, |seq| id_at(slots, texts, seq) == Some(id))
     }
 
     pub(crate) fn get(&self, seq: usize) -> Option<Artifact<'_>> {
@@ -316,45 +399,43 @@ impl Collection {
     }
 
     /// Reads, ahead of the decisions that need them, what the removals of these id hashes and
-    /// the additions of these key hashes will touch: the index entries, the slots they lead to,
-    /// the lines of text the rules read (start, end, id, key, destination), and the duplicate-key
-    /// index entries of the removed artifacts. Each stage's reads are independent of one
-    /// another, so the processor overlaps their cache misses instead of taking them one after
-    /// another during the decisions and the commit. Stages are tight loops of reads: the keys
-    /// of the removed artifacts are all hashed before any of their entries is read (reading
-    /// each right after its hash measured 8.9 µs a request at 100,000 artifacts, against 2.6).
+    /// the additions of these key hashes will touch: the index entries, the slots they lead to
+    /// and the lines of text the rules read (the id; the destination type when it is not `new`
+    /// or `inPlace`). Each stage's reads are independent of one another, so the processor
+    /// overlaps their cache misses (and page-table walks: at 100,000 artifacts and more, each
+    /// is a random page) instead of taking them one after another during the decisions and the
+    /// commit. Stages are tight loops of reads.
     ///
     /// Returns, for each id hash, the position of an artifact whose id has that hash (not
-    /// compared: the decision does that) and the hash of its duplicate key, which the decision
-    /// may reuse when it removes that very position. Changes nothing.
-    pub(crate) fn warm(
-        &self,
-        id_hashes: &[u64],
-        key_hashes: &[u64],
-    ) -> Vec<Option<(usize, Option<u64>)>> {
+    /// compared: the decision compares when it looks the id up again, from the cache). Changes
+    /// nothing.
+    pub(crate) fn warm(&self, id_hashes: &[u64], key_hashes: &[u64]) -> Vec<Option<usize>> {
         let mut seen = 0usize;
-        let seqs: Vec<Option<usize>> = id_hashes
-            .iter()
-            .map(|&h| self.by_id.find(h, |e| e.0 == h).map(|e| e.1))
-            .collect();
+        for &h in id_hashes {
+            seen = seen.wrapping_add(self.by_id.touch(h));
+        }
         for &h in key_hashes {
-            if let Some(e) = self.keys.find(h, |e| e.0 == h) {
-                seen = seen.wrapping_add(e.1);
+            seen = seen.wrapping_add(self.keys.touch(h));
+        }
+        let seqs: Vec<Option<usize>> = id_hashes.iter().map(|&h| self.by_id.first(h)).collect();
+        // An addition's key is often one a removal left in the index (a restore point added
+        // again): read the removed-bitmap word that tells it apart.
+        for &h in key_hashes {
+            for seq in self.keys.positions(h) {
+                seen = seen.wrapping_add(usize::from(self.is_removed(seq)));
             }
         }
-        let lines: Vec<[usize; 5]> = seqs
+        let lines: Vec<[usize; 3]> = seqs
             .iter()
             .flatten()
             .filter_map(|&seq| {
                 let s = self.slots.get(seq)?.as_ref()?;
                 let at = |r: StrRef| s.start + r.offset();
-                Some([
-                    s.start,
-                    s.end().saturating_sub(1),
-                    at(s.id),
-                    at(s.restore_point),
-                    at(s.destination),
-                ])
+                let end = |r: StrRef| match r.at {
+                    ..MARKERS => at(r) + r.len as usize,
+                    _ => at(r),
+                };
+                Some([at(s.id), end(s.id), at(s.destination)])
             })
             .collect();
         let bytes = self.texts.buf.as_bytes();
@@ -363,38 +444,46 @@ impl Collection {
                 seen = seen.wrapping_add(usize::from(bytes.get(at).copied().unwrap_or(0)));
             }
         }
-        let warmed: Vec<Option<(usize, Option<u64>)>> = seqs
-            .into_iter()
-            .map(|seq| {
-                let seq = seq?;
-                Some((seq, self.facts_of(seq)?.key.map(|k| self.hash_key(k))))
-            })
-            .collect();
-        for &(seq, key_hash) in warmed.iter().flatten() {
-            if let Some(h) = key_hash
-                && let Some(e) = self.keys.find(h, |e| e.1 == seq)
-            {
-                seen = seen.wrapping_add(e.1);
-            }
-        }
         std::hint::black_box(seen);
-        warmed
+        seqs
+    }
+
+    /// Reads the id index where these hashes lead, all at once, so that the look-ups that
+    /// follow find it cached (see [`Collection::warm`]). Changes nothing.
+    pub(crate) fn warm_ids(&self, id_hashes: impl Iterator<Item = u64>) {
+        let seen = id_hashes.fold(0usize, |seen, h| seen.wrapping_add(self.by_id.touch(h)));
+        std::hint::black_box(seen);
+    }
+
+    /// Whether the artifact at `seq` was removed (from the bitmap: no slot read).
+    fn is_removed(&self, seq: usize) -> bool {
+        self.removed
+            .get(seq / 64)
+            .is_none_or(|word| word & (1 << (seq % 64)) != 0)
     }
 
     /// How many artifacts have this duplicate key.
     #[cfg(test)]
     fn key_count(&self, parts: (&str, Option<&str>)) -> u32 {
-        self.key_count_hashed(self.hash_key(parts), parts)
+        self.key_count_hashed(self.hash_key(parts), parts, |_| false)
     }
 
     /// How many artifacts have the duplicate key `parts`, whose hash is `hash`
     /// ([`Collection::hash_key`]).
-    pub(crate) fn key_count_hashed(&self, hash: u64, parts: (&str, Option<&str>)) -> u32 {
+    /// Positions for which `skip` holds are not counted.
+    pub(crate) fn key_count_hashed(
+        &self,
+        hash: u64,
+        parts: (&str, Option<&str>),
+        skip: impl Fn(usize) -> bool,
+    ) -> u32 {
         let (slots, texts) = (&self.slots, &self.texts);
         let n = self
             .keys
-            .iter_hash(hash)
-            .filter(|&&(h, seq)| h == hash && key_at(slots, texts, seq) == Some(parts))
+            .positions(hash)
+            .filter(|&seq| {
+                !self.is_removed(seq) && !skip(seq) && key_at(slots, texts, seq) == Some(parts)
+            })
             .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
@@ -412,8 +501,18 @@ impl Collection {
     }
 
     /// The rule facts of a stored artifact, from its slot (no parsing, no copy).
-    pub(crate) fn facts_of(&self, seq: usize) -> Option<StoredFacts<'_>> {
+    #[cfg(test)]
+    fn facts_of(&self, seq: usize) -> Option<StoredFacts<'_>> {
         Some(facts_at(&self.texts, self.slots.get(seq)?.as_ref()?))
+    }
+
+    /// The destination type of the live artifact at `seq` (`None` when it has none), read
+    /// from its slot; `Err` when no live artifact is there.
+    pub(crate) fn destination_at(&self, seq: usize) -> Result<Option<&str>, ()> {
+        let slot = self.slots.get(seq).and_then(Option::as_ref).ok_or(())?;
+        Ok(slot
+            .destination
+            .get(&self.texts.buf, slot.start, &self.texts.owned))
     }
 
     /// Appends an artifact whose JSON is `text` (compact, written by this crate), with the
@@ -431,23 +530,28 @@ impl Collection {
         // The hashes are trusted (recomputing them is what passing them saves); every caller
         // takes them from `hash_id` and `hash_key` on this collection, which debug builds check.
         debug_assert_eq!(id_hash, self.hash_id(f.id), "id hash from another hasher");
-        let key = f.key.map(|k| {
+        let key_hash = f.key.map(|k| {
             let hash = key_hash.unwrap_or_else(|| self.hash_key(k));
             debug_assert_eq!(hash, self.hash_key(k), "key hash from another hasher");
-            (k, hash)
+            hash
         });
-        self.push(text, f.id, id_hash, key, f.destination, spans);
+        let seq = self.push(text, f.id, f.key, f.destination, spans);
+        self.by_id.insert(id_hash, seq);
+        if let Some(hash) = key_hash {
+            self.keys.insert(hash, seq);
+        }
     }
 
+    /// Appends an artifact's text and slot and counts its destination type; returns its
+    /// position. The caller indexes it.
     fn push(
         &mut self,
         text: &str,
         id: &str,
-        id_hash: u64,
-        key: Option<((&str, Option<&str>), u64)>,
+        key: Option<(&str, Option<&str>)>,
         destination: Option<&str>,
         spans: Spans,
-    ) {
+    ) -> usize {
         let seq = self.slots.len();
         // An artifact's text is a JSON object, never empty.
         let len = NonZeroUsize::new(text.len()).unwrap_or(NonZeroUsize::MIN);
@@ -459,22 +563,21 @@ impl Collection {
             start,
             len,
             id: StrRef::at(text, id, spans.id, ID, owned),
-            restore_point: key.map_or(StrRef::NONE, |((rp, _), _)| {
+            restore_point: key.map_or(StrRef::NONE, |(rp, _)| {
                 StrRef::at(text, rp, spans.restore_point, RESTORE_POINT, owned)
             }),
-            search_response_id: key.and_then(|((_, s), _)| s).map_or(StrRef::NONE, |s| {
+            search_response_id: key.and_then(|(_, s)| s).map_or(StrRef::NONE, |s| {
                 StrRef::at(text, s, spans.search_response_id, SEARCH_RESPONSE, owned)
             }),
             destination: destination.map_or(StrRef::NONE, |d| {
-                StrRef::at(text, d, spans.destination, DESTINATION, owned)
+                StrRef::destination(text, d, spans.destination, owned)
             }),
         };
         self.slots.push(Some(slot));
-        self.live += 1;
-        self.by_id.insert_unique(id_hash, (id_hash, seq), |e| e.0);
-        if let Some((_, hash)) = key {
-            self.keys.insert_unique(hash, (hash, seq), |e| e.0);
+        if seq.is_multiple_of(64) {
+            self.removed.push(0);
         }
+        self.live += 1;
         if let Some(d) = destination {
             match self.destinations.get_mut(d) {
                 Some(n) => *n += 1,
@@ -484,33 +587,34 @@ impl Collection {
             }
             self.with_destination += 1;
         }
+        seq
     }
 
     /// Removes the artifact at `seq`.
     #[cfg(test)]
     fn remove(&mut self, seq: usize) {
-        self.remove_hashed(seq, None, None);
+        self.remove_hashed(seq, None);
     }
 
-    /// [`Collection::remove`] with the hashes of the artifact's id and key when the caller
-    /// computed them already. A hash that does not lead to the artifact's index entry is
-    /// recomputed, so a wrong one costs time, never a stale entry.
-    pub(crate) fn remove_hashed(
-        &mut self,
-        seq: usize,
-        id_hash: Option<u64>,
-        key_hash: Option<u64>,
-    ) {
+    /// [`Collection::remove`] with the hash of the artifact's id when the caller computed it
+    /// already. A hash that does not lead to the artifact's index entry is recomputed, so a
+    /// wrong one costs time, never a stale entry. The duplicate-key index keeps its entry until
+    /// compaction (see `keys`).
+    pub(crate) fn remove_hashed(&mut self, seq: usize, id_hash: Option<u64>) {
         let Some(slot) = self.slots.get_mut(seq).and_then(Option::take) else {
             return;
         };
         self.live -= 1;
-        let f = facts_at(&self.texts, &slot);
-        remove_entry(&mut self.by_id, seq, id_hash, || self.hasher.hash_one(f.id));
-        if let Some(key) = f.key {
-            remove_entry(&mut self.keys, seq, key_hash, || self.hasher.hash_one(key));
+        if let Some(word) = self.removed.get_mut(seq / 64) {
+            *word |= 1 << (seq % 64);
         }
-        if let Some(d) = f.destination
+        let (texts, hasher) = (&self.texts, &self.hasher);
+        let id = || slot.id.get(&texts.buf, slot.start, &texts.owned);
+        if !id_hash.is_some_and(|hash| self.by_id.remove(hash, seq)) {
+            self.by_id
+                .remove(hash_id(hasher, id().unwrap_or_default()), seq);
+        }
+        if let Some(d) = slot.destination.get(&texts.buf, slot.start, &texts.owned)
             && let Some(n) = self.destinations.get_mut(d)
         {
             *n = n.saturating_sub(1);
@@ -534,11 +638,11 @@ impl Collection {
         }
         let mut bytes = std::mem::take(&mut self.texts.buf).into_bytes();
         let mut old_owned = std::mem::take(&mut self.texts.owned);
-        // new_seq[old position] = position once the removed slots are gone.
+        // new_seq[old position] = position once the removed slots are gone (None: removed).
         let mut new_seq = Vec::with_capacity(self.slots.len());
         let (mut write, mut kept) = (0usize, 0usize);
         for slot in self.slots.iter_mut() {
-            new_seq.push(kept);
+            new_seq.push(slot.is_some().then_some(kept));
             if let Some(slot) = slot {
                 let end = slot.end();
                 if end <= bytes.len() && write <= slot.start {
@@ -565,43 +669,49 @@ impl Collection {
         self.texts.buf = String::from_utf8(bytes)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         self.slots.retain(Option::is_some);
+        self.removed.clear();
+        self.removed.resize(self.slots.len().div_ceil(64), 0);
+        // The duplicate-key index drops the entries of removed artifacts here.
         for index in [&mut self.by_id, &mut self.keys] {
-            for entry in index.iter_mut() {
-                if let Some(&seq) = new_seq.get(entry.1) {
-                    entry.1 = seq;
-                }
-            }
+            index.renumber(|seq| new_seq.get(seq).copied().flatten());
         }
     }
 }
 
-/// Removes the entry of `seq` from `index`, looking under `hash` first, then under `rehash()`.
-fn remove_entry(
-    index: &mut HashTable<(u64, usize)>,
-    seq: usize,
-    hash: Option<u64>,
-    rehash: impl FnOnce() -> u64,
-) {
-    if let Some(hash) = hash
-        && let Ok(entry) = index.find_entry(hash, |e| e.0 == hash && e.1 == seq)
-    {
-        entry.remove();
-        return;
+/// The id index's hash of `id`: its bytes in one write (`str`'s `Hash` adds a second write of
+/// a terminator byte, which only matters when several strings are hashed in a row).
+fn hash_id(hasher: &RandomState, id: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(id.as_bytes());
+    h.finish()
+}
+
+/// The duplicate-key index's hash of `(restore point, searchResponseId)`: one write of the
+/// restore point, then, for a mailbox key, a separator and the search response. Keys that hash
+/// alike are still told apart by comparing them; only the look-up's length depends on this.
+fn hash_key(hasher: &RandomState, (restore_point, search_response): (&str, Option<&str>)) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(restore_point.as_bytes());
+    if let Some(s) = search_response {
+        h.write_u8(0xFF);
+        h.write(s.as_bytes());
     }
-    let hash = rehash();
-    if let Ok(entry) = index.find_entry(hash, |e| e.1 == seq) {
-        entry.remove();
-    }
+    h.finish()
 }
 
 fn view<'a>(texts: &'a Texts, slot: &Slot) -> Artifact<'a> {
     let json = texts.buf.get(slot.start..slot.end()).unwrap_or_default();
-    Artifact::new(slot.id.get(json, &texts.owned).unwrap_or_default(), json)
+    Artifact::new(slot.id.get(json, 0, &texts.owned).unwrap_or_default(), json)
 }
 
+/// The id of the artifact at `seq`, read without touching the rest of its text.
 fn id_at<'a>(slots: &[Option<Slot>], texts: &'a Texts, seq: usize) -> Option<&'a str> {
     let slot = slots.get(seq)?.as_ref()?;
-    Some(view(texts, slot).id())
+    Some(
+        slot.id
+            .get(&texts.buf, slot.start, &texts.owned)
+            .unwrap_or_default(),
+    )
 }
 
 fn key_at<'a>(
@@ -612,18 +722,18 @@ fn key_at<'a>(
     facts_at(texts, slots.get(seq)?.as_ref()?).key
 }
 
-/// The rule facts of the artifact in `slot`, read from `texts`.
+/// The rule facts of the artifact in `slot`, read from `texts` (only the strings themselves: a
+/// `new` or `inPlace` destination type not even that).
 fn facts_at<'a>(texts: &'a Texts, slot: &Slot) -> StoredFacts<'a> {
-    let owned = &texts.owned;
-    let text = view(texts, slot).json_text();
+    let (buf, base, owned) = (&texts.buf, slot.start, &texts.owned);
     let key = slot
         .restore_point
-        .get(text, owned)
-        .map(|rp| (rp, slot.search_response_id.get(text, owned)));
+        .get(buf, base, owned)
+        .map(|rp| (rp, slot.search_response_id.get(buf, base, owned)));
     StoredFacts {
-        id: slot.id.get(text, owned).unwrap_or_default(),
+        id: slot.id.get(buf, base, owned).unwrap_or_default(),
         key,
-        destination: slot.destination.get(text, owned),
+        destination: slot.destination.get(buf, base, owned),
     }
 }
 
@@ -702,7 +812,7 @@ mod tests {
     }
 
     #[test]
-    fn warm_finds_positions_and_key_hashes_and_changes_nothing() {
+    fn warm_finds_positions_and_changes_nothing() {
         let c = load(10);
         let ids = [c.hash_id("a3"), c.hash_id("absent"), c.hash_id("a7")];
         let keys = [c.hash_key(key("r1")), c.hash_key(key("absent"))];
@@ -712,14 +822,7 @@ mod tests {
             .collect::<Vec<_>>();
         let warmed = c.warm(&ids, &keys);
         let (s3, s7) = (c.seq_of("a3").unwrap(), c.seq_of("a7").unwrap());
-        assert_eq!(
-            warmed,
-            vec![
-                Some((s3, Some(c.hash_key(key("r3"))))),
-                None,
-                Some((s7, Some(c.hash_key(key("r7"))))),
-            ]
-        );
+        assert_eq!(warmed, vec![Some(s3), None, Some(s7)]);
         let after = c
             .iter()
             .map(|a| a.json_text().to_owned())
@@ -787,17 +890,43 @@ mod tests {
     }
 
     #[test]
-    fn removal_with_wrong_hashes_leaves_no_stale_index_entry() {
+    fn removal_with_a_wrong_hash_leaves_no_stale_id_entry() {
         let mut c = load(10);
         let seq = c.seq_of("a3").unwrap();
-        let (id_hash, key_hash) = (c.hash_id("a3"), c.hash_key(key("r3")));
-        c.remove_hashed(seq, Some(id_hash ^ 1), Some(key_hash ^ 1));
+        c.remove_hashed(seq, Some(c.hash_id("a3") ^ 1));
         assert_eq!(c.seq_of("a3"), None);
         assert_eq!(c.key_count(key("r3")), 0);
         assert_eq!(c.by_id.len(), 9);
-        assert_eq!(c.keys.len(), 9);
         let seq = c.seq_of("a4").unwrap();
-        c.remove_hashed(seq, Some(c.hash_id("a4")), Some(c.hash_key(key("r4"))));
-        assert_eq!((c.by_id.len(), c.keys.len(), c.len()), (8, 8, 8));
+        c.remove_hashed(seq, Some(c.hash_id("a4")));
+        assert_eq!((c.by_id.len(), c.len()), (8, 8));
+    }
+
+    #[test]
+    fn removed_keys_stay_in_their_index_until_compaction() {
+        let mut c = load(200);
+        for i in 0..150 {
+            c.remove(c.seq_of(&format!("a{i}")).unwrap());
+        }
+        assert_eq!(c.keys.len(), 200, "removals leave their key entries");
+        assert_eq!(c.key_count(key("r7")), 0, "but they are not counted");
+        assert_eq!(c.key_count(key("r170")), 1);
+        // Adding a removed key again counts it once.
+        let f = StoredFacts {
+            id: "b7",
+            key: Some(("r7", None)),
+            destination: Some("new"),
+        };
+        let text = r#"{"id":"b7","restorePoint":{"id":"r7"},"destinationType":"new"}"#;
+        c.insert(f, c.hash_id("b7"), None, text, Spans::default());
+        assert_eq!(c.key_count(key("r7")), 1);
+        c.compact_if_sparse();
+        assert_eq!(c.keys.len(), 51, "compaction drops them");
+        assert_eq!(c.by_id.len(), 51);
+        assert_eq!(c.key_count(key("r7")), 1);
+        assert_eq!(c.key_count(key("r170")), 1);
+        assert_eq!(c.key_count(key("r20")), 0);
+        let b7 = c.seq_of("b7").unwrap();
+        assert_eq!(c.get(b7).unwrap().id(), "b7");
     }
 }

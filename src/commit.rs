@@ -18,7 +18,7 @@ pub(crate) fn commit<I: IdSource>(
 ) {
     let collection = session.collection_mut(family);
     for r in &plan.removed {
-        collection.remove_hashed(r.seq, Some(r.id_hash), r.key_hash);
+        collection.remove_hashed(r.seq, Some(r.id_hash));
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
         collection.insert(p.facts(), p.id_hash, p.key_hash, &p.json, p.spans);

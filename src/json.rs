@@ -404,6 +404,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn needs_escape_agrees_with_a_byte_by_byte_check() {
+        let naive = |s: &[u8]| s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        // Every byte value at every place of strings of 1 to 19 bytes, the rest plain or
+        // next to the boundary values.
+        for len in 1..20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    for fill in [b'a', 0x1F, 0x20, 0x21, 0x5B, 0x5D, 0x7F, 0x80, 0xFF] {
+                        let mut s = vec![fill; len];
+                        s[at] = b;
+                        assert_eq!(needs_escape(&s), naive(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
+    }
+
+    #[test]
     fn strict_check_refuses_duplicates_past_the_inline_names() {
         let members: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
         let ok = format!("{{\"a\":{{{}}}}}", members.join(","));

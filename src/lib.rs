@@ -23,6 +23,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;
+mod index;
 mod json;
 mod kinds;
 mod options;

@@ -182,6 +182,57 @@ fn s3_state_errors_are_library_errors() {
 }
 
 #[test]
+fn s3_the_first_error_in_document_order_is_reported() {
+    // Artifacts are indexed some at a time after being read: a duplicate id still wins over
+    // any error after it, and loses to any error before it, wherever the batches fall.
+    let err = |arts: Vec<Value>| {
+        Session::from_json(od(Value::Array(arts)).to_string().as_bytes()).unwrap_err()
+    };
+    let many = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| art(&format!("a{i}"), &format!("r{i}"), "new"))
+            .collect()
+    };
+    for (dup_at, bad_at) in [(3, 40), (40, 3), (31, 32), (32, 31), (100, 250), (250, 100)] {
+        let mut arts = many(300);
+        arts[dup_at] = art("a0", &format!("r{dup_at}"), "new");
+        arts[bad_at] = json!({"restorePoint": {"id": format!("r{bad_at}")}});
+        let e = err(arts);
+        if dup_at < bad_at {
+            assert_eq!(
+                e,
+                StateError::DuplicateArtifactId {
+                    collection: DRIVE,
+                    id: "a0".into()
+                },
+                "{dup_at} {bad_at}"
+            );
+        } else {
+            assert!(
+                matches!(e, StateError::InvalidArtifact { index, .. } if index == bad_at),
+                "{dup_at} {bad_at}: {e:?}"
+            );
+        }
+    }
+    // A duplicate of an artifact read many batches earlier, and the last artifact.
+    let mut arts = many(200);
+    arts[199] = art("a1", "r199", "new");
+    assert!(matches!(err(arts), StateError::DuplicateArtifactId { id, .. } if id == "a1"));
+    // A syntax error after the last artifact: the artifacts before it are checked first.
+    let mut arts = many(10);
+    arts[5] = art("a2", "r5", "new");
+    let items: Vec<String> = arts.iter().map(Value::to_string).collect();
+    let text = format!(
+        r#"{{"@odata.type":"{OD}","id":"s1","driveRestoreArtifacts":[{} x]}}"#,
+        items.join(",")
+    );
+    assert!(matches!(
+        Session::from_json(text.as_bytes()).unwrap_err(),
+        StateError::DuplicateArtifactId { id, .. } if id == "a2"
+    ));
+}
+
+#[test]
 fn s3_nested_duplicates_and_lone_surrogates_are_state_errors() {
     let err = |text: &str| Session::from_json(text.as_bytes()).unwrap_err();
     for text in [
@@ -859,6 +910,48 @@ fn a7_a_new_artifact_has_a_generated_id_added_status_and_now() {
     let a = run(&state, &drive(vec![add("r1", "new")]));
     assert_ne!(drive_entries(&a)[0]["id"], id);
     assert_eq!(a.state.artifact_count(DRIVE), 2);
+}
+
+#[test]
+fn a7_drawn_ids_are_checked_against_the_collection_as_it_is_at_their_item() {
+    // X and W are stored. The source yields X, A, X, W, B, C, ... Item 0 turns X down (stored)
+    // and takes A; item 1 removes X; item 2 takes X (no longer there); item 3 turns W down and
+    // takes B. Five draws, no more.
+    let state = od(json!([art("X", "r0", "new"), art("W", "rw", "new")]));
+    let request = drive(vec![
+        add("r1", "new"),
+        rm("X"),
+        add("r2", "new"),
+        add("r3", "new"),
+    ]);
+    let script = ["X", "A", "X", "W", "B", "C", "D"];
+    let mut drawn = 0;
+    let source = || {
+        drawn += 1;
+        script
+            .get(drawn - 1)
+            .map_or_else(String::new, |s| (*s).to_owned())
+    };
+    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), source);
+    let a = apply(
+        session(&state),
+        request.to_string().as_bytes(),
+        &Options::default(),
+        &mut ctx,
+    );
+    assert_eq!(
+        a.outcomes,
+        vec![
+            ItemOutcome::Added { id: "A".into() },
+            ItemOutcome::Removed { id: "X".into() },
+            ItemOutcome::Added { id: "X".into() },
+            ItemOutcome::Added { id: "B".into() },
+        ]
+    );
+    let ids: Vec<&str> = a.state.artifacts(DRIVE).map(|x| x.id()).collect();
+    assert_eq!(ids, ["W", "A", "X", "B"]);
+    drop(ctx);
+    assert_eq!(drawn, 5, "one draw per id taken or turned down");
 }
 
 // ---------------------------------------------------------------- G: granular drive and site
