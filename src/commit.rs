@@ -21,7 +21,7 @@ pub(crate) fn commit<I: IdSource>(
         collection.remove_hashed(r.seq, Some(r.id_hash));
     }
     for p in plan.pending.iter().filter(|p| p.alive) {
-        collection.insert(p.facts(), p.id_hash, p.key_hash, &p.json, p.spans);
+        collection.insert(p.facts(), p.id_hash, p.key_hash, plan.json_of(p), p.spans);
     }
     collection.compact_if_sparse();
     if !collection.is_empty() {
@@ -52,24 +52,34 @@ fn update_total(session: &mut Session) {
     let Some(raw) = session.member("restoreSessionArtifactCount") else {
         return;
     };
-    let Ok(Some(mut members)) = read_object(raw.get()) else {
+    let Ok(Some(members)) = read_object(raw.get()) else {
         return;
     };
     let total =
         session.collection(Family::Standard).len() + session.collection(Family::Granular).len();
-    let total = to_raw(total.to_string());
-    match members.iter_mut().find(|(name, _)| name == "total") {
-        Some((_, v)) => *v = total,
-        None => members.push(("total".to_owned(), total)),
-    }
-    let mut text = String::from("{");
-    for (i, (name, value)) in members.iter().enumerate() {
-        if i > 0 {
+    let total = total.to_string();
+    let mut text = String::with_capacity(raw.get().len() + total.len() + 10);
+    text.push('{');
+    let mut set = false;
+    for (name, value) in &members {
+        if text.len() > 1 {
             text.push(',');
         }
         write_str(&mut text, name);
         text.push(':');
-        text.push_str(value.get());
+        if name == "total" {
+            text.push_str(&total);
+            set = true;
+        } else {
+            text.push_str(value.get());
+        }
+    }
+    if !set {
+        if text.len() > 1 {
+            text.push(',');
+        }
+        text.push_str("\"total\":");
+        text.push_str(&total);
     }
     text.push('}');
     session.set_member("restoreSessionArtifactCount", to_raw(text));

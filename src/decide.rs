@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use hashbrown::HashTable;
 
@@ -54,8 +55,9 @@ pub(crate) struct Pending<'r> {
     /// The key's hash in the duplicate-key index ([`Collection::hash_key`]).
     pub(crate) key_hash: Option<u64>,
     pub(crate) destination: Option<&'static str>,
-    pub(crate) json: String,
-    /// Where `id`, the key and the destination are spelled in `json`.
+    /// Where its JSON text is in [`Plan::json`].
+    json: Range<usize>,
+    /// Where `id`, the key and the destination are spelled in its JSON text.
     pub(crate) spans: Spans,
     /// False once a later item of the request removed it.
     pub(crate) alive: bool,
@@ -83,9 +85,16 @@ pub(crate) struct Plan<'r> {
     pub(crate) removed: Vec<Removal>,
     /// The request time as written in JSON (`createdDateTime`, `lastModifiedDateTime`).
     pub(crate) now: String,
+    /// The JSON texts of the new artifacts, one after the other (one allocation, not one each).
+    json: String,
 }
 
 impl Plan<'_> {
+    /// The JSON text of a new artifact of this plan.
+    pub(crate) fn json_of(&self, p: &Pending<'_>) -> &str {
+        self.json.get(p.json.clone()).unwrap_or("{}")
+    }
+
     pub(crate) fn any_failed(&self) -> bool {
         self.decisions
             .iter()
@@ -124,6 +133,8 @@ struct Evolving<'c, 'r: 'c> {
     removed: HashTable<usize>,
     removed_order: Vec<Removal>,
     pending: Vec<Pending<'r>>,
+    /// The JSON texts of `pending` ([`Plan::json`]).
+    json: String,
     /// (id hash, index into `pending`) of the live pending artifacts.
     pending_by_id: HashTable<(u64, usize)>,
     /// (key hash, key, change in count): the key hash is the stored index's
@@ -145,6 +156,7 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             removed: HashTable::with_capacity(items),
             removed_order: Vec::with_capacity(items),
             pending: Vec::with_capacity(items),
+            json: String::new(),
             pending_by_id: HashTable::with_capacity(items),
             key_delta: HashTable::with_capacity(items),
             new_delta: 0,
@@ -347,6 +359,7 @@ fn decide_pass<'r>(
         pending: ev.pending,
         removed: ev.removed_order,
         now: String::new(),
+        json: ev.json,
     }
 }
 
@@ -685,21 +698,22 @@ fn decide_standard<'c, 'r: 'c>(
             "The id source yielded no id that is not already in the collection.",
         )
     })?;
-    let mut json = String::with_capacity(
-        160 + id.len() + restore_point.len() + search_response_id.map_or(0, str::len),
-    );
+    let json = &mut ev.json;
+    let start = json.len();
+    json.reserve(160 + id.len() + restore_point.len() + search_response_id.map_or(0, str::len));
     let mut spans = Spans::default();
     json.push_str("{\"id\":");
-    spans.id = write_spanned(&mut json, &id);
+    spans.id = write_spanned(json, start, &id);
     json.push_str(",\"restorePoint\":{\"id\":");
-    spans.restore_point = write_spanned(&mut json, restore_point);
+    spans.restore_point = write_spanned(json, start, restore_point);
     json.push_str("},\"destinationType\":");
-    spans.destination = write_spanned(&mut json, destination);
+    spans.destination = write_spanned(json, start, destination);
     if let Some(s) = search_response_id {
         json.push_str(",\"searchResponseId\":");
-        spans.search_response_id = write_spanned(&mut json, s);
+        spans.search_response_id = write_spanned(json, start, s);
     }
-    push_added_tail(&mut json, now);
+    push_added_tail(json, now);
+    let json = start..json.len();
     Ok(ev.add(Pending {
         id: Cow::Owned(id),
         id_hash,
@@ -759,13 +773,16 @@ fn decide_granular_item<'c, 'r: 'c>(
         return Err(duplicate(op));
     }
     // G4.
-    let mut json = String::with_capacity(key.len() + browse.len() + 80);
+    let json = &mut ev.json;
+    let start = json.len();
+    json.reserve(key.len() + browse.len() + 80);
     let mut spans = Spans::default();
     json.push_str("{\"id\":");
-    spans.id = write_spanned(&mut json, key);
+    spans.id = write_spanned(json, start, key);
     json.push_str(",\"browseSessionId\":");
-    write_str(&mut json, browse);
-    push_added_tail(&mut json, now);
+    write_str(json, browse);
+    push_added_tail(json, now);
+    let json = start..json.len();
     Ok(ev.add(Pending {
         id: Cow::Borrowed(key),
         id_hash,
@@ -823,12 +840,16 @@ fn fresh_id(ev: &Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
     None
 }
 
-/// Writes `s` as a JSON string and returns where its content is, when written without escapes.
-fn write_spanned(out: &mut String, s: &str) -> Option<(u32, u32)> {
+/// Writes `s` as a JSON string and returns where its content is, relative to `base` (where the
+/// artifact's text starts in `out`), when written without escapes.
+fn write_spanned(out: &mut String, base: usize, s: &str) -> Option<(u32, u32)> {
     let start = out.len() + 1;
     write_str(out, s);
     if out.len() - start - 1 != s.len() {
         return None;
     }
-    Some((u32::try_from(start).ok()?, u32::try_from(s.len()).ok()?))
+    Some((
+        u32::try_from(start - base).ok()?,
+        u32::try_from(s.len()).ok()?,
+    ))
 }

@@ -11,12 +11,13 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// One member of an object read in document order, its value kept as raw JSON text.
-pub(crate) type RawMember = (String, Box<RawValue>);
+/// One member of an object read in document order, its value kept as raw JSON text; both
+/// borrow from the text (the name unless it is spelled with escapes).
+pub(crate) type RawMember<'a> = (Cow<'a, str>, &'a RawValue);
 
 /// Reads a JSON object's members in document order, values unparsed. `Ok(None)` when the text is
 /// valid JSON but not an object. A duplicate member name is an error.
-pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_json::Error> {
+pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember<'_>>>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let members = de.deserialize_any(ObjectVisitor)?;
     de.end()?;
@@ -26,21 +27,17 @@ pub(crate) fn read_object(text: &str) -> Result<Option<Vec<RawMember>>, serde_js
 struct ObjectVisitor;
 
 impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Option<Vec<RawMember>>;
+    type Value = Option<Vec<RawMember<'de>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = BTreeSet::new();
+        let mut seen = Names::default();
         let mut out = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value: Box<RawValue> = map.next_value()?;
-            if !seen.insert(key.clone()) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {key:?}"
-                )));
-            }
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            let value: &'de RawValue = map.next_value()?;
+            seen.insert(key.clone())?;
             out.push((key, value));
         }
         Ok(Some(out))

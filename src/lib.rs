@@ -117,7 +117,6 @@ pub fn apply_request<I: IdSource>(
         return refuse_atomic(session, envelope.collection, &plan);
     }
 
-    let outcomes = outcomes(&plan);
     let mut session = session;
     commit::commit(&mut session, family, &plan, ctx, was_empty);
     let response = if options.return_minimal && !plan.any_failed() {
@@ -139,7 +138,7 @@ pub fn apply_request<I: IdSource>(
     Applied {
         state: session,
         response,
-        outcomes,
+        outcomes: outcomes(plan),
         error: None,
     }
 }
@@ -154,21 +153,21 @@ fn refuse(session: Session, error: RequestError) -> Applied {
     }
 }
 
-fn outcomes(plan: &Plan) -> Vec<ItemOutcome> {
+/// The outcomes of a committed plan. Generated ids move out of the plan (no copy).
+fn outcomes(plan: Plan) -> Vec<ItemOutcome> {
+    let mut ids: Vec<Option<String>> = plan
+        .pending
+        .into_iter()
+        .map(|p| Some(p.id.into_owned()))
+        .collect();
     plan.decisions
-        .iter()
+        .into_iter()
         .map(|d| match d {
             Decision::Added(i) => ItemOutcome::Added {
-                id: plan
-                    .pending
-                    .get(*i)
-                    .map(|p| p.id.to_string())
-                    .unwrap_or_default(),
+                id: ids.get_mut(i).and_then(Option::take).unwrap_or_default(),
             },
-            Decision::Removed { id, .. } => ItemOutcome::Removed {
-                id: (*id).to_owned(),
-            },
-            Decision::Failed(f) => ItemOutcome::Failed(f.clone()),
+            Decision::Removed { id, .. } => ItemOutcome::Removed { id: id.to_owned() },
+            Decision::Failed(f) => ItemOutcome::Failed(f),
         })
         .collect()
 }

@@ -110,7 +110,7 @@ fn entry(out: &mut String, item: &Object<'_>, decision: &Decision<'_>, plan: &Pl
     }
     match decision {
         Decision::Added(i) => {
-            let json = plan.pending.get(*i).map_or("{}", |p| p.json.as_str());
+            let json = plan.pending.get(*i).map_or("{}", |p| plan.json_of(p));
             let rest = json.strip_prefix('{').unwrap_or("}");
             if !first && rest != "}" {
                 out.push(',');
