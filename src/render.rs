@@ -122,9 +122,10 @@ fn entry(out: &mut String, item: &Object<'_>, decision: &Decision<'_>, plan: &Pl
             if !first {
                 out.push(',');
             }
-            out.push_str("\"@removed\":{\"reason\":");
-            write_str(out, reason);
-            out.push_str("},\"id\":");
+            // `reason` is "changed" or "deleted": nothing to escape.
+            out.push_str("\"@removed\":{\"reason\":\"");
+            out.push_str(reason);
+            out.push_str("\"},\"id\":");
             write_str(out, id);
         }
         Decision::Failed(f) => {
