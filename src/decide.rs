@@ -149,14 +149,16 @@ struct Evolving<'c, 'r: 'c> {
 }
 
 impl<'c, 'r: 'c> Evolving<'c, 'r> {
-    /// An overlay sized for a request of `items` items (each adds or removes at most one).
-    fn new(base: &'c Collection, items: usize) -> Self {
+    /// An overlay sized for a request of `items` items (each adds or removes at most one), of
+    /// which `additions` are additions.
+    fn new(base: &'c Collection, items: usize, additions: usize) -> Self {
         Evolving {
             base,
             removed: HashTable::with_capacity(items),
             removed_order: Vec::with_capacity(items),
             pending: Vec::with_capacity(items),
-            json: String::new(),
+            // A new standard artifact's text is about 200 bytes, with a 36-byte id.
+            json: String::with_capacity(additions.saturating_mul(256)),
             pending_by_id: HashTable::with_capacity(items),
             key_delta: HashTable::with_capacity(items),
             new_delta: 0,
@@ -339,7 +341,11 @@ fn decide_pass<'r>(
     ids: &mut Ids<'_>,
 ) -> Plan<'r> {
     let collection = base.which();
-    let mut ev = Evolving::new(base, items.len());
+    let additions = hints
+        .iter()
+        .filter(|h| matches!(h, Hint::Addition(_)))
+        .count();
+    let mut ev = Evolving::new(base, items.len(), additions);
     let mut decisions = Vec::with_capacity(items.len());
     for (item, &hint) in items.iter().zip(hints) {
         let decision = match hint {
@@ -470,7 +476,8 @@ fn warm<'r>(base: &Collection, items: &[&'r Object<'_>]) -> Vec<Hint<'r>> {
             Hint::Addition(rp.map(|rp| ((rp, srid), base.hash_key((rp, srid)))))
         })
         .collect();
-    let (mut id_hashes, mut key_hashes) = (Vec::new(), Vec::new());
+    let mut id_hashes = Vec::with_capacity(hints.len());
+    let mut key_hashes = Vec::with_capacity(hints.len());
     for hint in &hints {
         match *hint {
             Hint::Removal(Some(h)) => id_hashes.push(h),
@@ -707,7 +714,11 @@ fn decide_standard<'c, 'r: 'c>(
     json.push_str(",\"restorePoint\":{\"id\":");
     spans.restore_point = write_spanned(json, start, restore_point);
     json.push_str("},\"destinationType\":");
-    spans.destination = write_spanned(json, start, destination);
+    // `new` or `inPlace`: nothing to escape.
+    json.push('"');
+    spans.destination = span(json.len() - start, destination.len());
+    json.push_str(destination);
+    json.push('"');
     if let Some(s) = search_response_id {
         json.push_str(",\"searchResponseId\":");
         spans.search_response_id = write_spanned(json, start, s);
@@ -840,6 +851,11 @@ fn fresh_id(ev: &Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
     None
 }
 
+/// `(start, len)` as a span, when both fit.
+fn span(start: usize, len: usize) -> Option<(u32, u32)> {
+    Some((u32::try_from(start).ok()?, u32::try_from(len).ok()?))
+}
+
 /// Writes `s` as a JSON string and returns where its content is, relative to `base` (where the
 /// artifact's text starts in `out`), when written without escapes.
 fn write_spanned(out: &mut String, base: usize, s: &str) -> Option<(u32, u32)> {
@@ -848,8 +864,5 @@ fn write_spanned(out: &mut String, base: usize, s: &str) -> Option<(u32, u32)> {
     if out.len() - start - 1 != s.len() {
         return None;
     }
-    Some((
-        u32::try_from(start - base).ok()?,
-        u32::try_from(s.len()).ok()?,
-    ))
+    span(start - base, s.len())
 }
