@@ -34,8 +34,8 @@ use serde_json::{Map, Value, json};
 use model::has_duplicate_member;
 
 use crate::{
-    Applied, ArtifactCollection, Context, ItemOutcome, MissingRemoval, Options, Request, SeededIds,
-    Session, SessionKind, Timestamp, apply, apply_request,
+    Applied, ArtifactCollection, Context, IdSource, ItemOutcome, MissingRemoval, Options, Request,
+    SeededIds, Session, SessionKind, Timestamp, apply, apply_request,
 };
 
 /// The clock value every fuzz entry point passes in.
@@ -162,12 +162,13 @@ pub fn apply_ops(data: &[u8]) {
     let state_text = case.state.to_string();
     let body = case.body.to_string();
     let actor = case.actor.then(actor);
+    let mut model_ids = counter();
     let expected = model::apply(
         &case.state,
         body.as_bytes(),
         &model::Opts::from_options(&case.options),
         NOW,
-        &mut counter(),
+        &mut model_ids,
         actor.as_ref(),
     );
     let session = Session::from_json(state_text.as_bytes()).unwrap_or_else(|e| {
@@ -186,6 +187,13 @@ pub fn apply_ops(data: &[u8]) {
         case.options, case.actor, applied.response
     );
     compare(&expected, &applied, &before, &what);
+    // The engine asked the id source for exactly as many ids as the model (which checks each
+    // drawn id as it draws it): the next id is the same.
+    assert_eq!(
+        ctx.ids.next_id(),
+        model_ids(),
+        "A7: ids drawn from the source{what}"
+    );
 }
 
 /// The id source of [`apply_ops`], for the engine and the model alike: `n1`, `n2`, …
