@@ -124,7 +124,8 @@ impl StrRef {
             IN_PLACE => Some("inPlace"),
             at => {
                 let at = base.saturating_add(at as usize);
-                Some(buf.get(at..at + self.len as usize).unwrap_or_default())
+                let end = at.saturating_add(self.len as usize);
+                Some(buf.get(at..end).unwrap_or_default())
             }
         }
     }
@@ -213,8 +214,9 @@ pub(crate) struct Collection {
     by_id: HashIndex,
     /// Positions by hash of the duplicate key, one per artifact that has a key, live or removed
     /// since the last compaction: a removal leaves its entry (it would cost a random read of
-    /// the index, and hashing the key again), and [`key_at`] finds nothing at a removed
-    /// position. Compaction drops these entries.
+    /// the index, and hashing the key again), and `removed` tells it apart. Compaction drops
+    /// these entries; adding the same key again takes one over. They count toward the index's
+    /// load, so its probes stay as short as with live entries only.
     keys: HashIndex,
     destinations: BTreeMap<Box<str>, u32>,
     /// Artifacts that have a destination type: the sum of `destinations`.
@@ -457,9 +459,7 @@ impl Collection {
 
     /// Whether the artifact at `seq` was removed (from the bitmap: no slot read).
     fn is_removed(&self, seq: usize) -> bool {
-        self.removed
-            .get(seq / 64)
-            .is_none_or(|word| word & (1 << (seq % 64)) != 0)
+        bit_set(&self.removed, seq)
     }
 
     /// How many artifacts have this duplicate key.
@@ -538,7 +538,11 @@ impl Collection {
         let seq = self.push(text, f.id, f.key, f.destination, spans);
         self.by_id.insert(id_hash, seq);
         if let Some(hash) = key_hash {
-            self.keys.insert(hash, seq);
+            // Adding a key again (a restore point removed and added back, request after
+            // request) takes over its removed entry instead of lengthening the run.
+            let removed = &self.removed;
+            self.keys
+                .insert_replacing(hash, seq, |old| bit_set(removed, old));
         }
     }
 
@@ -702,6 +706,12 @@ fn hash_key(hasher: &RandomState, (restore_point, search_response): (&str, Optio
 fn view<'a>(texts: &'a Texts, slot: &Slot) -> Artifact<'a> {
     let json = texts.buf.get(slot.start..slot.end()).unwrap_or_default();
     Artifact::new(slot.id.get(json, 0, &texts.owned).unwrap_or_default(), json)
+}
+
+/// Whether bit `seq` of `bits` is set (a bit past the end counts as set).
+fn bit_set(bits: &[u64], seq: usize) -> bool {
+    bits.get(seq / 64)
+        .is_none_or(|word| word & (1 << (seq % 64)) != 0)
 }
 
 /// The id of the artifact at `seq`, read without touching the rest of its text.
@@ -900,6 +910,31 @@ mod tests {
         let seq = c.seq_of("a4").unwrap();
         c.remove_hashed(seq, Some(c.hash_id("a4")));
         assert_eq!((c.by_id.len(), c.len()), (8, 8));
+    }
+
+    #[test]
+    fn a_key_removed_and_added_again_takes_over_its_entry() {
+        let mut c = load(100);
+        let entries = c.keys.len();
+        for round in 0..50 {
+            let old = if round == 0 {
+                "a7".to_owned()
+            } else {
+                format!("b{}", round - 1)
+            };
+            c.remove(c.seq_of(&old).unwrap());
+            let id = format!("b{round}");
+            let f = StoredFacts {
+                id: &id,
+                key: Some(("r7", None)),
+                destination: Some("new"),
+            };
+            let text =
+                format!(r#"{{"id":"{id}","restorePoint":{{"id":"r7"}},"destinationType":"new"}}"#);
+            c.insert(f, c.hash_id(&id), None, &text, Spans::default());
+            assert_eq!(c.key_count(key("r7")), 1);
+        }
+        assert_eq!(c.keys.len(), entries, "one entry for r7 all along");
     }
 
     #[test]

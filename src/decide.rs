@@ -146,12 +146,18 @@ struct Evolving<'c, 'r: 'c> {
     in_place_delta: i64,
     other_destination_delta: HashMap<&'c str, i64>,
     with_destination_delta: i64,
+    /// How drawn ids are checked against the stored collection ([`decide`]).
+    check: Check,
+    /// `pending[..checked]` were checked against the stored collection (or not drawn).
+    checked: usize,
+    /// A [`Check::Batched`] pass found a drawn id stored: the pass stops.
+    stopped: bool,
 }
 
 impl<'c, 'r: 'c> Evolving<'c, 'r> {
     /// An overlay sized for a request of `items` items (each adds or removes at most one), of
     /// which `additions` are additions.
-    fn new(base: &'c Collection, items: usize, additions: usize) -> Self {
+    fn new(base: &'c Collection, items: usize, additions: usize, check: Check) -> Self {
         Evolving {
             base,
             removed: HashTable::with_capacity(items),
@@ -165,6 +171,47 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             in_place_delta: 0,
             other_destination_delta: HashMap::new(),
             with_destination_delta: 0,
+            check,
+            checked: 0,
+            stopped: false,
+        }
+    }
+
+    /// Checks the ids drawn since the last check against the stored collection, reading their
+    /// index entries first, all at once ([`Collection::warm_ids`]): each must have been absent
+    /// when drawn, but for stored artifacts earlier items removed. `false` when one was stored.
+    fn check_drawn(&mut self) -> bool {
+        let from = self.checked;
+        self.checked = self.pending.len();
+        let drawn = || {
+            self.pending
+                .get(from..)
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| matches!(p.id, Cow::Owned(_)))
+        };
+        self.base.warm_ids(drawn().map(|p| p.id_hash));
+        drawn().all(|p| match self.base.find_id(p.id_hash, &p.id) {
+            None => true,
+            Some(seq) => self
+                .removed_order
+                .get(..p.removed_before)
+                .is_some_and(|earlier| earlier.iter().any(|r| r.seq == seq)),
+        })
+    }
+
+    /// Before a decision that a stored drawn id could change: checks the unchecked drawn ids
+    /// ([`Check::Batched`]); stops the pass if one was stored. `found` is what the decision's
+    /// look-up found: an unchecked addition of this request, or nothing, could be answered
+    /// otherwise by a careful pass; a stored artifact or a checked addition could not.
+    fn before_deciding_on(&mut self, found: Option<Target>) {
+        let unsure = match found {
+            Some(Target::Pending(i)) => i >= self.checked,
+            Some(Target::Stored(..)) | Some(Target::Missing) => false,
+            None => self.checked < self.pending.len(),
+        };
+        if self.check == Check::Batched && unsure && !self.check_drawn() {
+            self.stopped = true;
         }
     }
 
@@ -305,11 +352,16 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
 /// A drawn id (rule A7) must be absent from the evolving collection. Checking it against the
 /// stored collection is a look-up at a random place of a large index; done item by item, these
 /// look-ups wait on memory one after another (measured: 7 µs of a 50-item request at 100,000
-/// artifacts, when the index is not cached). So a first pass checks drawn ids against the
-/// request's own additions only, and then all of them against the stored collection at once.
-/// If one was stored after all (an id source that repeats stored ids), the request is decided
-/// again, item by item, with the same ids replayed in the same order: the answer is the one a
-/// single careful pass gives.
+/// artifacts, when the index is not cached). So a first pass ([`Check::Batched`]) checks a drawn
+/// id against the request's own additions only and leaves its check against the stored
+/// collection for later, done for many ids at once ([`Evolving::check_drawn`]): at the end of
+/// the pass, and before any decision a stored drawn id could change (a look-up that finds, or
+/// misses, an id while drawn ids are unchecked). Until such a decision, the first pass decides
+/// as a careful one and draws no more ids than it. If a drawn id was stored after all (an id
+/// source that repeats stored ids), the pass stops there and the request is decided again, item
+/// by item, with the ids drawn so far replayed in order: the answer, and the number of ids taken
+/// from the source, are those of a single careful pass (the fuzz target `apply_ops` compares
+/// both with a model).
 pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
     items: &[&'r Object<'_>],
@@ -319,19 +371,30 @@ pub(crate) fn decide<'r, I: IdSource>(
     let now = ctx.now.to_string();
     let hints = warm(base, items);
     let mut source = || ctx.ids.next_id();
-    let mut ids = Ids::new(&mut source, Check::Batched);
-    let mut plan = decide_pass(base, items, &hints, options, &now, &mut ids);
-    if !drawn_ids_absent(base, &plan) {
+    let mut ids = Ids::new(&mut source);
+    let (mut plan, stopped) =
+        decide_pass(base, items, &hints, options, &now, &mut ids, Check::Batched);
+    if stopped {
         let mut replay = ids.replay(&plan).into_iter();
         let mut source = || replay.next().unwrap_or_else(|| ctx.ids.next_id());
-        let mut ids = Ids::new(&mut source, Check::Immediate);
-        plan = decide_pass(base, items, &hints, options, &now, &mut ids);
+        let mut ids = Ids::new(&mut source);
+        plan = decide_pass(
+            base,
+            items,
+            &hints,
+            options,
+            &now,
+            &mut ids,
+            Check::Immediate,
+        )
+        .0;
     }
     plan.now = now;
     plan
 }
 
-/// One pass of [`decide`] over the items.
+/// One pass of [`decide`] over the items; `true` beside the plan when a [`Check::Batched`] pass
+/// stopped on a drawn id that was stored (the plan is then to be decided again).
 fn decide_pass<'r>(
     base: &Collection,
     items: &[&'r Object<'_>],
@@ -339,13 +402,14 @@ fn decide_pass<'r>(
     options: &Options,
     now: &str,
     ids: &mut Ids<'_>,
-) -> Plan<'r> {
+    check: Check,
+) -> (Plan<'r>, bool) {
     let collection = base.which();
     let additions = hints
         .iter()
         .filter(|h| matches!(h, Hint::Addition(_)))
         .count();
-    let mut ev = Evolving::new(base, items.len(), additions);
+    let mut ev = Evolving::new(base, items.len(), additions, check);
     let mut decisions = Vec::with_capacity(items.len());
     for (item, &hint) in items.iter().zip(hints) {
         let decision = match hint {
@@ -359,14 +423,21 @@ fn decide_pass<'r>(
             }
         };
         decisions.push(decision);
+        if ev.stopped {
+            break;
+        }
     }
-    Plan {
+    if ev.check == Check::Batched && !ev.stopped && !ev.check_drawn() {
+        ev.stopped = true;
+    }
+    let plan = Plan {
         decisions,
         pending: ev.pending,
         removed: ev.removed_order,
         now: String::new(),
         json: ev.json,
-    }
+    };
+    (plan, ev.stopped)
 }
 
 /// When a pass checks drawn ids against the stored collection.
@@ -374,15 +445,13 @@ fn decide_pass<'r>(
 enum Check {
     /// As each id is drawn.
     Immediate,
-    /// After the pass, all at once ([`drawn_ids_absent`]); the pass checks the request's own
-    /// additions only.
+    /// Several at once, when a decision needs it and at the end ([`Evolving::check_drawn`]).
     Batched,
 }
 
 /// Where a pass of [`decide`] draws ids from, and what it turned down.
 struct Ids<'s> {
     source: &'s mut dyn FnMut() -> String,
-    check: Check,
     /// Ids drawn and turned down (empty, or present), each with how many drawn ids had been
     /// taken before it: with the taken ones (the drawn ids of [`Plan::pending`]) they give the
     /// order of every draw, for [`Ids::replay`].
@@ -391,10 +460,9 @@ struct Ids<'s> {
 }
 
 impl<'s> Ids<'s> {
-    fn new(source: &'s mut dyn FnMut() -> String, check: Check) -> Self {
+    fn new(source: &'s mut dyn FnMut() -> String) -> Self {
         Ids {
             source,
-            check,
             turned_down: Vec::new(),
             taken: 0,
         }
@@ -421,25 +489,6 @@ impl<'s> Ids<'s> {
         all.extend(taken.map(|(_, id)| id));
         all
     }
-}
-
-/// Whether every id `plan` drew was absent from the stored collection when it was drawn (but
-/// for artifacts earlier items removed). The look-ups are read first, all at once
-/// ([`Collection::warm_ids`]).
-fn drawn_ids_absent(base: &Collection, plan: &Plan<'_>) -> bool {
-    let drawn = || {
-        plan.pending
-            .iter()
-            .filter(|p| matches!(p.id, Cow::Owned(_)))
-    };
-    base.warm_ids(drawn().map(|p| p.id_hash));
-    drawn().all(|p| match base.find_id(p.id_hash, &p.id) {
-        None => true,
-        Some(seq) => plan
-            .removed
-            .get(..p.removed_before)
-            .is_some_and(|earlier| earlier.iter().any(|r| r.seq == seq)),
-    })
 }
 
 /// What [`warm`] learnt of an item before any decision: whether it is a removal, and the
@@ -559,7 +608,9 @@ fn decide_removal<'c, 'r: 'c>(
     };
     // X3: present in the evolving collection.
     let hash = id_hash.unwrap_or_else(|| ev.base.hash_id(id));
-    let target = match (ev.find(hash, id), options.missing_removal) {
+    let found = ev.find(hash, id);
+    ev.before_deciding_on(found);
+    let target = match (found, options.missing_removal) {
         (Some(t), _) => t,
         (None, MissingRemoval::Succeed) => Target::Missing,
         (None, MissingRemoval::Fail) => {
@@ -780,7 +831,9 @@ fn decide_granular_item<'c, 'r: 'c>(
     })?;
     // G3: the key is the artifact id, once per collection.
     let id_hash = ev.base.hash_id(key);
-    if ev.find(id_hash, key).is_some() {
+    let found = ev.find(id_hash, key);
+    ev.before_deciding_on(found);
+    if found.is_some() {
         return Err(duplicate(op));
     }
     // G4.
@@ -830,16 +883,27 @@ fn short_type(collection: ArtifactCollection) -> &'static str {
 /// Draws ids until one is non-empty and not in the evolving collection: at most one draw per
 /// artifact in it, plus one, so an id source that never repeats itself always succeeds. With
 /// [`Check::Batched`], "not in the evolving collection" is checked against the request's own
-/// additions here and against the stored collection after the pass.
-fn fresh_id(ev: &Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
+/// additions here and against the stored collection later ([`decide`]); `None` also when the
+/// pass stops.
+fn fresh_id(ev: &mut Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
     let tries = ev.len().saturating_add(1);
     for _ in 0..tries {
         let id = (ids.source)();
         if !id.is_empty() {
             let hash = ev.base.hash_id(&id);
-            let present = match ids.check {
+            let present = match ev.check {
                 Check::Immediate => ev.find(hash, &id).is_some(),
-                Check::Batched => ev.find_pending(hash, &id).is_some(),
+                Check::Batched => {
+                    let pending = ev.find_pending(hash, &id);
+                    if let Some(i) = pending {
+                        ev.before_deciding_on(Some(Target::Pending(i)));
+                        if ev.stopped {
+                            ids.turned_down.push((ids.taken, id));
+                            return None;
+                        }
+                    }
+                    pending.is_some()
+                }
             };
             if !present {
                 ids.taken += 1;

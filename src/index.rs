@@ -11,7 +11,9 @@
 //!
 //! Entries are compared by full hash, then by the caller's check on the position (the hash is
 //! keyed, see `Collection::hasher`, so runs stay short whatever the ids). Removal shifts the
-//! entries that follow back into the hole (no tombstones), so runs never lengthen with churn.
+//! entries that follow back into the hole (no tombstones). The duplicate-key index does not
+//! remove the entries of removed artifacts until compaction (see `Collection::keys`); they
+//! count toward the load like live ones.
 
 /// A position: what an entry points to.
 type Seq = usize;
@@ -142,6 +144,19 @@ impl HashIndex {
         self.len += 1;
     }
 
+    /// Adds `seq` under `hash`, in place of an entry under `hash` whose position is `dead`, if
+    /// `hash`'s run has one.
+    pub(crate) fn insert_replacing(&mut self, hash: u64, seq: Seq, dead: impl Fn(Seq) -> bool) {
+        let at = self
+            .run(hash)
+            .find(|(_, e)| e.hash == hash && dead(e.seq))
+            .map(|(i, _)| i);
+        match at.and_then(|i| self.entries.get_mut(i)) {
+            Some(e) => e.seq = seq,
+            None => self.insert(hash, seq),
+        }
+    }
+
     /// Removes the entry `(hash, seq)`; `false` when there is none.
     pub(crate) fn remove(&mut self, hash: u64, seq: Seq) -> bool {
         let Some((at, _)) = self.run(hash).find(|(_, e)| e.hash == hash && e.seq == seq) else {
@@ -240,6 +255,16 @@ mod tests {
         for (seq, &h) in hashes.iter().enumerate() {
             assert_eq!(index.first(h).is_some(), seq % 3 != 0 || seq == 3, "{seq}");
         }
+        index.insert_replacing(hashes[7], 700, |s| s == 7);
+        assert_eq!(
+            index.positions(hashes[7]).collect::<Vec<_>>(),
+            [700],
+            "took over 7"
+        );
+        index.insert_replacing(hashes[7], 701, |_| false);
+        assert_eq!(index.positions(hashes[7]).count(), 2, "nothing dead: added");
+        assert!(index.remove(hashes[7], 701) && index.remove(hashes[7], 700));
+        index.insert(hashes[7], 7);
         index.renumber(|s| (s != 5).then_some(s + 1000));
         assert_reachable(&index);
         assert_eq!(index.find(hashes[5], |_| true), None, "dropped");

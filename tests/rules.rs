@@ -954,6 +954,46 @@ fn a7_drawn_ids_are_checked_against_the_collection_as_it_is_at_their_item() {
     assert_eq!(drawn, 5, "one draw per id taken or turned down");
 }
 
+#[test]
+fn a7_the_source_is_asked_for_no_more_ids_than_one_careful_pass_takes() {
+    // n1 is stored, without a destination type. A careful pass: item 0 turns n1 down and takes
+    // n2 ("new"); item 1 removes the stored n1; items 2 and 3 fail A5 ("new" is there). Two
+    // draws. (A pass that took n1 unchecked would remove its own n1 at item 1, let items 2 and
+    // 3 through, and draw n2 and n3 for them.)
+    let state = od(json!([{"id": "n1", "restorePoint": {"id": "r1"}, "status": "added"}]));
+    let request = drive(vec![
+        add("r2", "new"),
+        rm("n1"),
+        add("r3", "inPlace"),
+        add("r4", "inPlace"),
+    ]);
+    let mut n = 0;
+    let source = move || {
+        n += 1;
+        format!("n{n}")
+    };
+    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), source);
+    let a = apply(
+        session(&state),
+        request.to_string().as_bytes(),
+        &Options::default(),
+        &mut ctx,
+    );
+    assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "n2".into() });
+    assert_eq!(a.outcomes[1], ItemOutcome::Removed { id: "n1".into() });
+    for o in &a.outcomes[2..] {
+        assert!(
+            matches!(o, ItemOutcome::Failed(f) if f.code == ErrorCode::DifferentRestoreDestinationType),
+            "{o:?}"
+        );
+    }
+    assert_eq!(
+        restore_delta::IdSource::next_id(&mut ctx.ids),
+        "n3",
+        "two ids drawn"
+    );
+}
+
 // ---------------------------------------------------------------- G: granular drive and site
 
 fn gdrive(items: Vec<Value>) -> Value {
