@@ -319,9 +319,9 @@ impl Collection {
     /// Indexes the artifacts of `batch` (read by [`Collection::push_unindexed`], in order),
     /// refusing an id already present, and empties it. The index entries are read for all of
     /// them first: a table of megabytes misses the cache on nearly every artifact, and these
-    /// misses then overlap (loading 100,000 artifacts measured 77 ms one at a time, against
-    /// the same artifacts through hashbrown, whose look-ups of absent ids read control bytes
-    /// that stay cached, in 68).
+    /// misses then overlap. Reading 100,000 artifacts measured 77 ms indexing them one at a
+    /// time, 55 ms in batches, and 66 ms with hashbrown (whose look-ups of absent ids read
+    /// control bytes that stay cached).
     fn index_loaded(&mut self, batch: &mut Vec<Loaded>) -> Result<(), StateError> {
         let mut seen = 0usize;
         for l in batch.iter() {
