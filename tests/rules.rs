@@ -2,9 +2,9 @@
 //! rule is broken.
 
 use restore_delta::{
-    Applied, ArtifactCollection, Context, ErrorCode, ItemOutcome, MissingRemoval, Options, Request,
-    RestoreJobType, SeededIds, Session, SessionKind, SessionStatus, StateError, Timestamp, apply,
-    apply_request,
+    Applied, ArtifactCollection, Context, ErrorCode, IdSource, ItemOutcome, MissingRemoval,
+    Options, Request, RestoreJobType, SeededIds, Session, SessionKind, SessionStatus, StateError,
+    Timestamp, apply, apply_request,
 };
 use serde_json::{Value, json};
 
@@ -29,6 +29,18 @@ fn run_with(state: &Value, body: &Value, options: &Options) -> Applied {
 
 fn run(state: &Value, body: &Value) -> Applied {
     run_with(state, body, &Options::default())
+}
+
+/// [`run`] with the id source `ids`; returns the context too, to see what the source has left.
+fn run_with_ids<I: IdSource>(state: &Value, body: &Value, ids: I) -> (Applied, Context<I>) {
+    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), ids);
+    let a = apply(
+        session(state),
+        body.to_string().as_bytes(),
+        &Options::default(),
+        &mut ctx,
+    );
+    (a, ctx)
 }
 
 /// A draft OneDrive session with these drive artifacts.
@@ -894,7 +906,7 @@ fn a7_a_new_artifact_has_a_generated_id_added_status_and_now() {
     let e = &drive_entries(&a)[0];
     let id = e["id"].as_str().unwrap();
     let mut ids = SeededIds::new(7);
-    assert_eq!(id, restore_delta::IdSource::next_id(&mut ids));
+    assert_eq!(id, ids.next_id());
     assert_eq!(
         e,
         &json!({"id": id, "restorePoint": {"id": "r1"}, "destinationType": "new", "status": "added", "createdDateTime": NOW})
@@ -932,13 +944,7 @@ fn a7_drawn_ids_are_checked_against_the_collection_as_it_is_at_their_item() {
             .get(drawn - 1)
             .map_or_else(String::new, |s| (*s).to_owned())
     };
-    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), source);
-    let a = apply(
-        session(&state),
-        request.to_string().as_bytes(),
-        &Options::default(),
-        &mut ctx,
-    );
+    let (a, ctx) = run_with_ids(&state, &request, source);
     assert_eq!(
         a.outcomes,
         vec![
@@ -972,13 +978,7 @@ fn a7_the_source_is_asked_for_no_more_ids_than_one_careful_pass_takes() {
         n += 1;
         format!("n{n}")
     };
-    let mut ctx = Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), source);
-    let a = apply(
-        session(&state),
-        request.to_string().as_bytes(),
-        &Options::default(),
-        &mut ctx,
-    );
+    let (a, mut ctx) = run_with_ids(&state, &request, source);
     assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "n2".into() });
     assert_eq!(a.outcomes[1], ItemOutcome::Removed { id: "n1".into() });
     for o in &a.outcomes[2..] {
