@@ -189,6 +189,13 @@ struct Texts {
     owned: Vec<Box<str>>,
 }
 
+impl Texts {
+    /// The string `r` of the artifact in `slot` ([`StrRef::get`]).
+    fn get(&self, slot: &Slot, r: StrRef) -> Option<&str> {
+        r.get(&self.buf, slot.start, &self.owned)
+    }
+}
+
 /// An artifact collection of a session.
 ///
 /// The artifacts' JSON texts live one after the other in a single buffer; `slots` says where
@@ -323,22 +330,11 @@ impl Collection {
     /// time, 55 ms in batches, and 66 ms with hashbrown (whose look-ups of absent ids read
     /// control bytes that stay cached).
     fn index_loaded(&mut self, batch: &mut Vec<Loaded>) -> Result<(), StateError> {
-        let mut seen = 0usize;
-        for l in batch.iter() {
-            seen = seen.wrapping_add(self.by_id.touch(l.id_hash));
-            if let Some(h) = l.key_hash {
-                seen = seen.wrapping_add(self.keys.touch(h));
-            }
-        }
-        std::hint::black_box(seen);
+        touch_all(&self.by_id, batch.iter().map(|l| l.id_hash));
+        touch_all(&self.keys, batch.iter().filter_map(|l| l.key_hash));
         for l in batch.drain(..) {
-            let (slots, texts) = (&self.slots, &self.texts);
-            let id = id_at(slots, texts, l.seq).unwrap_or_default();
-            if self
-                .by_id
-                .find(l.id_hash, |seq| id_at(slots, texts, seq) == Some(id))
-                .is_some()
-            {
+            let id = id_at(&self.slots, &self.texts, l.seq).unwrap_or_default();
+            if self.find_id(l.id_hash, id).is_some() {
                 return Err(StateError::DuplicateArtifactId {
                     collection: self.which,
                     id: id.to_owned(),
@@ -412,13 +408,9 @@ impl Collection {
     /// compared: the decision compares when it looks the id up again, from the cache). Changes
     /// nothing.
     pub(crate) fn warm(&self, id_hashes: &[u64], key_hashes: &[u64]) -> Vec<Option<usize>> {
+        touch_all(&self.by_id, id_hashes.iter().copied());
+        touch_all(&self.keys, key_hashes.iter().copied());
         let mut seen = 0usize;
-        for &h in id_hashes {
-            seen = seen.wrapping_add(self.by_id.touch(h));
-        }
-        for &h in key_hashes {
-            seen = seen.wrapping_add(self.keys.touch(h));
-        }
         let seqs: Vec<Option<usize>> = id_hashes.iter().map(|&h| self.by_id.first(h)).collect();
         // An addition's key is often one a removal left in the index (a restore point added
         // again): read the removed-bitmap word that tells it apart.
@@ -453,8 +445,7 @@ impl Collection {
     /// Reads the id index where these hashes lead, all at once, so that the look-ups that
     /// follow find it cached (see [`Collection::warm`]). Changes nothing.
     pub(crate) fn warm_ids(&self, id_hashes: impl Iterator<Item = u64>) {
-        let seen = id_hashes.fold(0usize, |seen, h| seen.wrapping_add(self.by_id.touch(h)));
-        std::hint::black_box(seen);
+        touch_all(&self.by_id, id_hashes);
     }
 
     /// Whether the artifact at `seq` was removed (from the bitmap: no slot read).
@@ -510,9 +501,7 @@ impl Collection {
     /// from its slot; `Err` when no live artifact is there.
     pub(crate) fn destination_at(&self, seq: usize) -> Result<Option<&str>, ()> {
         let slot = self.slots.get(seq).and_then(Option::as_ref).ok_or(())?;
-        Ok(slot
-            .destination
-            .get(&self.texts.buf, slot.start, &self.texts.owned))
+        Ok(self.texts.get(slot, slot.destination))
     }
 
     /// Appends an artifact whose JSON is `text` (compact, written by this crate), with the
@@ -613,12 +602,11 @@ impl Collection {
             *word |= 1 << (seq % 64);
         }
         let (texts, hasher) = (&self.texts, &self.hasher);
-        let id = || slot.id.get(&texts.buf, slot.start, &texts.owned);
         if !id_hash.is_some_and(|hash| self.by_id.remove(hash, seq)) {
-            self.by_id
-                .remove(hash_id(hasher, id().unwrap_or_default()), seq);
+            let id = texts.get(&slot, slot.id).unwrap_or_default();
+            self.by_id.remove(hash_id(hasher, id), seq);
         }
-        if let Some(d) = slot.destination.get(&texts.buf, slot.start, &texts.owned)
+        if let Some(d) = texts.get(&slot, slot.destination)
             && let Some(n) = self.destinations.get_mut(d)
         {
             *n = n.saturating_sub(1);
@@ -708,6 +696,13 @@ fn view<'a>(texts: &'a Texts, slot: &Slot) -> Artifact<'a> {
     Artifact::new(slot.id.get(json, 0, &texts.owned).unwrap_or_default(), json)
 }
 
+/// Reads the home entry of each hash in `index` ([`HashIndex::touch`]), in one tight loop so
+/// that the misses overlap.
+fn touch_all(index: &HashIndex, hashes: impl Iterator<Item = u64>) {
+    let seen = hashes.fold(0usize, |seen, h| seen.wrapping_add(index.touch(h)));
+    std::hint::black_box(seen);
+}
+
 /// Whether bit `seq` of `bits` is set (a bit past the end counts as set).
 fn bit_set(bits: &[u64], seq: usize) -> bool {
     bits.get(seq / 64)
@@ -717,11 +712,7 @@ fn bit_set(bits: &[u64], seq: usize) -> bool {
 /// The id of the artifact at `seq`, read without touching the rest of its text.
 fn id_at<'a>(slots: &[Option<Slot>], texts: &'a Texts, seq: usize) -> Option<&'a str> {
     let slot = slots.get(seq)?.as_ref()?;
-    Some(
-        slot.id
-            .get(&texts.buf, slot.start, &texts.owned)
-            .unwrap_or_default(),
-    )
+    Some(texts.get(slot, slot.id).unwrap_or_default())
 }
 
 fn key_at<'a>(
@@ -735,15 +726,13 @@ fn key_at<'a>(
 /// The rule facts of the artifact in `slot`, read from `texts` (only the strings themselves: a
 /// `new` or `inPlace` destination type not even that).
 fn facts_at<'a>(texts: &'a Texts, slot: &Slot) -> StoredFacts<'a> {
-    let (buf, base, owned) = (&texts.buf, slot.start, &texts.owned);
-    let key = slot
-        .restore_point
-        .get(buf, base, owned)
-        .map(|rp| (rp, slot.search_response_id.get(buf, base, owned)));
+    let key = texts
+        .get(slot, slot.restore_point)
+        .map(|rp| (rp, texts.get(slot, slot.search_response_id)));
     StoredFacts {
-        id: slot.id.get(buf, base, owned).unwrap_or_default(),
+        id: texts.get(slot, slot.id).unwrap_or_default(),
         key,
-        destination: slot.destination.get(buf, base, owned),
+        destination: texts.get(slot, slot.destination),
     }
 }
 

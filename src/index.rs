@@ -75,9 +75,16 @@ impl HashIndex {
             .max(MIN_CAPACITY)
             .checked_next_power_of_two()
             .unwrap_or(usize::MAX / 2 + 1);
+        self.rebuild(capacity);
+    }
+
+    /// Places every entry again in a table of `capacity` entries.
+    fn rebuild(&mut self, capacity: usize) {
         let old = std::mem::replace(&mut self.entries, vec![Entry::VACANT; capacity]);
+        self.len = 0;
         for e in old.into_iter().filter(|e| !e.is_empty()) {
             self.place(e);
+            self.len += 1;
         }
     }
 
@@ -199,13 +206,7 @@ impl HashIndex {
         if dropped {
             // Entries after a hole may no longer be reachable from their home: place them all
             // again.
-            let old = std::mem::take(&mut self.entries);
-            self.entries = vec![Entry::VACANT; old.len()];
-            self.len = 0;
-            for e in old.into_iter().filter(|e| !e.is_empty()) {
-                self.place(e);
-                self.len += 1;
-            }
+            self.rebuild(self.entries.len());
         }
     }
 }
