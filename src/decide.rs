@@ -19,6 +19,7 @@ use crate::json::write_str;
 use crate::kinds::{ArtifactCollection, Shape, type_name_matches};
 use crate::options::{MissingRemoval, Options};
 use crate::outcome::{ItemFailure, Operation};
+use crate::reference;
 use crate::request::{MALFORMED, json_type};
 
 /// What a removal targets.
@@ -215,10 +216,6 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
         }
     }
 
-    fn len(&self) -> usize {
-        self.base.len() - self.removed.len() + self.pending_by_id.len()
-    }
-
     /// The artifact with this id (its hash is `hash`, [`Collection::hash_id`]).
     fn find(&self, hash: u64, id: &str) -> Option<Target> {
         if let Some(i) = self.find_pending(hash, id) {
@@ -365,15 +362,15 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
 pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
     items: &[&'r Object<'_>],
+    hints: &'r [Hint<'r>],
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Plan<'r> {
     let now = ctx.now.to_string();
-    let hints = warm(base, items);
     let mut source = || ctx.ids.next_id();
     let mut ids = Ids::new(&mut source);
     let (mut plan, stopped) =
-        decide_pass(base, items, &hints, options, &now, &mut ids, Check::Batched);
+        decide_pass(base, items, hints, options, &now, &mut ids, Check::Batched);
     if stopped {
         let mut replay = ids.replay(&plan).into_iter();
         let mut source = || replay.next().unwrap_or_else(|| ctx.ids.next_id());
@@ -381,7 +378,7 @@ pub(crate) fn decide<'r, I: IdSource>(
         plan = decide_pass(
             base,
             items,
-            &hints,
+            hints,
             options,
             &now,
             &mut ids,
@@ -398,7 +395,7 @@ pub(crate) fn decide<'r, I: IdSource>(
 fn decide_pass<'r>(
     base: &Collection,
     items: &[&'r Object<'_>],
-    hints: &[Hint<'r>],
+    hints: &'r [Hint<'r>],
     options: &Options,
     now: &str,
     ids: &mut Ids<'_>,
@@ -407,17 +404,20 @@ fn decide_pass<'r>(
     let collection = base.which();
     let additions = hints
         .iter()
-        .filter(|h| matches!(h, Hint::Addition(_)))
+        .filter(|h| matches!(h, Hint::Addition { .. }))
         .count();
     let mut ev = Evolving::new(base, items.len(), additions, check);
     let mut decisions = Vec::with_capacity(items.len());
-    for (item, &hint) in items.iter().zip(hints) {
+    for (item, hint) in items.iter().zip(hints) {
         let decision = match hint {
-            Hint::Removal(id_hash) => decide_removal(item, id_hash, options, &mut ev),
-            Hint::Addition(key) => {
+            Hint::Removal(id_hash) => decide_removal(item, *id_hash, options, &mut ev),
+            Hint::Addition { restore_point, key } => {
                 let added = match collection.shape() {
-                    Shape::GranularItem => decide_granular_item(item, collection, now, &mut ev),
-                    shape => decide_standard(item, key, collection, shape, now, &mut ev, ids),
+                    Shape::GranularItem => decide_granular_item(item, collection, &mut ev),
+                    shape => {
+                        let hint = (restore_point.as_deref(), *key);
+                        decide_standard(item, hint, collection, shape, now, &mut ev, ids)
+                    }
                 };
                 added.map_or_else(Decision::Failed, Decision::Added)
             }
@@ -491,23 +491,31 @@ impl<'s> Ids<'s> {
     }
 }
 
-/// What [`warm`] learnt of an item before any decision: whether it is a removal, and the
-/// hash it computed for the removal's id or the addition's duplicate key.
-#[derive(Clone, Copy)]
-enum Hint<'r> {
+/// What [`prepare`] learnt of an item before any decision: whether it is a removal, the hash
+/// of the removal's id, the addition's restore point (rule A2) and the hash of its duplicate key.
+#[derive(Debug)]
+pub(crate) enum Hint<'r> {
     /// A removal, with the hash of its `id` when that is a non-empty string (the string rule X2
     /// reads).
     Removal(Option<u64>),
-    /// An addition, with the duplicate key read from `restorePoint.id` (and `searchResponseId`
-    /// for mailboxes) and its hash; [`decide_standard`] uses the hash only if the key it
-    /// resolves is the same.
-    Addition(Option<(Key<'r>, u64)>),
+    /// An addition. For standard and mailbox additions, `restore_point` is the key rule A2
+    /// resolves (`None`: the reference is invalid), and `key` the `searchResponseId` read (for
+    /// mailboxes) with the hash of the pair; [`decide_standard`] uses the hash only if the pair
+    /// it checks is the same.
+    Addition {
+        restore_point: Option<Cow<'r, str>>,
+        key: Option<(Option<&'r str>, u64)>,
+    },
 }
 
-/// Classifies each item and, before any decision, hashes the id of each removal and the key of
-/// each plain standard addition, and has the collection read what their look-ups will need (see
-/// [`Collection::warm`]).
-fn warm<'r>(base: &Collection, items: &[&'r Object<'_>]) -> Vec<Hint<'r>> {
+/// Classifies each item, resolves each addition's restore point (rule A2) and, before any
+/// decision, hashes the id of each removal and the key of each standard addition, and has the
+/// collection read what their look-ups will need (see [`Collection::warm`]).
+pub(crate) fn prepare<'r>(
+    base: &Collection,
+    items: &[&'r Object<'_>],
+    options: &Options,
+) -> Vec<Hint<'r>> {
     let mailbox = base.which().shape() == Shape::GranularMailbox;
     let standard = base.which().shape() != Shape::GranularItem;
     let hints: Vec<Hint<'r>> = items
@@ -517,12 +525,16 @@ fn warm<'r>(base: &Collection, items: &[&'r Object<'_>]) -> Vec<Hint<'r>> {
                 let id_hash = non_empty_str(item.get("id")).map(|id| base.hash_id(id));
                 return Hint::Removal(id_hash);
             }
-            let rp = match item.get("restorePoint") {
-                Some(Json::Object(rp)) if standard => non_empty_str(rp.get("id")),
-                _ => None,
+            let restore_point = if standard {
+                restore_point_key(item, options)
+            } else {
+                None
             };
             let srid = non_empty_str(item.get("searchResponseId")).filter(|_| mailbox);
-            Hint::Addition(rp.map(|rp| ((rp, srid), base.hash_key((rp, srid)))))
+            let key = restore_point
+                .as_deref()
+                .map(|rp| (srid, base.hash_key((rp, srid))));
+            Hint::Addition { restore_point, key }
         })
         .collect();
     let mut id_hashes = Vec::with_capacity(hints.len());
@@ -530,12 +542,38 @@ fn warm<'r>(base: &Collection, items: &[&'r Object<'_>]) -> Vec<Hint<'r>> {
     for hint in &hints {
         match *hint {
             Hint::Removal(Some(h)) => id_hashes.push(h),
-            Hint::Addition(Some((_, h))) => key_hashes.push(h),
+            Hint::Addition {
+                key: Some((_, h)), ..
+            } => key_hashes.push(h),
             _ => {}
         }
     }
     base.warm(&id_hashes, &key_hashes);
     hints
+}
+
+/// Rule A2: the key of the restore point an addition names, from `restorePoint.id` (a non-empty
+/// string, taken as it is) or `restorePoint@odata.id` (an entity-id IRI, [`reference`]); both
+/// given, they must name the same key. `None` when the reference is invalid.
+fn restore_point_key<'r>(item: &'r Object<'_>, options: &Options) -> Option<Cow<'r, str>> {
+    let Some(Json::Object(rp)) = item.get("restorePoint") else {
+        return None;
+    };
+    let id = match rp.get("id") {
+        None => None,
+        Some(v) => Some(non_empty_str(Some(v))?),
+    };
+    let resolved = match rp.get("@odata.id") {
+        None => None,
+        Some(Json::String(r)) => Some(reference::restore_point_key(r, options)?),
+        Some(_) => return None,
+    };
+    match (id, resolved) {
+        (None, None) => None,
+        (Some(id), None) => Some(Cow::Borrowed(id)),
+        (None, Some(key)) => Some(key),
+        (Some(id), Some(key)) => (id == key).then_some(Cow::Borrowed(id)),
+    }
 }
 
 /// An item with `@removed` or `@odata.removed` is a removal; any other is an addition.
@@ -661,7 +699,7 @@ fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {
 /// Rules A1–A7 (and A6 for granular mailbox artifacts).
 fn decide_standard<'c, 'r: 'c>(
     item: &'r Object<'_>,
-    hinted: Option<(Key<'r>, u64)>,
+    (restore_point, hinted): (Option<&'r str>, Option<(Option<&'r str>, u64)>),
     collection: ArtifactCollection,
     shape: Shape,
     now: &str,
@@ -683,28 +721,15 @@ fn decide_standard<'c, 'r: 'c>(
         ));
     }
     check_item_type(item, collection)?;
-    // A2: the restore point reference.
-    let invalid_rp = || {
+    // A2: the restore point reference, resolved by `prepare`.
+    let restore_point = restore_point.ok_or_else(|| {
         ItemFailure::new(
             op,
             400,
             ErrorCode::InvalidRestorePoint,
             "Invalid restore point provided.",
         )
-    };
-    let Some(Json::Object(rp)) = item.get("restorePoint") else {
-        return Err(invalid_rp());
-    };
-    let id = rp.get("id");
-    let odata_id = rp.get("@odata.id");
-    let restore_point = match (id, odata_id) {
-        (None, None) => return Err(invalid_rp()),
-        (Some(a), None) | (None, Some(a)) => non_empty_str(Some(a)).ok_or_else(invalid_rp)?,
-        (Some(a), Some(b)) => match (non_empty_str(Some(a)), non_empty_str(Some(b))) {
-            (Some(a), Some(b)) if a == b => a,
-            _ => return Err(invalid_rp()),
-        },
-    };
+    })?;
     // A3: the destination type.
     let destination = match item.get("destinationType") {
         Some(Json::String(d)) if d == "new" => "new",
@@ -732,7 +757,7 @@ fn decide_standard<'c, 'r: 'c>(
     // A4: not already in the collection.
     let key = (restore_point, search_response_id);
     let key_hash = match hinted {
-        Some((k, hash)) if k == key => hash,
+        Some((srid, hash)) if srid == search_response_id => hash,
         _ => ev.base.hash_key(key),
     };
     if ev.key_count(key_hash, key) > 0 {
@@ -774,7 +799,9 @@ fn decide_standard<'c, 'r: 'c>(
         json.push_str(",\"searchResponseId\":");
         spans.search_response_id = write_spanned(json, start, s);
     }
-    push_added_tail(json, now);
+    json.push_str(",\"status\":\"added\",\"createdDateTime\":\"");
+    json.push_str(now);
+    json.push_str("\"}");
     let json = start..json.len();
     Ok(ev.add(Pending {
         id: Cow::Owned(id),
@@ -793,7 +820,6 @@ fn decide_standard<'c, 'r: 'c>(
 fn decide_granular_item<'c, 'r: 'c>(
     item: &'r Object<'_>,
     collection: ArtifactCollection,
-    now: &str,
     ev: &mut Evolving<'c, 'r>,
 ) -> Result<usize, ItemFailure> {
     let op = Operation::Insert;
@@ -845,7 +871,8 @@ fn decide_granular_item<'c, 'r: 'c>(
     spans.id = write_spanned(json, start, key);
     json.push_str(",\"browseSessionId\":");
     write_str(json, browse);
-    push_added_tail(json, now);
+    // G4: `granularRestoreArtifactBase` has no `createdDateTime`.
+    json.push_str(",\"status\":\"added\"}");
     let json = start..json.len();
     Ok(ev.add(Pending {
         id: Cow::Borrowed(key),
@@ -858,12 +885,6 @@ fn decide_granular_item<'c, 'r: 'c>(
         alive: true,
         removed_before: ev.removed_order.len(),
     }))
-}
-
-fn push_added_tail(json: &mut String, now: &str) {
-    json.push_str(",\"status\":\"added\",\"createdDateTime\":\"");
-    json.push_str(now);
-    json.push_str("\"}");
 }
 
 fn duplicate(op: Operation) -> ItemFailure {
@@ -880,14 +901,17 @@ fn short_type(collection: ArtifactCollection) -> &'static str {
     t.rsplit('.').next().unwrap_or(t)
 }
 
-/// Draws ids until one is non-empty and not in the evolving collection: at most one draw per
-/// artifact in it, plus one, so an id source that never repeats itself always succeeds. With
+/// The most ids one addition draws (rule A7): a constant, so a source stuck on stored ids costs
+/// the same whatever the size of the session.
+pub const MAX_DRAWS_PER_ITEM: usize = 16;
+
+/// Draws ids until one is non-empty and not in the evolving collection: at most
+/// [`MAX_DRAWS_PER_ITEM`] draws. With
 /// [`Check::Batched`], "not in the evolving collection" is checked against the request's own
 /// additions here and against the stored collection later ([`decide`]); `None` also when the
 /// pass stops.
 fn fresh_id(ev: &mut Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
-    let tries = ev.len().saturating_add(1);
-    for _ in 0..tries {
+    for _ in 0..MAX_DRAWS_PER_ITEM {
         let id = (ids.source)();
         if !id.is_empty() {
             let hash = ev.base.hash_id(&id);

@@ -1,4 +1,5 @@
-//! Evolvable enumerations (rule S4): each keeps values it does not know.
+//! Evolvable enumerations (rule S4): each keeps values it does not know, and knows which of its
+//! members come after the `unknownFutureValue` sentinel (rule O7).
 
 use std::fmt;
 
@@ -6,6 +7,7 @@ macro_rules! evolvable_enum {
     (
         $(#[$meta:meta])*
         $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
+        after_sentinel: [ $( $late:ident ),* ]
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -30,6 +32,25 @@ macro_rules! evolvable_enum {
                 match text {
                     $( $text => $name::$variant, )+
                     other => $name::Other(other.to_owned()),
+                }
+            }
+
+            /// Whether the value comes after the `unknownFutureValue` sentinel of the schema:
+            /// a member added after it, or a value this crate does not know (new members are
+            /// always added after the sentinel). Graph sends such values only to clients that
+            /// asked with `Prefer: include-unknown-enum-members` (rule O7).
+            pub fn is_after_sentinel(&self) -> bool {
+                matches!(self, $name::Other(_) $( | $name::$late )*)
+            }
+
+            /// The value as a response writes it (rule O7): as stored when
+            /// `include_unknown_members` or when it comes before the sentinel, else
+            /// `unknownFutureValue`.
+            pub fn response_str(&self, include_unknown_members: bool) -> &str {
+                if include_unknown_members || !self.is_after_sentinel() {
+                    self.as_str()
+                } else {
+                    "unknownFutureValue"
                 }
             }
         }
@@ -60,6 +81,7 @@ evolvable_enum! {
         /// `failed`.
         Failed => "failed",
     }
+    after_sentinel: [Failed]
 }
 
 evolvable_enum! {
@@ -74,6 +96,7 @@ evolvable_enum! {
         /// `granular`.
         Granular => "granular",
     }
+    after_sentinel: [Granular]
 }
 
 evolvable_enum! {
@@ -86,6 +109,7 @@ evolvable_enum! {
         /// `unknownFutureValue`.
         UnknownFutureValue => "unknownFutureValue",
     }
+    after_sentinel: []
 }
 
 evolvable_enum! {
@@ -106,6 +130,7 @@ evolvable_enum! {
         /// `unknownFutureValue`.
         UnknownFutureValue => "unknownFutureValue",
     }
+    after_sentinel: []
 }
 
 #[cfg(test)]
@@ -122,5 +147,34 @@ mod tests {
         assert_ne!(DestinationType::parse("inplace"), DestinationType::InPlace);
         assert_eq!(RestoreJobType::parse("bulk"), RestoreJobType::Bulk);
         assert_eq!(ArtifactStatus::parse("added").to_string(), "added");
+    }
+
+    #[test]
+    fn members_after_the_sentinel_as_the_schema_lists_them() {
+        let late = |s: &str| SessionStatus::parse(s).is_after_sentinel();
+        assert!(late("failed") && late("someFutureValue"));
+        for early in [
+            "draft",
+            "activating",
+            "active",
+            "completedWithError",
+            "completed",
+        ] {
+            assert!(!late(early), "{early}");
+        }
+        assert!(!late("unknownFutureValue"));
+        let late = |s: &str| RestoreJobType::parse(s).is_after_sentinel();
+        assert!(late("granular") && late("Standard"));
+        assert!(!late("standard") && !late("bulk") && !late("unknownFutureValue"));
+        assert!(!DestinationType::parse("inPlace").is_after_sentinel());
+        assert!(DestinationType::parse("elsewhere").is_after_sentinel());
+        assert!(!ArtifactStatus::parse("failed").is_after_sentinel());
+        assert!(ArtifactStatus::parse("cancelled").is_after_sentinel());
+        assert_eq!(
+            RestoreJobType::Granular.response_str(false),
+            "unknownFutureValue"
+        );
+        assert_eq!(RestoreJobType::Granular.response_str(true), "granular");
+        assert_eq!(SessionStatus::Draft.response_str(false), "draft");
     }
 }

@@ -169,6 +169,7 @@ impl RequestError {
         Response {
             status: self.status,
             body: Some(render::error_body(self, &[], None)),
+            preference_applied: None,
         }
     }
 }

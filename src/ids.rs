@@ -6,8 +6,9 @@
 /// A source of fresh artifact ids.
 ///
 /// The engine asks for one id per standard addition. An id that is empty or already present in
-/// the collection is discarded and another one drawn (at most once per artifact in the
-/// collection, plus one, so a source that never repeats itself always succeeds).
+/// the collection is discarded and another one drawn, at most
+/// [`MAX_DRAWS_PER_ITEM`](crate::MAX_DRAWS_PER_ITEM) draws per addition whatever the size of the
+/// session; an addition that gets no fresh id fails with 500 (rule A7).
 ///
 /// Any `FnMut() -> String` is an id source:
 ///

@@ -59,6 +59,18 @@ impl SessionKind {
         }
     }
 
+    /// The member that holds this kind's bulk-addition requests
+    /// (`driveRestoreArtifactsBulkAdditionRequests`, `siteRestoreArtifactsBulkAdditionRequests`,
+    /// `mailboxRestoreArtifactsBulkAdditionRequests`): a session where it is a non-empty array
+    /// is a bulk session (rule E3).
+    pub fn bulk_addition_requests(self) -> &'static str {
+        match self {
+            SessionKind::OneDriveForBusiness => "driveRestoreArtifactsBulkAdditionRequests",
+            SessionKind::SharePoint => "siteRestoreArtifactsBulkAdditionRequests",
+            SessionKind::Exchange => "mailboxRestoreArtifactsBulkAdditionRequests",
+        }
+    }
+
     /// The collection of this kind in `family`.
     pub fn collection(self, family: Family) -> ArtifactCollection {
         match family {

@@ -28,6 +28,7 @@ mod json;
 mod kinds;
 mod options;
 mod outcome;
+mod reference;
 mod render;
 mod request;
 mod session;
@@ -39,13 +40,15 @@ pub use enums::{ArtifactStatus, DestinationType, RestoreJobType, SessionStatus};
 pub use error::{ErrorCode, RequestError, StateError};
 pub use ids::{IdSource, SeededIds};
 pub use kinds::{ArtifactCollection, Family, SessionKind};
-pub use options::{MissingRemoval, Options};
-pub use outcome::{Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
+pub use options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};
+pub use outcome::{Answer, Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
 pub use request::Request;
 pub use session::Session;
 pub use time::{Timestamp, TimestampError};
 
+pub use decide::MAX_DRAWS_PER_ITEM;
 use decide::{Decision, Plan};
+use options::Answered;
 
 /// Applies a PATCH body to a restore session.
 ///
@@ -54,6 +57,7 @@ use decide::{Decision, Plan};
 /// mode) returns the session unchanged with an error response; items are otherwise decided one
 /// by one against the evolving collection, then committed together (rules O1–O6). Nothing is
 /// read from the environment: the time, the ids and the caller's identity come from `ctx`.
+/// [`apply_in_place`] is the same on a `&mut Session`.
 ///
 /// ```
 /// use restore_delta::{apply, Context, Options, SeededIds, Session, Timestamp};
@@ -68,14 +72,39 @@ use decide::{Decision, Plan};
 /// assert_eq!(applied.state.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
 /// ```
 pub fn apply<I: IdSource>(
-    session: Session,
+    mut session: Session,
     request: &[u8],
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Applied {
+    let answer = apply_in_place(&mut session, request, options, ctx);
+    Applied::new(session, answer)
+}
+
+/// [`apply`] on a session the caller keeps where it is (in a map, behind a lock): the session is
+/// changed in place when the request commits, and left untouched when it is refused.
+///
+/// ```
+/// use restore_delta::{apply_in_place, Context, Options, SeededIds, Session, Timestamp};
+/// let mut session = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+///     "id":"s1","status":"draft"}"##).unwrap();
+/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+/// let mut ctx = Context::new(now, SeededIds::new(1));
+/// let body = br##"{"mailboxRestoreArtifacts@delta":[
+///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##;
+/// let answer = apply_in_place(&mut session, body, &Options::default(), &mut ctx);
+/// assert_eq!(answer.response.status, 200);
+/// assert_eq!(session.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
+/// ```
+pub fn apply_in_place<I: IdSource>(
+    session: &mut Session,
+    request: &[u8],
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Answer {
     match Request::parse(request, options) {
-        Ok(request) => apply_request(session, &request, options, ctx),
-        Err(error) => refuse(session, error),
+        Ok(request) => apply_request_in_place(session, &request, options, ctx),
+        Err(error) => refuse(error),
     }
 }
 
@@ -99,57 +128,87 @@ pub fn apply<I: IdSource>(
 /// assert_eq!(applied.response.status, 200);
 /// ```
 pub fn apply_request<I: IdSource>(
-    session: Session,
+    mut session: Session,
     request: &Request<'_>,
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Applied {
-    let envelope = match request::envelope(&session, request, options) {
+    let answer = apply_request_in_place(&mut session, request, options, ctx);
+    Applied::new(session, answer)
+}
+
+/// [`apply_request`] on a session the caller keeps where it is: a server parses the body
+/// ([`Request::parse`]) before it takes the session's lock, then applies it in place.
+pub fn apply_request_in_place<I: IdSource>(
+    session: &mut Session,
+    request: &Request<'_>,
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Answer {
+    let envelope = match request::envelope(session, request, options) {
         Ok(envelope) => envelope,
-        Err(error) => return refuse(session, error),
+        Err(error) => return refuse(error),
     };
     let family = envelope.collection.family();
     let was_empty = session.collection(Family::Standard).is_empty()
         && session.collection(Family::Granular).is_empty();
-    let plan = decide::decide(session.collection(family), &envelope.items, options, ctx);
+    let hints = decide::prepare(session.collection(family), &envelope.items, options);
+    let plan = decide::decide(
+        session.collection(family),
+        &envelope.items,
+        &hints,
+        options,
+        ctx,
+    );
 
     if options.atomic && plan.any_failed() {
-        return refuse_atomic(session, envelope.collection, &plan);
+        return refuse_atomic(envelope.collection, &plan, options);
     }
 
-    let mut session = session;
-    commit::commit(&mut session, family, &plan, ctx, was_empty);
-    let response = if options.return_minimal && !plan.any_failed() {
-        Response {
-            status: 204,
-            body: None,
-        }
+    commit::commit(session, family, &plan, ctx, was_empty);
+    let minimal = options.return_minimal && !plan.any_failed();
+    let answered = if minimal {
+        Answered::Minimal
     } else {
-        Response {
-            status: 200,
-            body: Some(render::success_body(
-                &session,
+        Answered::Representation
+    };
+    let response = Response {
+        status: if minimal { 204 } else { 200 },
+        body: (!minimal).then(|| {
+            render::success_body(
+                session,
                 envelope.collection,
                 &envelope.items,
                 &plan,
-            )),
-        }
+                options,
+            )
+        }),
+        preference_applied: options.asked().applied(options, answered),
     };
-    Applied {
-        state: session,
+    Answer {
         response,
         outcomes: outcomes(plan),
         error: None,
     }
 }
 
-/// A refused request: the session unchanged, the error as the response.
-fn refuse(session: Session, error: RequestError) -> Applied {
-    Applied {
-        state: session,
+/// A refused request: the error as the response; the session is not touched.
+fn refuse(error: RequestError) -> Answer {
+    Answer {
         response: error.response(),
         outcomes: Vec::new(),
         error: Some(error),
+    }
+}
+
+impl Applied {
+    fn new(state: Session, answer: Answer) -> Applied {
+        Applied {
+            state,
+            response: answer.response,
+            outcomes: answer.outcomes,
+            error: answer.error,
+        }
     }
 }
 
@@ -173,7 +232,7 @@ fn outcomes(plan: Plan) -> Vec<ItemOutcome> {
 }
 
 /// Rule O1: the first failure becomes the response; every failure is listed; nothing applied.
-fn refuse_atomic(session: Session, collection: ArtifactCollection, plan: &Plan) -> Applied {
+fn refuse_atomic(collection: ArtifactCollection, plan: &Plan, options: &Options) -> Answer {
     let failures: Vec<(usize, &ItemFailure)> = plan
         .decisions
         .iter()
@@ -195,11 +254,11 @@ fn refuse_atomic(session: Session, collection: ArtifactCollection, plan: &Plan) 
             _ => ItemOutcome::NotApplied,
         })
         .collect();
-    Applied {
-        state: session,
+    Answer {
         response: Response {
             status: error.status,
             body: Some(render::error_body(&error, &failures, Some(collection))),
+            preference_applied: options.asked().applied(options, Answered::AtomicRefusal),
         },
         outcomes,
         error: Some(error),

@@ -58,11 +58,15 @@ impl serde::Serialize for Body {
 /// The HTTP response to the PATCH.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub struct Response {
     /// 200, 204, or the status of a whole-request error.
     pub status: u16,
     /// The JSON body; `None` for 204.
     pub body: Option<Body>,
+    /// The value of the `Preference-Applied` header: the preferences of the request's `Prefer`
+    /// header that were honoured, such as `return=minimal` (rule O8); `None` when none was.
+    pub preference_applied: Option<String>,
 }
 
 impl Response {
@@ -144,9 +148,25 @@ pub enum ItemOutcome {
     NotApplied,
 }
 
+/// The result of [`apply_in_place`](crate::apply_in_place): the response and the outcomes; the
+/// session was changed where it is.
+#[derive(Debug)]
+#[non_exhaustive]
+#[must_use]
+pub struct Answer {
+    /// The HTTP response.
+    pub response: Response,
+    /// One outcome per item, in request order; empty when the request was refused before its
+    /// items were looked at.
+    pub outcomes: Vec<ItemOutcome>,
+    /// The whole-request error, when the response is one.
+    pub error: Option<RequestError>,
+}
+
 /// The result of [`apply`](crate::apply).
 #[derive(Debug)]
 #[non_exhaustive]
+#[must_use]
 pub struct Applied {
     /// The new state: the input state when the request was refused as a whole.
     pub state: Session,

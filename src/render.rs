@@ -6,6 +6,7 @@ use crate::decide::{Decision, Plan};
 use crate::error::RequestError;
 use crate::json::write_str;
 use crate::kinds::ArtifactCollection;
+use crate::options::Options;
 use crate::outcome::{Body, ItemFailure, Operation};
 use crate::session::{Member, Session};
 
@@ -57,12 +58,13 @@ pub(crate) fn error_body(
 }
 
 /// The 200 body: the session's top-level members but its collections, then one entry per item
-/// in request order (rule O3).
+/// in request order (rule O3); `status` and `restoreJobType` as rule O7 writes them.
 pub(crate) fn success_body(
     session: &Session,
     collection: ArtifactCollection,
     items: &[&Object<'_>],
     plan: &Plan<'_>,
+    options: &Options,
 ) -> Body {
     let mut out = String::with_capacity(256 + items.len() * 256);
     out.push('{');
@@ -74,7 +76,18 @@ pub(crate) fn success_body(
         if let Member::Raw(raw) = member {
             write_str(&mut out, name);
             out.push(':');
-            out.push_str(raw.get());
+            let include = options.include_unknown_enum_members;
+            let late = raw.get() != "null"
+                && match name.as_str() {
+                    "status" => session.status().is_after_sentinel(),
+                    "restoreJobType" => session.restore_job_type().is_after_sentinel(),
+                    _ => false,
+                };
+            if late && !include {
+                out.push_str("\"unknownFutureValue\"");
+            } else {
+                out.push_str(raw.get());
+            }
             out.push(',');
         }
     }

@@ -1,7 +1,7 @@
 //! The request envelope: whole-request checks E1–E9, in order, first failure wins.
 
 use crate::borrowed::{self, Json, Object};
-use crate::enums::{RestoreJobType, SessionStatus};
+use crate::enums::SessionStatus;
 use crate::error::{ErrorCode, RequestError};
 use crate::kinds::{ArtifactCollection, type_name_matches};
 use crate::options::Options;
@@ -89,7 +89,7 @@ pub(crate) fn envelope<'r, 'b>(
             "Restore session can only be patched in Draft state.",
         ));
     }
-    if session.restore_job_type() == &RestoreJobType::Bulk {
+    if session.is_bulk() {
         return Err(RequestError::new(
             403,
             ErrorCode::RestoreSessionActionNotAllowed,

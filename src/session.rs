@@ -43,6 +43,8 @@ pub struct Session {
     id: String,
     status: SessionStatus,
     job_type: RestoreJobType,
+    /// The bulk-addition requests of the session's kind are a non-empty array (rule E3).
+    bulk_requests: bool,
     members: Vec<(String, Member)>,
     standard: Collection,
     granular: Collection,
@@ -199,6 +201,14 @@ impl Session {
         &self.job_type
     }
 
+    /// Whether this is a bulk session, which a PATCH can't change (rule E3): `restoreJobType` is
+    /// `bulk`, or the bulk-addition requests of its kind
+    /// ([`SessionKind::bulk_addition_requests`]) are a non-empty array. A bulk session is created
+    /// empty, so its `restoreJobType` may still read `standard`.
+    pub fn is_bulk(&self) -> bool {
+        self.bulk_requests || self.job_type == RestoreJobType::Bulk
+    }
+
     /// The artifacts of a collection, in order. Empty for a collection of another kind.
     pub fn artifacts(
         &self,
@@ -284,6 +294,9 @@ struct Parts {
     job_type: Option<RestoreJobType>,
     /// Collections in state order; `None` for one that is not an array.
     collections: Vec<(ArtifactCollection, Option<Collection>)>,
+    /// Bulk-addition request members, of any kind: their kind, and `Some(non-empty)` for an
+    /// array, `None` for anything else.
+    bulk: Vec<(SessionKind, Option<bool>)>,
     members: Vec<(String, Member)>,
 }
 
@@ -323,7 +336,16 @@ impl Parts {
         check_strict(raw.get()).map_err(|e| StateError::InvalidJson {
             message: format!("member {name:?}: {e}"),
         })?;
-        self.members.push((name, Member::Raw(minify(raw))));
+        let raw = minify(raw);
+        if let Some(kind) = SessionKind::ALL
+            .into_iter()
+            .find(|k| k.bulk_addition_requests() == name)
+        {
+            let text = raw.get();
+            let array = text.starts_with('[').then_some(text != "[]");
+            self.bulk.push((kind, array));
+        }
+        self.members.push((name, Member::Raw(raw)));
         Ok(())
     }
 
@@ -339,6 +361,15 @@ impl Parts {
                 .map(|(which, _)| which.kind())
                 .ok_or(StateError::UndeterminedKind)?,
         };
+        // E3: the bulk-addition requests of this kind make a bulk session; another kind's are
+        // a member like any other.
+        let mut bulk_requests = false;
+        for (of, array) in self.bulk {
+            if of == kind {
+                bulk_requests = array
+                    .ok_or_else(|| invalid(kind.bulk_addition_requests(), "is not an array"))?;
+            }
+        }
         let mut standard = Collection::new(kind.standard());
         let mut granular = Collection::new(kind.granular());
         for (which, loaded) in self.collections {
@@ -359,6 +390,7 @@ impl Parts {
             id,
             status: self.status.unwrap_or(SessionStatus::Draft),
             job_type: self.job_type.unwrap_or(RestoreJobType::Standard),
+            bulk_requests,
             members: self.members,
             standard,
             granular,

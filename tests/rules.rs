@@ -409,6 +409,61 @@ fn e3_only_draft_and_never_bulk() {
         body(&a)["error"]["message"],
         "Patch operations aren't supported for bulk restore sessions."
     );
+    // A bulk session by content: created empty (`standard`), then given bulk-addition requests.
+    for (kind_type, member, delta) in [
+        (
+            OD,
+            "driveRestoreArtifactsBulkAdditionRequests",
+            "driveRestoreArtifacts@delta",
+        ),
+        (
+            SP,
+            "siteRestoreArtifactsBulkAdditionRequests",
+            "siteRestoreArtifacts@delta",
+        ),
+        (
+            EX,
+            "mailboxRestoreArtifactsBulkAdditionRequests",
+            "mailboxRestoreArtifacts@delta",
+        ),
+    ] {
+        let request = json!({ delta: [add("r1", "new")] });
+        let mut state = json!({"@odata.type": kind_type, "id": "s1", "status": "draft",
+            "restoreJobType": "standard"});
+        state[member] = json!([{"id": "b1", "displayName": "bulk", "status": "active"}]);
+        assert!(session(&state).is_bulk());
+        let a = run(&state, &request);
+        assert_refused(&a, &state, 403, "RestoreSessionActionNotAllowed");
+        assert_eq!(
+            body(&a)["error"]["message"],
+            "Patch operations aren't supported for bulk restore sessions."
+        );
+        // An empty list is no bulk session; the member stays as it was.
+        state[member] = json!([]);
+        let a = run(&state, &request);
+        assert_eq!(a.response.status, 200, "{member} empty");
+        assert_eq!(a.state.to_value()[member], json!([]));
+        // Present but not an array: a state error.
+        for wrong in [json!(null), json!({}), json!("x")] {
+            state[member] = wrong;
+            assert_eq!(
+                Session::from_json(state.to_string().as_bytes()).unwrap_err(),
+                StateError::InvalidMember {
+                    member: member.into(),
+                    reason: "is not an array".into()
+                }
+            );
+        }
+    }
+    // Another kind's bulk member means nothing here and is kept as it is.
+    let mut state = od(json!([]));
+    state["mailboxRestoreArtifactsBulkAdditionRequests"] = json!([{"id": "b1"}]);
+    let a = run(&state, &drive(vec![add("r1", "new")]));
+    assert_eq!(a.response.status, 200);
+    assert_eq!(
+        a.state.to_value()["mailboxRestoreArtifactsBulkAdditionRequests"],
+        json!([{"id": "b1"}])
+    );
     // E3 comes after E2: a malformed body to an active session is 400.
     let mut state = od(json!([]));
     state["status"] = json!("active");
@@ -747,6 +802,107 @@ fn a2_restore_point_reference() {
 }
 
 #[test]
+fn a2_odata_id_is_an_entity_id_iri_resolved_to_the_key() {
+    let with = |rp: Value| json!({"restorePoint": rp, "destinationType": "new"});
+    let iris = [
+        "rp-1",
+        "restorePoints/rp-1",
+        "/solutions/backupRestore/restorePoints('rp-1')",
+        "https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/rp-1",
+        "https://graph.microsoft.com/beta/solutions/backupRestore/restorePoints('rp-1')",
+        "https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints(rp-1)",
+        "restorePoints/rp%2D1",
+    ];
+    for iri in iris {
+        // Stored as the key; a second addition of the same key by `id` is a duplicate (A4).
+        let a = run(
+            &od(json!([])),
+            &drive(vec![with(json!({"@odata.id": iri})), add("rp-1", "new")]),
+        );
+        let e = drive_entries(&a);
+        assert_eq!(e[0]["restorePoint"], json!({"id": "rp-1"}), "{iri}");
+        assert_eq!(
+            failure(&e[1]).1,
+            "DuplicateArtifactInList",
+            "{iri}: A4 bypassed"
+        );
+        // And the other way round, against a stored artifact.
+        let a = run(
+            &od(json!([art("a1", "rp-1", "new")])),
+            &drive(vec![with(json!({"@odata.id": iri}))]),
+        );
+        assert_eq!(item_failure(&a, 0).1, "DuplicateArtifactInList", "{iri}");
+        // `id` and `@odata.id` both given must name the same key.
+        let a = run(
+            &od(json!([])),
+            &drive(vec![with(json!({"id": "rp-1", "@odata.id": iri}))]),
+        );
+        assert_eq!(drive_entries(&a)[0]["restorePoint"], json!({"id": "rp-1"}));
+    }
+    let bad = [
+        "https://graph.microsoft.com/v1.0/solutions/backupRestore/protectionPolicies/rp-1",
+        "https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/rp-1?$select=id",
+        "restorePoints/rp-1#x",
+        "restorePoints('')",
+        "https://example.com/v1.0/restorePoints/rp-1",
+        "http://127.0.0.1:8080/v1.0/restorePoints/rp-1",
+        "restorePoints/%FF",
+        "restorePoints('it's')",
+    ];
+    for iri in bad {
+        let a = run(
+            &od(json!([])),
+            &drive(vec![with(json!({"@odata.id": iri}))]),
+        );
+        assert_eq!(
+            item_failure(&a, 0),
+            (400, "InvalidRestorePoint".into(), "insert".into()),
+            "{iri}"
+        );
+        // The failure entry echoes the reference as sent.
+        assert_eq!(
+            drive_entries(&a)[0]["restorePoint"],
+            json!({"@odata.id": iri})
+        );
+        assert_eq!(a.state.artifact_count(DRIVE), 0);
+    }
+    let a = run(
+        &od(json!([])),
+        &drive(vec![with(
+            json!({"id": "rp-2", "@odata.id": "restorePoints/rp-1"}),
+        )]),
+    );
+    assert_eq!(item_failure(&a, 0).1, "InvalidRestorePoint");
+    // An embedder's own service root.
+    let local = "http://127.0.0.1:8080/v1.0/solutions/backupRestore/restorePoints/rp-1";
+    let options = Options::default().with_service_root("http://127.0.0.1:8080/v1.0");
+    let a = run_with(
+        &od(json!([])),
+        &drive(vec![with(json!({"@odata.id": local}))]),
+        &options,
+    );
+    assert_eq!(drive_entries(&a)[0]["restorePoint"], json!({"id": "rp-1"}));
+    // A reference of nearly 1 MiB is read, and refused, in linear time.
+    let huge = format!("restorePoints/{}?", "%41".repeat(340_000));
+    let a = run(
+        &od(json!([])),
+        &drive(vec![with(json!({"@odata.id": huge}))]),
+    );
+    assert_eq!(item_failure(&a, 0).1, "InvalidRestorePoint");
+    let huge = format!("restorePoints/{}", "%41".repeat(340_000));
+    let a = run(
+        &od(json!([])),
+        &drive(vec![with(json!({"@odata.id": huge}))]),
+    );
+    assert_eq!(
+        drive_entries(&a)[0]["restorePoint"]["id"]
+            .as_str()
+            .map(str::len),
+        Some(340_000)
+    );
+}
+
+#[test]
 fn a3_destination_type_is_new_or_in_place_exactly() {
     let state = od(json!([]));
     for d in [
@@ -994,6 +1150,46 @@ fn a7_the_source_is_asked_for_no_more_ids_than_one_careful_pass_takes() {
     );
 }
 
+#[test]
+fn a7_draws_per_item_are_bounded_by_a_constant() {
+    assert_eq!(restore_delta::MAX_DRAWS_PER_ITEM, 16);
+    // A source stuck on a stored id: each addition gives up after 16 draws, whatever the size
+    // of the session (here 2,000 artifacts, where the old bound was 2,001 draws an item).
+    let stored: Vec<Value> = (0..2000)
+        .map(|i| art(&format!("a{i}"), &format!("r{i}"), "new"))
+        .collect();
+    let state = od(Value::Array(stored));
+    let mut drawn = 0;
+    let stuck = || {
+        drawn += 1;
+        "a7".to_owned()
+    };
+    let (a, ctx) = run_with_ids(
+        &state,
+        &drive(vec![add("x1", "new"), add("x2", "new"), rm("a1")]),
+        stuck,
+    );
+    drop(ctx);
+    for i in 0..2 {
+        assert_eq!(
+            item_failure(&a, i),
+            (500, "InternalServerError".into(), "insert".into())
+        );
+    }
+    assert_eq!(a.outcomes[2], ItemOutcome::Removed { id: "a1".into() });
+    assert_eq!(drawn, 32, "16 draws per addition");
+    // Fifteen stored ids, then a fresh one: the sixteenth draw is taken.
+    let script: Vec<String> = (0..15)
+        .map(|i| format!("a{i}"))
+        .chain(["fresh".into()])
+        .collect();
+    let mut next = script.into_iter();
+    let (a, _) = run_with_ids(&state, &drive(vec![add("x1", "new")]), move || {
+        next.next().unwrap_or_default()
+    });
+    assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "fresh".into() });
+}
+
 // ---------------------------------------------------------------- G: granular drive and site
 
 fn gdrive(items: Vec<Value>) -> Value {
@@ -1095,7 +1291,8 @@ fn g4_granular_artifact_shape_for_drive_and_site() {
     );
     assert_eq!(
         g_entries(&a)[0],
-        json!({"id": "k", "browseSessionId": "b", "status": "added", "createdDateTime": NOW})
+        json!({"id": "k", "browseSessionId": "b", "status": "added"}),
+        "no createdDateTime: granularRestoreArtifactBase has none"
     );
     let site = json!({"@odata.type": SP, "id": "p"});
     let a = run(
@@ -1261,6 +1458,145 @@ fn o5_return_minimal() {
     let a = run_with(&state, &drive(vec![rm("a1"), rm("a1")]), &minimal);
     assert_eq!(a.response.status, 200);
     assert_eq!(drive_entries(&a).len(), 2);
+}
+
+#[test]
+fn o7_enum_members_after_the_sentinel_only_when_asked() {
+    // restoreJobType `granular` and status `failed` come after `unknownFutureValue` in the
+    // schema; values the crate does not know are taken to come after it too.
+    let include = Options::default().with_prefer("include-unknown-enum-members");
+    let a = run(
+        &gstate(json!([])),
+        &gdrive(vec![json!({"browseSessionId": "b", "itemKey": "k"})]),
+    );
+    assert_eq!(body(&a)["restoreJobType"], "unknownFutureValue");
+    assert_eq!(
+        a.state.to_value()["restoreJobType"],
+        "granular",
+        "S4: the state keeps it"
+    );
+    let a = run_with(
+        &gstate(json!([])),
+        &gdrive(vec![json!({"browseSessionId": "b", "itemKey": "k"})]),
+        &include,
+    );
+    assert_eq!(body(&a)["restoreJobType"], "granular");
+    for (job, shown) in [
+        ("standard", "standard"),
+        ("unknownFutureValue", "unknownFutureValue"),
+        ("someFutureType", "unknownFutureValue"),
+    ] {
+        let mut state = od(json!([art("a1", "r1", "new")]));
+        state["restoreJobType"] = json!(job);
+        let a = run(&state, &drive(vec![rm("a1")]));
+        assert_eq!(body(&a)["restoreJobType"], shown, "{job}");
+        assert_eq!(a.state.to_value()["restoreJobType"], job);
+        let a = run_with(&state, &drive(vec![rm("a1")]), &include);
+        assert_eq!(body(&a)["restoreJobType"], job, "{job} asked for");
+    }
+    // A `null` stays `null`; a draft's status is before the sentinel.
+    let mut state = od(json!([art("a1", "r1", "new")]));
+    state["status"] = json!(null);
+    state["restoreJobType"] = json!(null);
+    let a = run(&state, &drive(vec![rm("a1")]));
+    assert_eq!(body(&a)["status"], Value::Null);
+    assert!(body(&a).as_object().unwrap().contains_key("restoreJobType"));
+    assert_eq!(body(&a)["restoreJobType"], Value::Null);
+    let a = run(&od(json!([art("a1", "r1", "new")])), &drive(vec![rm("a1")]));
+    assert_eq!(body(&a)["status"], "draft");
+}
+
+#[test]
+fn o8_preference_applied_names_what_was_honoured() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let applied = |prefer: &str, items: Vec<Value>| {
+        let a = run_with(
+            &state,
+            &drive(items),
+            &Options::default().with_prefer(prefer),
+        );
+        (a.response.status, a.response.preference_applied)
+    };
+    let ok = || vec![rm("a1")];
+    let failing = || vec![rm("a1"), rm("zz")];
+    assert_eq!(applied("", ok()), (200, None));
+    assert_eq!(applied("respond-async, wait=5", ok()), (200, None));
+    assert_eq!(
+        applied("return=minimal", ok()),
+        (204, Some("return=minimal".into()))
+    );
+    // Asked for, not given: an item failed, so the whole body came back.
+    assert_eq!(applied("return=minimal", failing()), (200, None));
+    assert_eq!(
+        applied("return=representation", ok()),
+        (200, Some("return=representation".into()))
+    );
+    assert_eq!(
+        applied("odata.continue-on-error", failing()),
+        (200, Some("odata.continue-on-error".into()))
+    );
+    assert_eq!(
+        applied("Continue-On-Error=true", ok()),
+        (200, Some("continue-on-error".into()))
+    );
+    assert_eq!(
+        applied("continue-on-error=false", failing()),
+        (409, Some("continue-on-error=false".into()))
+    );
+    assert_eq!(
+        applied(
+            "include-unknown-enum-members, return=minimal, continue-on-error",
+            ok()
+        ),
+        (204, Some("return=minimal, continue-on-error".into()))
+    );
+    assert_eq!(
+        applied("include-unknown-enum-members", ok()),
+        (200, Some("include-unknown-enum-members".into()))
+    );
+    // Overridden by the embedder: asked to continue, run atomically: not honoured.
+    let options = Options::default()
+        .with_prefer("continue-on-error")
+        .with_atomic(true);
+    let a = run_with(&state, &drive(failing()), &options);
+    assert_eq!(
+        (a.response.status, a.response.preference_applied),
+        (409, None)
+    );
+    // A request refused before its items ran honoured nothing.
+    let options = Options::default().with_prefer("return=minimal, continue-on-error=false");
+    let a = apply_raw(&state, b"{", &options);
+    assert_eq!(
+        (a.response.status, a.response.preference_applied),
+        (400, None)
+    );
+}
+
+#[test]
+fn o9_a_preference_given_twice_counts_the_first_time() {
+    let state = od(json!([art("a1", "r1", "new")]));
+    let failing = drive(vec![rm("a1"), rm("zz")]);
+    // continue-on-error and odata.continue-on-error are one preference under two names.
+    for prefer in [
+        "continue-on-error=false, continue-on-error=true",
+        "odata.continue-on-error=false, continue-on-error",
+        "continue-on-error=false;x=1, odata.continue-on-error=true",
+    ] {
+        let a = run_with(&state, &failing, &Options::default().with_prefer(prefer));
+        assert_refused(&a, &state, 409, "Invalid");
+    }
+    let a = run_with(
+        &state,
+        &failing,
+        &Options::default().with_prefer("continue-on-error, continue-on-error=false"),
+    );
+    assert_eq!(a.response.status, 200);
+    // Several header fields are one list.
+    let options = Options::default()
+        .with_prefer("return=minimal")
+        .with_prefer("return=representation");
+    let a = run_with(&state, &drive(vec![rm("a1")]), &options);
+    assert_eq!(a.response.status, 204);
 }
 
 #[test]
@@ -1478,4 +1814,38 @@ fn o4_numeric_content_ids_keep_their_value() {
         sent.parse::<f64>(),
         "echoed {echoed}"
     );
+}
+
+/// `apply_in_place` and `apply_request_in_place` answer as `apply`, change the session where it
+/// is, and leave a refused session untouched.
+#[test]
+fn in_place_apply_answers_as_apply() {
+    let now = Timestamp::parse_rfc3339(NOW).unwrap();
+    let state = od(json!([art("a1", "rp-1", "new")]));
+    let bodies = [
+        drive(vec![rm("a1"), add("rp-9", "new"), rm("zz")]).to_string(),
+        drive(vec![rm("zz")]).to_string(),
+        "{".to_owned(),
+    ];
+    for text in &bodies {
+        for options in [Options::default(), Options::default().with_atomic(true)] {
+            let by_value = apply_raw(&state, text.as_bytes(), &options);
+            let mut kept = session(&state);
+            let mut ctx = Context::new(now, SeededIds::new(7));
+            let answer =
+                restore_delta::apply_in_place(&mut kept, text.as_bytes(), &options, &mut ctx);
+            assert_eq!(answer.response, by_value.response, "{text}");
+            assert_eq!(answer.outcomes, by_value.outcomes);
+            assert_eq!(answer.error, by_value.error);
+            assert_eq!(kept.to_json(), by_value.state.to_json());
+            if let Ok(request) = Request::parse(text.as_bytes(), &options) {
+                let mut kept = session(&state);
+                let mut ctx = Context::new(now, SeededIds::new(7));
+                let answer =
+                    restore_delta::apply_request_in_place(&mut kept, &request, &options, &mut ctx);
+                assert_eq!(answer.response, by_value.response);
+                assert_eq!(kept.to_json(), by_value.state.to_json());
+            }
+        }
+    }
 }

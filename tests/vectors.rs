@@ -14,7 +14,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use restore_delta::{
-    Context, MissingRemoval, Options, Request, SeededIds, Session, Timestamp, apply, apply_request,
+    Context, MissingRemoval, Options, Request, SeededIds, Session, Timestamp, apply,
+    apply_request_in_place,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -56,6 +57,7 @@ struct VectorOptions {
     max_depth: Option<usize>,
     missing_removal: Option<String>,
     actor: Option<Value>,
+    service_roots: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -134,6 +136,9 @@ impl Vector {
             Some("succeed") => options = options.with_missing_removal(MissingRemoval::Succeed),
             Some(other) => return Err(format!("unknown missing_removal {other:?}")),
         }
+        for root in o.service_roots.iter().flatten() {
+            options = options.with_service_root(root);
+        }
         Ok(options)
     }
 
@@ -168,6 +173,7 @@ fn decode_hex(hex: &str) -> Result<Vec<u8>, String> {
 struct Output {
     status: u16,
     body_text: Option<String>,
+    preference_applied: Option<String>,
     state_text: String,
 }
 
@@ -177,25 +183,25 @@ fn run_once(v: &Vector, body: &[u8], options: &Options, two_steps: bool) -> Resu
     let session = Session::from_json(v.state.get().as_bytes())
         .map_err(|e| format!("the state is refused: {e}"))?;
     let mut ctx = v.context()?;
-    let applied = if two_steps {
-        match Request::parse(body, options) {
-            Ok(request) => apply_request(session, &request, options, &mut ctx),
-            Err(error) => {
-                let response = error.response();
-                return Ok(Output {
-                    status: response.status,
-                    body_text: response.body.as_ref().map(|b| b.get().to_owned()),
-                    state_text: session.to_json(),
-                });
+    // The second run reads the body first, then applies it to a session kept in place.
+    let (response, session) = if two_steps {
+        let mut session = session;
+        let response = match Request::parse(body, options) {
+            Ok(request) => {
+                apply_request_in_place(&mut session, &request, options, &mut ctx).response
             }
-        }
+            Err(error) => error.response(),
+        };
+        (response, session)
     } else {
-        apply(session, body, options, &mut ctx)
+        let applied = apply(session, body, options, &mut ctx);
+        (applied.response, applied.state)
     };
     Ok(Output {
-        status: applied.response.status,
-        body_text: applied.response.body.as_ref().map(|b| b.get().to_owned()),
-        state_text: applied.state.to_json(),
+        status: response.status,
+        body_text: response.body.as_ref().map(|b| b.get().to_owned()),
+        preference_applied: response.preference_applied,
+        state_text: session.to_json(),
     })
 }
 
@@ -252,6 +258,15 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
         problems.push(d);
     }
 
+    // O8: `preference_applied` absent means no `Preference-Applied` header.
+    let expected_applied = v.expected.get("preference_applied").and_then(Value::as_str);
+    if expected_applied != first.preference_applied.as_deref() {
+        problems.push(format!(
+            "preference_applied: expected {expected_applied:?}, got {:?}",
+            first.preference_applied
+        ));
+    }
+
     let state_value: Value = serde_json::from_str(&first.state_text).expect("state JSON");
     let expected_state = v.expected.get("state").cloned().unwrap_or(Value::Null);
     if let Some(d) = difference(&expected_state, &state_value, "state") {
@@ -267,9 +282,17 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
     // D1: the same inputs give the same bytes, also when the body is read first with
     // `Request::parse` and applied with `apply_request`.
     let second = run_once(&v, &body, &options, true).map_err(|e| vec![e])?;
-    if (second.status, &second.body_text, &second.state_text)
-        != (first.status, &first.body_text, &first.state_text)
-    {
+    if (
+        second.status,
+        &second.body_text,
+        &second.state_text,
+        &second.preference_applied,
+    ) != (
+        first.status,
+        &first.body_text,
+        &first.state_text,
+        &first.preference_applied,
+    ) {
         problems.push(
             "D1: a second run with the same inputs, in two steps, gave different bytes".to_owned(),
         );

@@ -67,6 +67,8 @@ pub struct Kind {
     pub standard: Coll,
     /// The granular collection.
     pub granular: Coll,
+    /// The member holding bulk-addition requests: non-empty, the session is bulk (E3).
+    pub bulk: &'static str,
 }
 
 impl Kind {
@@ -94,6 +96,7 @@ pub static KINDS: [Kind; 3] = [
             item_type: "#microsoft.graph.granularDriveRestoreArtifact",
             shape: Shape::Item,
         },
+        bulk: "driveRestoreArtifactsBulkAdditionRequests",
     },
     Kind {
         session_type: "#microsoft.graph.sharePointRestoreSession",
@@ -107,6 +110,7 @@ pub static KINDS: [Kind; 3] = [
             item_type: "#microsoft.graph.granularSiteRestoreArtifact",
             shape: Shape::Item,
         },
+        bulk: "siteRestoreArtifactsBulkAdditionRequests",
     },
     Kind {
         session_type: "#microsoft.graph.exchangeRestoreSession",
@@ -120,6 +124,7 @@ pub static KINDS: [Kind; 3] = [
             item_type: "#microsoft.graph.granularMailboxRestoreArtifact",
             shape: Shape::Mailbox,
         },
+        bulk: "mailboxRestoreArtifactsBulkAdditionRequests",
     },
 ];
 
@@ -140,6 +145,38 @@ pub struct Opts {
     pub max_bytes: usize,
     /// E2: the nesting limit (the body object is depth 1).
     pub max_depth: usize,
+    /// O7: `Prefer: include-unknown-enum-members`.
+    pub include_unknown: bool,
+    /// A2: service roots besides Graph's two.
+    pub roots: Vec<String>,
+    /// O8: what the `Prefer` header asked, the first time each preference was given:
+    /// `return` (`Some(true)` minimal, `Some(false)` representation), continue-on-error (the
+    /// name used, and `Some(true)` to continue, `Some(false)` for atomic), and
+    /// include-unknown-enum-members. `None` (or `false`) when not asked or not understood.
+    pub asked_return: Option<bool>,
+    /// See [`Opts::asked_return`].
+    pub asked_continue: Option<(String, bool)>,
+    /// See [`Opts::asked_return`].
+    pub asked_include_unknown: bool,
+}
+
+impl Default for Opts {
+    /// Graph's defaults, nothing asked.
+    fn default() -> Opts {
+        Opts {
+            atomic: false,
+            minimal: false,
+            succeed_missing: false,
+            max_items: 50,
+            max_bytes: 1024 * 1024,
+            max_depth: 64,
+            include_unknown: false,
+            roots: Vec::new(),
+            asked_return: None,
+            asked_continue: None,
+            asked_include_unknown: false,
+        }
+    }
 }
 
 /// What the model expects of one item.
@@ -176,6 +213,8 @@ pub struct Answer {
     /// The response body without the human-readable messages (see [`without_messages`]);
     /// `None` for 204.
     pub body: Option<Value>,
+    /// The `Preference-Applied` value (O8).
+    pub preference_applied: Option<String>,
 }
 
 // ------------------------------------------------------------------ the rules
@@ -292,6 +331,9 @@ fn envelope(
     if state.get("restoreJobType") == Some(&json!("bulk")) {
         return Err(forbidden);
     }
+    if matches!(state.get(kind.bulk), Some(Value::Array(a)) if !a.is_empty()) {
+        return Err(forbidden);
+    }
     // E4.
     let mut deltas: Vec<(bool, &Value)> = Vec::new();
     for (name, value) in &b {
@@ -351,6 +393,8 @@ struct Machine<'a> {
     ids: &'a mut dyn FnMut() -> String,
     now: &'a str,
     succeed_missing: bool,
+    /// A2: the service roots an absolute `@odata.id` may start with.
+    roots: Vec<String>,
     /// An item changed the collection (O6).
     changed: bool,
 }
@@ -442,7 +486,17 @@ impl Machine<'_> {
         }
         // A2.
         let restore_point = match item.get("restorePoint") {
-            Some(Value::Object(r)) => Self::one_of(r.get("id"), r.get("@odata.id")),
+            Some(Value::Object(r)) => {
+                let resolved = match r.get("@odata.id") {
+                    None => None,
+                    Some(Value::String(iri)) => match resolve_iri(iri, &self.roots) {
+                        Some(key) => Some(json!(key)),
+                        None => return Step::Failed((400, "InvalidRestorePoint")),
+                    },
+                    Some(_) => return Step::Failed((400, "InvalidRestorePoint")),
+                };
+                Self::one_of(r.get("id"), resolved.as_ref())
+            }
             _ => None,
         };
         let Some(restore_point) = restore_point else {
@@ -483,10 +537,10 @@ impl Machine<'_> {
         if mixed {
             return Step::Failed((400, "DifferentRestoreDestinationType"));
         }
-        // A7: an empty id or one already in the collection is discarded; at most one draw per
-        // artifact plus one; nothing fresh is a 500.
+        // A7: an empty id or one already in the collection is discarded; at most 16 draws;
+        // nothing fresh is a 500.
         let mut id = None;
-        for _ in 0..=self.evolving.len() {
+        for _ in 0..16 {
             let candidate = (self.ids)();
             if !candidate.is_empty() && self.position(&candidate).is_none() {
                 id = Some(candidate);
@@ -532,7 +586,6 @@ impl Machine<'_> {
         artifact.insert("id".into(), json!(key));
         artifact.insert("browseSessionId".into(), json!(browse));
         artifact.insert("status".into(), json!("added"));
-        artifact.insert("createdDateTime".into(), json!(self.now));
         self.evolving.push(Value::Object(artifact.clone()));
         self.changed = true;
         Step::Added(artifact)
@@ -602,6 +655,7 @@ fn refusal(status: u16, code: &str, state: &Value, details: Option<Value>) -> An
         state: state.clone(),
         outcomes: Vec::new(),
         body: Some(json!({ "error": e })),
+        preference_applied: None,
     }
 }
 
@@ -634,6 +688,7 @@ pub fn apply(
         ids,
         now,
         succeed_missing: o.succeed_missing,
+        roots: o.roots.clone(),
         changed: false,
     };
     let steps: Vec<Step> = items.iter().map(|item| machine.decide(item)).collect();
@@ -662,6 +717,7 @@ pub fn apply(
                 _ => Out::NotApplied,
             })
             .collect();
+        r.preference_applied = preference_applied(o, None);
         return r;
     }
     // Commit (X4, A7, G4, E9, O6). A collection member is written if it was there or now holds
@@ -705,17 +761,163 @@ pub fn apply(
         let mut b = new.clone();
         b.remove(kind.standard.name);
         b.remove(kind.granular.name);
+        // O7: evolvable-enum values after the sentinel, unless asked for.
+        if !o.include_unknown {
+            for (name, known) in [
+                ("status", &SESSION_STATUS_BEFORE_SENTINEL[..]),
+                ("restoreJobType", &JOB_TYPE_BEFORE_SENTINEL[..]),
+            ] {
+                if let Some(Value::String(v)) = b.get(name)
+                    && !known.contains(&v.as_str())
+                {
+                    b.insert(name.into(), json!("unknownFutureValue"));
+                }
+            }
+        }
         let entries = items.iter().zip(&steps).map(|(i, s)| entry(i, s)).collect();
         b.insert(coll.delta(), Value::Array(entries));
         Some(Value::Object(b))
     };
+    let preference_applied = preference_applied(o, Some(body.is_none()));
     Answer {
         status: if body.is_some() { 200 } else { 204 },
         error_code: None,
         state: Value::Object(new),
         outcomes,
         body,
+        preference_applied,
     }
+}
+
+/// O7: the members of `restoreSessionStatus` and `restoreJobType` before `unknownFutureValue`
+/// in the schema, the sentinel included.
+const SESSION_STATUS_BEFORE_SENTINEL: [&str; 6] = [
+    "draft",
+    "activating",
+    "active",
+    "completedWithError",
+    "completed",
+    "unknownFutureValue",
+];
+const JOB_TYPE_BEFORE_SENTINEL: [&str; 3] = ["standard", "bulk", "unknownFutureValue"];
+
+/// O8: the preferences honoured. `minimal`: `Some(true)` for a 204, `Some(false)` for a 200 with
+/// the session, `None` for an atomic refusal.
+fn preference_applied(o: &Opts, minimal: Option<bool>) -> Option<String> {
+    let mut parts = Vec::new();
+    if o.asked_return.is_some() && o.asked_return == minimal {
+        parts.push(if minimal == Some(true) {
+            "return=minimal".to_owned()
+        } else {
+            "return=representation".to_owned()
+        });
+    }
+    if let Some((name, proceed)) = &o.asked_continue
+        && *proceed != o.atomic
+    {
+        parts.push(if *proceed {
+            name.clone()
+        } else {
+            format!("{name}=false")
+        });
+    }
+    if o.asked_include_unknown && minimal == Some(false) {
+        parts.push("include-unknown-enum-members".to_owned());
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A2: the key an `@odata.id` names: a bare key as it is; else a path ending in
+/// `restorePoints/{key}`, `restorePoints('{key}')` or `restorePoints({key})`, optionally after
+/// `solutions/backupRestore/`, relative (a leading `/` or none) or after a known root; the key
+/// percent-decoded, `''` in quotes one `'`. Written apart from the engine's, on purpose.
+fn resolve_iri(iri: &str, roots: &[String]) -> Option<String> {
+    if iri.is_empty() || iri.contains('?') || iri.contains('#') {
+        return None;
+    }
+    if !iri.contains('/') && !iri.contains('(') {
+        return Some(iri.to_owned());
+    }
+    let lower = iri.to_ascii_lowercase();
+    let mut all_roots: Vec<String> = vec![
+        "https://graph.microsoft.com/v1.0/".into(),
+        "https://graph.microsoft.com/beta/".into(),
+    ];
+    all_roots.extend(roots.iter().cloned());
+    let mut path: Option<usize> = all_roots
+        .iter()
+        .find(|r| lower.starts_with(&r.to_ascii_lowercase()))
+        .map(String::len);
+    if path.is_none() {
+        let colon = lower.find(':');
+        let slash = lower.find('/');
+        let scheme = match (colon, slash) {
+            (Some(c), Some(s)) => c < s,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if scheme || lower.starts_with("//") {
+            return None;
+        }
+        path = Some(usize::from(lower.starts_with('/')));
+    }
+    let mut at = path?;
+    if lower[at..].starts_with("solutions/backuprestore/") {
+        at += "solutions/backuprestore/".len();
+    }
+    if !lower[at..].starts_with("restorepoints") {
+        return None;
+    }
+    at += "restorepoints".len();
+    let rest = &iri[at..];
+    let raw = if let Some(seg) = rest.strip_prefix('/') {
+        if seg.contains('/') {
+            return None;
+        }
+        decode(seg)?
+    } else if rest.starts_with('(') && rest.ends_with(')') && rest.len() >= 2 {
+        let inner = &rest[1..rest.len() - 1];
+        if inner.contains('/') {
+            return None;
+        }
+        let d = decode(inner)?;
+        if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
+            let body = &d[1..d.len() - 1];
+            // Every quote doubled.
+            if body.replace("''", "").contains('\'') {
+                return None;
+            }
+            body.replace("''", "'")
+        } else if d.contains('\'') {
+            return None;
+        } else {
+            d
+        }
+    } else {
+        return None;
+    };
+    (!raw.is_empty()).then_some(raw)
+}
+
+/// Percent-decoding for [`resolve_iri`]: `None` for a bad escape or bytes that are not UTF-8.
+fn decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 // ------------------------------------------------------------------ duplicate member names
@@ -791,6 +993,14 @@ impl Opts {
             max_items: options.max_items,
             max_bytes: options.max_bytes,
             max_depth: options.max_depth,
+            include_unknown: options.include_unknown_enum_members,
+            roots: options.service_roots.clone(),
+            asked_return: options.asked().ret.flatten(),
+            asked_continue: options
+                .asked()
+                .continue_on_error
+                .and_then(|(name, v)| Some((name.to_owned(), v?))),
+            asked_include_unknown: options.asked().include_unknown_enum_members,
         }
     }
 }
