@@ -21,9 +21,13 @@ Examples:
       restore-delta apply --state state.json --request - --prefer 'return=minimal' --atomic
 
 Output: one JSON document on stdout, {\"response\":{\"status\":N,\"body\":...},\"state\":...}.
-Exit status: 0 whenever a response was produced, whatever its HTTP status; 2 for a usage error,
-an unreadable file, an invalid --now or --actor, or a state the library can't work on (one line
-on stderr, nothing on stdout); 1 if stdout can't be written.";
+Exit status: 0 whenever a response was produced, whatever its HTTP status; 1 if stdout can't be
+written; 2, with nothing on stdout, for
+  - a command line clap refuses (a missing or unknown flag, a bad number, a --missing-removal
+    other than fail or succeed): clap's message on stderr, several lines naming the missing
+    flags or the possible values, then the usage line;
+  - an unreadable file, an invalid --now or --actor, both files on stdin, or a state the library
+    can't work on: one line on stderr, starting with \"restore-delta: \".";
 
 /// Reference semantics of Microsoft Graph's restore-session update (OData delta PATCH).
 #[derive(Parser, Debug)]
@@ -53,7 +57,7 @@ struct ApplyArgs {
     now: Option<String>,
     /// Seed of the generated artifact ids (e.g. 7); defaults to a random seed. With --now, the
     /// output is byte-identical run after run.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     seed: Option<u64>,
     /// All or nothing: if any item fails, apply none and answer with an error listing every
     /// failure. Same as --prefer continue-on-error=false; wins over --prefer.
@@ -102,10 +106,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("usage error");
-            let line = line.strip_prefix("error: ").unwrap_or(line);
-            eprintln!("restore-delta: {line} (see --help)");
+            // clap's whole message: the missing flags, the possible values, the usage line.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
