@@ -121,13 +121,30 @@ fn missing_flags(err: &str) -> Vec<&str> {
         .collect()
 }
 
+fn apply_with(state: &str, request: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", "--state", state, "--request", request];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
 #[test]
 fn seed_example_gives_the_documented_outcome() {
-    let v = json_out(&seed_example(&[]));
+    let o = seed_example(&[]);
+    let v = json_out(&o);
+    // Member order is checked on the text (serde_json's map sorts its keys): now, seed,
+    // response, state, nothing else.
+    let text = std::str::from_utf8(&o.stdout).unwrap();
+    let rest = text
+        .strip_prefix(r#"{"now":"2026-11-28T12:00:00Z","seed":7,"response":"#)
+        .unwrap_or_else(|| panic!("{}", &text[..80]));
+    let (response, state) = rest.split_once(r#","state":"#).unwrap();
+    let state = state.strip_suffix("}\n").unwrap();
     assert_eq!(
-        v.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["response", "state"]
+        serde_json::from_str::<Value>(response).unwrap(),
+        v["response"]
     );
+    assert_eq!(serde_json::from_str::<Value>(state).unwrap(), v["state"]);
+    assert_eq!(v.as_object().unwrap().len(), 4);
     assert_eq!(v["response"]["status"], 200);
     let entries = v["response"]["body"]["driveRestoreArtifacts@delta"]
         .as_array()
@@ -408,6 +425,86 @@ fn clap_errors_exit_2_with_clap_whole_message() {
 }
 
 #[test]
+fn output_carries_the_now_and_seed_it_used() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    // An offset is written back in UTC, as the library writes every timestamp.
+    let o = apply_with(
+        &s,
+        &r,
+        &["--now", "2026-11-28T13:00:00.250+01:00", "--seed", "3"],
+    );
+    let v = json_out(&o);
+    assert_eq!(v["now"], "2026-11-28T12:00:00.25Z");
+    assert_eq!(v["seed"], 3);
+    assert_eq!(
+        v["state"]["lastModifiedDateTime"], v["now"],
+        "the clock value the run used"
+    );
+    let z = apply_with(&s, &r, &["--now", "2026-11-28T12:00:00.25Z", "--seed", "3"]);
+    assert_eq!(o.stdout, z.stdout);
+}
+
+#[test]
+fn a_run_without_now_and_seed_replays_from_its_output() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    for _ in 0..2 {
+        let first = apply_with(&s, &r, &[]);
+        let v = json_out(&first);
+        let now = v["now"].as_str().unwrap().to_owned();
+        let seed = v["seed"].as_u64().unwrap();
+        assert!(
+            seed < 1 << 53,
+            "a default seed reads back exactly even as a double: {seed}"
+        );
+        assert_eq!(v["state"]["lastModifiedDateTime"], now.as_str());
+        let again = apply_with(&s, &r, &["--now", &now, "--seed", &seed.to_string()]);
+        assert_eq!(
+            String::from_utf8(again.stdout).unwrap(),
+            String::from_utf8(first.stdout).unwrap(),
+            "--now {now} --seed {seed} replays the run"
+        );
+    }
+}
+
+#[test]
+fn seeds_above_2_pow_53_round_trip_through_the_output_text() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    let out = |seed: &str| {
+        let o = apply_with(&s, &r, &["--now", "2026-11-28T12:00:00Z", "--seed", seed]);
+        json_out(&o);
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // 2^53 + 1 is the first integer a double can't hold; it would be read as 2^53.
+    for seed in ["9007199254740993", "18446744073709551615"] {
+        let text = out(seed);
+        let prefix = r#"{"now":"2026-11-28T12:00:00Z","seed":"#;
+        let rest = text.strip_prefix(prefix).unwrap();
+        let written = &rest[..rest.find(',').unwrap()];
+        assert_eq!(written, seed, "every digit, as a JSON number");
+        let read = serde_json::from_str::<Value>(&text).unwrap()["seed"]
+            .as_u64()
+            .unwrap()
+            .to_string();
+        assert_eq!(read, seed, "a JSON reader gets the seed back");
+        assert_eq!(out(&read), text, "replayed from the seed read back");
+    }
+    assert_ne!(
+        out("9007199254740993"),
+        out("9007199254740992"),
+        "neighbouring seeds above 2^53 give different ids"
+    );
+}
+
+#[test]
 fn help_explains_every_flag_with_an_example() {
     let o = run(&["apply", "--help"], None);
     assert!(o.status.success());
@@ -426,6 +523,7 @@ fn help_explains_every_flag_with_an_example() {
         "--actor",
         "Examples:",
         "clap's message",
+        r#"{"now":"<RFC 3339>","seed":N,"response""#,
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
