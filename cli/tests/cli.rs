@@ -68,33 +68,29 @@ fn json_out(o: &Output) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn assert_usage_error(o: &Output, needle: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+/// Exit 2 and nothing on stdout, as every usage error; returns stderr.
+fn usage_stderr(o: &Output) -> String {
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(o.stdout.is_empty(), "stdout must be empty");
-    let err = String::from_utf8_lossy(&o.stderr);
+    err
+}
+
+/// A usage error of ours: one line on stderr, `restore-delta: ...`.
+fn assert_usage_error(o: &Output, needle: &str) {
+    let err = usage_stderr(o);
     assert_eq!(
         err.trim_end().lines().count(),
         1,
         "one line on stderr: {err}"
     );
+    assert!(err.starts_with("restore-delta: "), "{err:?}");
     assert!(err.contains(needle), "{err:?} lacks {needle:?}");
 }
 
-/// A usage error clap reports: exit 2, nothing on stdout, clap's whole message on stderr.
+/// A usage error clap reports: clap's whole message on stderr.
 fn assert_clap_error(o: &Output, needles: &[&str]) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(o.stdout.is_empty(), "stdout must be empty");
-    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    let err = usage_stderr(o);
     assert!(err.starts_with("error: "), "clap's message: {err:?}");
     assert!(
         err.trim_end().lines().count() > 1,
