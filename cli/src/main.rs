@@ -20,10 +20,18 @@ Examples:
   echo '{\"driveRestoreArtifacts@delta\":[{\"@removed\":{},\"id\":\"a1\"}]}' |
       restore-delta apply --state state.json --request - --prefer 'return=minimal' --atomic
 
-Output: one JSON document on stdout, {\"response\":{\"status\":N,\"body\":...},\"state\":...}.
-Exit status: 0 whenever a response was produced, whatever its HTTP status; 2 for a usage error,
-an unreadable file, an invalid --now or --actor, or a state the library can't work on (one line
-on stderr, nothing on stdout); 1 if stdout can't be written.";
+Output: one JSON document on stdout and a newline,
+  {\"now\":\"<RFC 3339>\",\"seed\":N,\"response\":{\"status\":N,\"body\":...},\"state\":...}
+where now and seed are the clock value and the seed the run used, given or defaulted: passing
+them back as --now and --seed reproduces the output byte for byte. A default seed is below 2^53;
+a seed given with --seed is written as given, every digit, up to 18446744073709551615.
+Exit status: 0 whenever a response was produced, whatever its HTTP status; 1 if stdout can't be
+written; 2, with nothing on stdout, for
+  - a command line clap refuses (a missing or unknown flag, a bad number, a --missing-removal
+    other than fail or succeed): clap's message on stderr, several lines naming the missing
+    flags or the possible values, then the usage line;
+  - an unreadable file, an invalid --now or --actor, both files on stdin, or a state the library
+    can't work on: one line on stderr, starting with \"restore-delta: \".";
 
 /// Reference semantics of Microsoft Graph's restore-session update (OData delta PATCH).
 #[derive(Parser, Debug)]
@@ -49,11 +57,12 @@ struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     request: PathBuf,
     /// The request time, RFC 3339 (e.g. 2026-11-28T12:00:00Z); defaults to the current UTC time.
+    /// The output's "now" is the one used, in UTC.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
-    /// Seed of the generated artifact ids (e.g. 7); defaults to a random seed. With --now, the
-    /// output is byte-identical run after run.
-    #[arg(long, value_name = "N")]
+    /// Seed of the generated artifact ids (e.g. 7); defaults to a random seed below 2^53. With
+    /// --now, the output is byte-identical run after run. The output's "seed" is the one used.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     seed: Option<u64>,
     /// All or nothing: if any item fails, apply none and answer with an error listing every
     /// failure. Same as --prefer continue-on-error=false; wins over --prefer.
@@ -102,10 +111,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.to_string();
-            let line = text.lines().next().unwrap_or("usage error");
-            let line = line.strip_prefix("error: ").unwrap_or(line);
-            eprintln!("restore-delta: {line} (see --help)");
+            // clap's whole message: the missing flags, the possible values, the usage line.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
@@ -177,7 +184,7 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
     drop(request);
     let stdout = io::stdout();
     let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = write_output(&mut w, &applied).and_then(|()| w.flush());
+    let written = write_output(&mut w, now, seed, &applied).and_then(|()| w.flush());
     match written {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
@@ -187,12 +194,22 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
     }
 }
 
-/// `{"response":{"status":N,"body":...},"state":...}` and a newline, written straight from the
-/// library's bytes (no second serialization of the state).
-fn write_output<W: Write>(w: &mut W, applied: &restore_delta::Applied) -> io::Result<()> {
+/// `{"now":"<RFC 3339>","seed":N,"response":{"status":N,"body":...},"state":...}` and a newline,
+/// the response and state written straight from the library's bytes (no second serialization of
+/// the state). `now` and `seed` are the values the run used, given or defaulted, so that
+/// `--now <now> --seed <seed>` replays it byte for byte.
+fn write_output<W: Write>(
+    w: &mut W,
+    now: Timestamp,
+    seed: u64,
+    applied: &restore_delta::Applied,
+) -> io::Result<()> {
+    w.write_all(b"{\"now\":")?;
+    serde_json::to_writer(&mut *w, &now.to_string())?;
+    // The u64 as written by `Display`: every digit, never rounded through a float.
     write!(
         w,
-        "{{\"response\":{{\"status\":{},\"body\":",
+        ",\"seed\":{seed},\"response\":{{\"status\":{},\"body\":",
         applied.response.status
     )?;
     match &applied.response.body {
@@ -234,12 +251,16 @@ fn system_now() -> Result<Timestamp, Usage> {
     Timestamp::from_unix(secs, d.subsec_nanos()).map_err(|e| Usage(format!("system clock: {e}")))
 }
 
-/// A seed nobody chose: std's per-process hash keys mixed with the clock.
+/// The largest seed `random_seed` draws: 2^53 - 1, so that the `"seed"` of a run without
+/// `--seed` reads back exactly even in JSON readers that hold numbers as doubles.
+const RANDOM_SEED_MAX: u64 = (1 << 53) - 1;
+
+/// A seed nobody chose: std's per-process hash keys mixed with the clock, cut to 53 bits.
 fn random_seed() -> u64 {
     let mut h = RandomState::new().build_hasher();
     if let Ok(d) = SystemTime::now().duration_since(UNIX_EPOCH) {
         h.write_u128(d.as_nanos());
     }
     h.write_u32(std::process::id());
-    h.finish()
+    h.finish() & RANDOM_SEED_MAX
 }

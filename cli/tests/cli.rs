@@ -7,7 +7,10 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_restore-delta"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_restore-delta"));
+    // clap's messages without colour codes between the words the tests look for.
+    c.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    c
 }
 
 fn examples() -> PathBuf {
@@ -41,17 +44,14 @@ fn seed_example(extra: &[&str]) -> Output {
         example("onedrive.state.json"),
         example("onedrive.request.json"),
     );
-    let mut args = vec![
-        "apply",
-        "--state",
-        &state,
-        "--request",
-        &request,
-        "--now",
-        "2026-11-28T12:00:00Z",
-        "--seed",
-        "7",
-    ];
+    let mut args = vec!["apply", "--state", &state, "--request", &request];
+    // A flag given twice is a clap error: `extra` replaces the default --now or --seed.
+    if !extra.contains(&"--now") {
+        args.extend(["--now", "2026-11-28T12:00:00Z"]);
+    }
+    if !extra.contains(&"--seed") {
+        args.extend(["--seed", "7"]);
+    }
     args.extend_from_slice(extra);
     run(&args, None)
 }
@@ -68,30 +68,79 @@ fn json_out(o: &Output) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn assert_usage_error(o: &Output, needle: &str) {
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+/// Exit 2 and nothing on stdout, as every usage error; returns stderr.
+fn usage_stderr(o: &Output) -> String {
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(o.stdout.is_empty(), "stdout must be empty");
-    let err = String::from_utf8_lossy(&o.stderr);
+    err
+}
+
+/// A usage error of ours: one line on stderr, `restore-delta: ...`.
+fn assert_usage_error(o: &Output, needle: &str) {
+    let err = usage_stderr(o);
     assert_eq!(
         err.trim_end().lines().count(),
         1,
         "one line on stderr: {err}"
     );
+    assert!(err.starts_with("restore-delta: "), "{err:?}");
     assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+}
+
+/// A usage error clap reports: clap's whole message on stderr.
+fn assert_clap_error(o: &Output, needles: &[&str]) -> String {
+    let err = usage_stderr(o);
+    assert!(err.starts_with("error: "), "clap's message: {err:?}");
+    assert!(
+        err.trim_end().lines().count() > 1,
+        "the whole message, not its first line: {err:?}"
+    );
+    for needle in needles {
+        assert!(err.contains(needle), "{err:?} lacks {needle:?}");
+    }
+    err
+}
+
+/// The flags clap lists as missing: the indented lines after "were not provided:".
+fn missing_flags(err: &str) -> Vec<&str> {
+    let mut lines = err.lines();
+    assert!(
+        lines
+            .by_ref()
+            .any(|l| l.ends_with("required arguments were not provided:")),
+        "{err:?}"
+    );
+    lines
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect()
+}
+
+fn apply_with(state: &str, request: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["apply", "--state", state, "--request", request];
+    args.extend_from_slice(extra);
+    run(&args, None)
 }
 
 #[test]
 fn seed_example_gives_the_documented_outcome() {
-    let v = json_out(&seed_example(&[]));
+    let o = seed_example(&[]);
+    let v = json_out(&o);
+    // Member order is checked on the text (serde_json's map sorts its keys): now, seed,
+    // response, state, nothing else.
+    let text = std::str::from_utf8(&o.stdout).unwrap();
+    let rest = text
+        .strip_prefix(r#"{"now":"2026-11-28T12:00:00Z","seed":7,"response":"#)
+        .unwrap_or_else(|| panic!("{}", &text[..80]));
+    let (response, state) = rest.split_once(r#","state":"#).unwrap();
+    let state = state.strip_suffix("}\n").unwrap();
     assert_eq!(
-        v.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["response", "state"]
+        serde_json::from_str::<Value>(response).unwrap(),
+        v["response"]
     );
+    assert_eq!(serde_json::from_str::<Value>(state).unwrap(), v["state"]);
+    assert_eq!(v.as_object().unwrap().len(), 4);
     assert_eq!(v["response"]["status"], 200);
     let entries = v["response"]["body"]["driveRestoreArtifacts@delta"]
         .as_array()
@@ -130,6 +179,7 @@ fn output_is_byte_identical_with_now_and_seed() {
     let b = seed_example(&[]);
     assert_eq!(a.stdout, b.stdout);
     let c = seed_example(&["--seed", "8"]);
+    json_out(&c);
     assert_ne!(a.stdout, c.stdout);
 }
 
@@ -303,7 +353,6 @@ fn actor_is_written_to_last_modified_by() {
 fn usage_errors_exit_2_with_one_line() {
     assert_usage_error(&seed_example(&["--now", "yesterday"]), "--now");
     assert_usage_error(&seed_example(&["--now", "2026-02-30T00:00:00Z"]), "--now");
-    assert_usage_error(&seed_example(&["--seed", "-1"]), "");
     assert_usage_error(
         &run(
             &["apply", "--state", "/nonexistent/s.json", "--request", "-"],
@@ -311,8 +360,6 @@ fn usage_errors_exit_2_with_one_line() {
         ),
         "can't read",
     );
-    assert_usage_error(&run(&["apply"], None), "required");
-    assert_usage_error(&run(&["frobnicate"], None), "frobnicate");
     assert_usage_error(
         &run(
             &[
@@ -342,6 +389,118 @@ fn usage_errors_exit_2_with_one_line() {
 }
 
 #[test]
+fn clap_errors_exit_2_with_clap_whole_message() {
+    let err = assert_clap_error(&run(&["apply"], None), &["--state", "--request", "Usage:"]);
+    assert_eq!(missing_flags(&err), ["--state", "--request"]);
+    let err = assert_clap_error(&run(&["apply", "--state", "s.json"], None), &["--request"]);
+    assert_eq!(missing_flags(&err), ["--request"]);
+    let err = assert_clap_error(&run(&["apply", "--request", "r.json"], None), &["--state"]);
+    assert_eq!(missing_flags(&err), ["--state"]);
+
+    let err = assert_clap_error(
+        &seed_example(&["--missing-removal", "maybe"]),
+        &["maybe", "--missing-removal"],
+    );
+    let values = err
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("[possible values: "))
+        .unwrap_or_else(|| panic!("no possible values in {err:?}"));
+    assert_eq!(values, "fail, succeed]");
+
+    assert_clap_error(&seed_example(&["--seed", "-1"]), &["'-1'", "--seed"]);
+    assert_clap_error(
+        &seed_example(&["--seed", "18446744073709551616"]),
+        &["18446744073709551616", "--seed"],
+    );
+    assert_clap_error(
+        &seed_example(&["--max-items", "many"]),
+        &["many", "--max-items"],
+    );
+    assert_clap_error(&seed_example(&["--frobnicate"]), &["--frobnicate"]);
+    assert_clap_error(&run(&["frobnicate"], None), &["frobnicate"]);
+}
+
+#[test]
+fn output_carries_the_now_and_seed_it_used() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    // An offset is written back in UTC, as the library writes every timestamp.
+    let o = apply_with(
+        &s,
+        &r,
+        &["--now", "2026-11-28T13:00:00.250+01:00", "--seed", "3"],
+    );
+    let v = json_out(&o);
+    assert_eq!(v["now"], "2026-11-28T12:00:00.25Z");
+    assert_eq!(v["seed"], 3);
+    assert_eq!(
+        v["state"]["lastModifiedDateTime"], v["now"],
+        "the clock value the run used"
+    );
+    let z = apply_with(&s, &r, &["--now", "2026-11-28T12:00:00.25Z", "--seed", "3"]);
+    assert_eq!(o.stdout, z.stdout);
+}
+
+#[test]
+fn a_run_without_now_and_seed_replays_from_its_output() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    for _ in 0..2 {
+        let first = apply_with(&s, &r, &[]);
+        let v = json_out(&first);
+        let now = v["now"].as_str().unwrap().to_owned();
+        let seed = v["seed"].as_u64().unwrap();
+        assert!(
+            seed < 1 << 53,
+            "a default seed reads back exactly even as a double: {seed}"
+        );
+        assert_eq!(v["state"]["lastModifiedDateTime"], now.as_str());
+        let again = apply_with(&s, &r, &["--now", &now, "--seed", &seed.to_string()]);
+        assert_eq!(
+            String::from_utf8(again.stdout).unwrap(),
+            String::from_utf8(first.stdout).unwrap(),
+            "--now {now} --seed {seed} replays the run"
+        );
+    }
+}
+
+#[test]
+fn seeds_above_2_pow_53_round_trip_through_the_output_text() {
+    let (s, r) = (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    );
+    let out = |seed: &str| {
+        let o = apply_with(&s, &r, &["--now", "2026-11-28T12:00:00Z", "--seed", seed]);
+        json_out(&o);
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // 2^53 + 1 is the first integer a double can't hold; it would be read as 2^53.
+    for seed in ["9007199254740993", "18446744073709551615"] {
+        let text = out(seed);
+        let prefix = r#"{"now":"2026-11-28T12:00:00Z","seed":"#;
+        let rest = text.strip_prefix(prefix).unwrap();
+        let written = &rest[..rest.find(',').unwrap()];
+        assert_eq!(written, seed, "every digit, as a JSON number");
+        let read = serde_json::from_str::<Value>(&text).unwrap()["seed"]
+            .as_u64()
+            .unwrap()
+            .to_string();
+        assert_eq!(read, seed, "a JSON reader gets the seed back");
+        assert_eq!(out(&read), text, "replayed from the seed read back");
+    }
+    assert_ne!(
+        out("9007199254740993"),
+        out("9007199254740992"),
+        "neighbouring seeds above 2^53 give different ids"
+    );
+}
+
+#[test]
 fn help_explains_every_flag_with_an_example() {
     let o = run(&["apply", "--help"], None);
     assert!(o.status.success());
@@ -359,6 +518,8 @@ fn help_explains_every_flag_with_an_example() {
         "--missing-removal",
         "--actor",
         "Examples:",
+        "clap's message",
+        r#"{"now":"<RFC 3339>","seed":N,"response""#,
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
