@@ -69,9 +69,15 @@ struct ApplyArgs {
     #[arg(long)]
     atomic: bool,
     /// An HTTP Prefer header value, e.g. 'return=minimal' or 'continue-on-error=false'.
-    /// May be repeated; later values win.
+    /// May be repeated: the values are one list, and a preference given twice counts the first
+    /// time (RFC 7240). The output's "preferenceApplied" names those honoured.
     #[arg(long, value_name = "VALUE")]
     prefer: Vec<String>,
+    /// A service root an absolute restorePoint@odata.id may start with, besides Graph's
+    /// https://graph.microsoft.com/v1.0/ and .../beta/ (e.g. http://127.0.0.1:8080/v1.0/).
+    /// May be repeated.
+    #[arg(long, value_name = "URL")]
+    service_root: Vec<String>,
     /// The most items one request may carry (default 50).
     #[arg(long, value_name = "N")]
     max_items: Option<usize>,
@@ -141,6 +147,9 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
     let mut options = Options::default();
     for p in &args.prefer {
         options = options.with_prefer(p);
+    }
+    for root in &args.service_root {
+        options = options.with_service_root(root);
     }
     if args.atomic {
         options = options.with_atomic(true);
@@ -214,6 +223,12 @@ fn write_output<W: Write>(
     )?;
     match &applied.response.body {
         Some(body) => w.write_all(body.get().as_bytes())?,
+        None => w.write_all(b"null")?,
+    }
+    // The `Preference-Applied` header's value (rule O8), or null.
+    w.write_all(b",\"preferenceApplied\":")?;
+    match &applied.response.preference_applied {
+        Some(value) => serde_json::to_writer(&mut *w, value)?,
         None => w.write_all(b"null")?,
     }
     w.write_all(b"},\"state\":")?;

@@ -297,7 +297,17 @@ fn options_from_flags() {
         v["response"]["body"]["error"]["details"][0]["target"],
         "driveRestoreArtifacts@delta/5"
     );
-    let w = json_out(&seed_example(&["--prefer", "continue-on-error=false"]));
+    let mut w = json_out(&seed_example(&["--prefer", "continue-on-error=false"]));
+    assert_eq!(
+        v["response"]["preferenceApplied"],
+        Value::Null,
+        "--atomic is no preference"
+    );
+    assert_eq!(
+        w["response"]["preferenceApplied"],
+        "continue-on-error=false"
+    );
+    w["response"]["preferenceApplied"] = Value::Null;
     assert_eq!(
         v, w,
         "--prefer continue-on-error=false behaves like --atomic"
@@ -322,7 +332,36 @@ fn options_from_flags() {
     let state = example("onedrive.state.json");
     let v = json_out(&run(&["apply", "--state", &state, "--request", "-", "--prefer", "return=minimal", "--now", "2026-11-28T12:00:00Z"],
         Some(br#"{"driveRestoreArtifacts@delta":[{"@removed":{},"id":"99954f18-c8ec-4b62-85bf-cdf3b70b140e"}]}"#)));
-    assert_eq!(v["response"], json!({"status": 204, "body": null}));
+    assert_eq!(
+        v["response"],
+        json!({"status": 204, "body": null, "preferenceApplied": "return=minimal"})
+    );
+}
+
+#[test]
+fn preference_applied_is_printed() {
+    // After `body`, inside `response`; null when nothing was honoured.
+    let o = seed_example(&[]);
+    let text = std::str::from_utf8(&o.stdout).unwrap();
+    assert!(
+        text.contains(r#""preferenceApplied":null},"state":"#),
+        "{}",
+        &text[..200]
+    );
+    let v = json_out(&seed_example(&[
+        "--prefer",
+        "odata.continue-on-error, include-unknown-enum-members",
+        "--prefer",
+        "continue-on-error=false",
+    ]));
+    assert_eq!(
+        v["response"]["status"], 200,
+        "the first continue-on-error counts"
+    );
+    assert_eq!(
+        v["response"]["preferenceApplied"],
+        "odata.continue-on-error, include-unknown-enum-members"
+    );
 }
 
 #[test]
