@@ -1434,6 +1434,7 @@ proptest! {
             case.actor.as_ref(),
         );
         prop_assert_eq!(a.response.status, m.status);
+        prop_assert_eq!(&a.response.preference_applied, &m.preference_applied);
         prop_assert_eq!(a.error.as_ref().map(|e| e.code.as_str().to_owned()), m.error_code);
         prop_assert_eq!(model::outcomes_of(&a.outcomes), m.outcomes);
         prop_assert_eq!(state_value(&a.state), m.state);

@@ -211,6 +211,10 @@ fn counter() -> impl FnMut() -> String {
 fn compare(expected: &model::Answer, applied: &Applied, before: &str, what: &str) {
     assert_eq!(applied.response.status, expected.status, "status{what}");
     assert_eq!(
+        applied.response.preference_applied, expected.preference_applied,
+        "O8: Preference-Applied{what}"
+    );
+    assert_eq!(
         applied.error.as_ref().map(|e| e.code.as_str()),
         expected.error_code.as_deref(),
         "whole-request error code{what}"

@@ -64,6 +64,19 @@ pub(super) fn decode(data: &[u8]) -> Case {
             MissingRemoval::Fail
         })
         .with_max_items(if f & 0x30 == 0x30 { 4 } else { 50 });
+    // O7, O8, O9 and A2's added roots: preferences given once or twice, a local service root.
+    let options = if f & 0x40 != 0 {
+        options
+            .with_prefer("include-unknown-enum-members, return=representation")
+            .with_service_root(LOCAL_ROOT)
+    } else {
+        options
+    };
+    let options = if f & 0x80 != 0 {
+        options.with_prefer("odata.continue-on-error=false, continue-on-error, return=minimal")
+    } else {
+        options
+    };
     let actor = f & 8 != 0;
 
     // The state.
@@ -99,6 +112,17 @@ pub(super) fn decode(data: &[u8]) -> Case {
     }
     if s2 & 4 != 0 {
         state.insert("x-custom".into(), json!({"kept": [1, "two", 3.5]}));
+    }
+    // E3: bulk-addition requests, of this kind (a non-empty list makes a bulk session) or of
+    // another (meaningless here).
+    match (s2 >> 3) & 3 {
+        1 => drop(state.insert(kind.bulk.into(), json!([{"id": "bulk-1"}]))),
+        2 => drop(state.insert(kind.bulk.into(), json!([]))),
+        3 => drop(state.insert(
+            KINDS[usize::from((k % 3 + 1) % 3)].bulk.into(),
+            json!([{"id": "b"}]),
+        )),
+        _ => {}
     }
     let edited = kind.collection(granular);
     let other = kind.collection(!granular);
@@ -282,6 +306,30 @@ fn content_ids(m: &mut Map<String, Value>, bits: u8, i: u8) {
     }
 }
 
+/// A service root the decoder's options may add (A2).
+const LOCAL_ROOT: &str = "http://127.0.0.1:9/v1.0/";
+
+/// A restore point reference as an `@odata.id` (A2): one of the forms that resolve to `rp`, or
+/// one that names nothing.
+fn iri_form(rp: &str, sel: u8) -> String {
+    let rest = rp.get(1..).unwrap_or_default();
+    let first = rp.as_bytes().first().copied().unwrap_or(b'r');
+    match sel % 12 {
+        0 => rp.to_owned(),
+        1 => format!("restorePoints/{rp}"),
+        2 => format!("/solutions/backupRestore/restorePoints('{rp}')"),
+        3 => format!("https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/{rp}"),
+        4 => format!("HTTPS://GRAPH.microsoft.com/beta/restorePoints({rp})"),
+        5 => format!("restorePoints/%{first:02X}{rest}"),
+        6 => format!("{LOCAL_ROOT}solutions/backupRestore/restorePoints/{rp}"),
+        7 => format!("restorePoints/{rp}?$select=id"),
+        8 => format!("https://contoso.example/v1.0/restorePoints/{rp}"),
+        9 => format!("protectionUnits/{rp}"),
+        10 => "restorePoints('')".to_owned(),
+        _ => format!("restorePoints('{rp}'x')"),
+    }
+}
+
 fn addition(c: &mut Cursor<'_>, shape: Shape, item_type: &str, i: u8) -> Value {
     let u = c.byte();
     let v = c.byte();
@@ -293,7 +341,10 @@ fn addition(c: &mut Cursor<'_>, shape: Shape, item_type: &str, i: u8) -> Value {
             let alt = u & 0x20 != 0;
             match u & 7 {
                 0..=2 => drop(m.insert("restorePoint".into(), json!({"id": rp}))),
-                3 => drop(m.insert("restorePoint".into(), json!({"@odata.id": rp}))),
+                3 => {
+                    let iri = iri_form(rp, c.byte());
+                    m.insert("restorePoint".into(), json!({"@odata.id": iri}));
+                }
                 4 => drop(m.insert("restorePoint".into(), json!({"id": rp, "@odata.id": rp}))),
                 5 => drop(m.insert("restorePoint".into(), json!({"id": rp, "@odata.id": "r9"}))),
                 6 if alt => drop(m.insert("restorePoint".into(), json!({"id": null}))),
