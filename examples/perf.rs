@@ -41,6 +41,11 @@
 //!   M in {1, 50, 1000} items (`Options::with_max_items(1000)`); `flat_in_n` is
 //!   time(N=1e6)/time(N=1e3) per M (1 = flat), `linear_in_m` is
 //!   time(M=1000)/(20 x time(M=50)) per N (1 = linear), `per_item_us` the cost per item.
+//! - `stuck_source` (reported; its draw count is gated): rule A7's worst case, an id source that
+//!   always returns the id of a stored artifact, at N = 1,000,000: a 50-addition request whose
+//!   every item gives up after `MAX_DRAWS_PER_ITEM` draws (500). `draws` must be 50 x 16; the
+//!   median time is reported beside T1's median at the same N (`ratio_to_t1_large`). Before the
+//!   bound was a constant, one such item drew 1,000,001 ids.
 //! - `wide_max_ratio` (gated, not one of the targets): bodies just under 1 MiB whose
 //!   objects hold 80,000 members, or 25,000 items, applied in memory, and states with an
 //!   artifact or a nested member of 200,000 members, read with `Session::from_json`, each over
@@ -101,6 +106,12 @@ fn main() -> ExitCode {
     progress("T3: apply vs json-patch at 1e5");
     let t3 = t3(&mut sessions[2], &state_100k);
 
+    progress("A7: a stuck id source at 1e6");
+    let stuck = stuck_source(
+        &mut sessions[3],
+        t1["large_median_us"].as_f64().unwrap_or(0.0),
+    );
+
     progress("T5: N x M grid");
     let t5 = t5(&mut sessions);
     drop(sessions);
@@ -109,13 +120,14 @@ fn main() -> ExitCode {
     let wide = wide_bodies();
 
     let pass = |v: &Value| v["pass"].as_bool().unwrap_or(false);
-    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4) && pass(&wide);
+    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4) && pass(&wide) && pass(&stuck);
     let report = json!({
         "t1_ratio": t1["ratio"], "t1": t1,
         "t2_ratio": t2["ratio"], "t2": t2,
         "t3_speedup": t3["speedup"], "t3": t3,
         "t4_rss_ratio": t4["ratio"], "t4": t4,
         "t5": t5,
+        "stuck_source": stuck,
         "wide_max_ratio": wide["max_ratio"], "wide": wide,
         "all_pass": all_pass,
         "elapsed_s": round(started.elapsed().as_secs_f64(), 1),
@@ -252,6 +264,57 @@ fn t1(sessions: &mut [Live]) -> Value {
         "ratio": round(ratio, 3), "target_max": T1_MAX, "pass": ratio <= T1_MAX,
         "n_small": small.n, "n_large": large.n, "items": 50, "samples": BLOCKS * K,
         "small_median_us": us(a), "large_median_us": us(b),
+    })
+}
+
+/// Rule A7's worst case: every draw is a stored id, so every addition gives up after
+/// `MAX_DRAWS_PER_ITEM` draws. The request changes nothing, so the session is reused as it is.
+fn stuck_source(live: &mut Live, t1_large_us: f64) -> Value {
+    const ROUNDS: usize = 201;
+    let session = live.session.as_mut().expect("a session");
+    let stored = session
+        .artifacts(restore_delta::ArtifactCollection::DriveRestoreArtifacts)
+        .next()
+        .expect("a stored artifact")
+        .id()
+        .to_owned();
+    let items: Vec<Value> = (0..50)
+        .map(|i| json!({"restorePoint": {"id": format!("stuck-{i}")}, "destinationType": "new"}))
+        .collect();
+    let body = json!({ "driveRestoreArtifacts@delta": items }).to_string();
+    let options = workload::options_for(50);
+    let mut samples = Vec::with_capacity(ROUNDS);
+    let mut draws = 0usize;
+    let mut all_500 = true;
+    for round in 0..ROUNDS {
+        let mut n = 0usize;
+        let source = || {
+            n += 1;
+            stored.clone()
+        };
+        let mut ctx = restore_delta::Context::new(workload::now(), source);
+        let start = Instant::now();
+        let answer = restore_delta::apply_in_place(session, body.as_bytes(), &options, &mut ctx);
+        let elapsed = start.elapsed();
+        drop(ctx);
+        all_500 &= answer
+            .outcomes
+            .iter()
+            .all(|o| matches!(o, restore_delta::ItemOutcome::Failed(f) if f.status == 500));
+        if round == 0 {
+            draws = n;
+        } else {
+            samples.push(elapsed);
+        }
+    }
+    let expected = 50 * restore_delta::MAX_DRAWS_PER_ITEM;
+    let m = median(&mut samples);
+    json!({
+        "pass": draws == expected && all_500,
+        "n": live.n, "items": 50, "draws": draws, "draws_expected": expected,
+        "every_item_500": all_500, "samples": ROUNDS - 1, "median_us": us(m),
+        "t1_large_median_us": t1_large_us,
+        "ratio_to_t1_large": round(m.as_secs_f64() * 1e6 / t1_large_us.max(f64::MIN_POSITIVE), 3),
     })
 }
 
