@@ -73,8 +73,8 @@ struct ApplyArgs {
     /// time (RFC 7240). The output's "preferenceApplied" names those honoured.
     #[arg(long, value_name = "VALUE")]
     prefer: Vec<String>,
-    /// A service root an absolute restorePoint@odata.id may start with, besides Graph's
-    /// https://graph.microsoft.com/v1.0/ and .../beta/ (e.g. http://127.0.0.1:8080/v1.0/).
+    /// A service root an absolute restorePoint@odata.id may start with, besides Graph's own
+    /// v1.0 and beta roots on graph.microsoft.com, e.g. `http://127.0.0.1:8080/v1.0/`.
     /// May be repeated.
     #[arg(long, value_name = "URL")]
     service_root: Vec<String>,
