@@ -279,18 +279,19 @@ impl Collection {
         let mut batch = Vec::with_capacity(LOAD_BATCH);
         let mut read = || -> Result<(), StateError> {
             for index in 0.. {
-                cur.peek();
-                let start = cur.pos();
-                let fields: Fields<'_> = cur.value().map_err(|e| invalid(index, e))?;
-                let text = cur.since(start);
-                let loaded = if needs_minify(text) {
-                    let text = minify_str(text);
-                    let f = facts(which, &text).map_err(|e| invalid(index, e))?;
-                    c.push_unindexed(&text, &f)
-                } else {
-                    let f = facts_from(which, fields).map_err(|e| invalid(index, e))?;
-                    c.push_unindexed(text, &f)
-                };
+                let loaded = cur
+                    .value_with::<Fields<'_>, _>(|fields, text| {
+                        if needs_minify(text) {
+                            let text = minify_str(text);
+                            let f = facts(which, &text)?;
+                            Ok(c.push_unindexed(&text, &f))
+                        } else {
+                            let f = facts_from(which, fields)?;
+                            Ok(c.push_unindexed(text, &f))
+                        }
+                    })
+                    .and_then(|pushed| pushed)
+                    .map_err(|e| invalid(index, e))?;
                 batch.push(loaded);
                 if batch.len() == LOAD_BATCH {
                     c.index_loaded(&mut batch)?;
