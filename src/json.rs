@@ -91,6 +91,8 @@ struct More<'a> {
     reader: &'a mut dyn io::Read,
     /// How much to read at a time, at least.
     chunk: usize,
+    /// How long the whole text is expected to be, if known (see [`Cursor::remaining`]).
+    len_hint: usize,
     /// The first bytes of a character the last read cut off, not yet in the text.
     carry: Vec<u8>,
     /// Nothing more comes: the reader is exhausted or failed, or gave bytes that are not UTF-8.
@@ -113,8 +115,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// A cursor on the text `reader` gives, read as it is needed, at least `chunk` bytes at a
-    /// time.
-    pub(crate) fn reading(reader: &'a mut dyn io::Read, chunk: usize) -> Self {
+    /// time; `len_hint` is how long the text is expected to be (0 if unknown).
+    pub(crate) fn reading(reader: &'a mut dyn io::Read, chunk: usize, len_hint: usize) -> Self {
         Cursor {
             text: Cow::Owned(String::new()),
             pos: 0,
@@ -122,6 +124,7 @@ impl<'a> Cursor<'a> {
             more: Some(More {
                 reader,
                 chunk: chunk.max(1),
+                len_hint,
                 carry: Vec::new(),
                 done: false,
                 failure: None,
@@ -140,10 +143,15 @@ impl<'a> Cursor<'a> {
         self.base + self.pos
     }
 
-    /// Bytes in memory after the current position: the rest of the text, unless it is read as
-    /// it is needed.
+    /// Bytes after the current position: in memory, or, when reading, as many as the expected
+    /// length leaves (at least those in memory).
     pub(crate) fn remaining(&self) -> usize {
-        self.text.len() - self.pos
+        let in_memory = self.text.len() - self.pos;
+        let expected = self.more.as_ref().map_or(0, |m| {
+            m.len_hint
+                .saturating_sub(self.base.saturating_add(self.pos))
+        });
+        in_memory.max(expected)
     }
 
     /// Skips white space and returns the next byte, if any.

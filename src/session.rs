@@ -91,7 +91,8 @@ impl Session {
     /// the session it keeps the value being read and what was read past it (reads are of
     /// 64 KiB), so reading a state file this way needs about the memory of the session, where
     /// reading the file first and then calling [`Session::from_json`] needs the file's size
-    /// more.
+    /// more. When the length is known, [`Session::from_reader_sized`] also saves growing the
+    /// session's buffers.
     ///
     /// Two differences from [`Session::from_json`], which has all the bytes before it begins:
     /// a failure of `reader` is [`StateError::Unreadable`]; and bytes that are not UTF-8 are
@@ -105,16 +106,26 @@ impl Session {
     /// assert_eq!(session, Session::from_json(text.as_bytes()).unwrap());
     /// ```
     pub fn from_reader<R: io::Read>(reader: R) -> Result<Session, StateError> {
-        Session::from_reader_by(reader, READ_CHUNK)
+        Session::from_reader_by(reader, READ_CHUNK, 0)
     }
 
-    /// [`Session::from_reader`], reading at least `chunk` bytes at a time (small chunks cut
-    /// values everywhere: see `fuzzing::state_bytes`).
+    /// [`Session::from_reader`] for a text of about `len` bytes, such as a file of that length:
+    /// the session's buffers are sized for it up front, as [`Session::from_json`] sizes them,
+    /// instead of growing as the text is read (each growth copies, and may leave the memory it
+    /// left behind in use). Any other length is only less efficient: the result is the same.
+    pub fn from_reader_sized<R: io::Read>(reader: R, len: u64) -> Result<Session, StateError> {
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        Session::from_reader_by(reader, READ_CHUNK, len)
+    }
+
+    /// [`Session::from_reader_sized`], reading at least `chunk` bytes at a time (small chunks
+    /// cut values everywhere: see `fuzzing::state_bytes`).
     pub(crate) fn from_reader_by<R: io::Read>(
         mut reader: R,
         chunk: usize,
+        len: usize,
     ) -> Result<Session, StateError> {
-        let mut cur = Cursor::reading(&mut reader, chunk);
+        let mut cur = Cursor::reading(&mut reader, chunk, len);
         let read = Session::read(&mut cur);
         // A failure to read ended the text early: whatever was made of it is not the state.
         match cur.failure() {

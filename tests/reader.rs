@@ -1,5 +1,5 @@
-//! `Session::from_reader`: the same session, or the same error, as `Session::from_json` on the
-//! bytes the reader gives, for states much larger than one read (64 KiB), so that reads cut
+//! `Session::from_reader` and `Session::from_reader_sized`: the same session, or the same error,
+//! as `Session::from_json` on the bytes the reader gives, for states much larger than one read (64 KiB), so that reads cut
 //! values, strings and characters. Small reads at every place are checked by
 //! `fuzzing::state_bytes` over the fuzz corpus (`tests/fuzz_replay.rs`).
 
@@ -77,6 +77,11 @@ fn both(text: &[u8]) -> (Result<Session, StateError>, Result<Session, StateError
         read,
         "reads of 1000 bytes"
     );
+    // The expected length sizes buffers only.
+    let len = text.len() as u64;
+    for hint in [len, 0, len / 3, len * 3] {
+        assert_eq!(Session::from_reader_sized(text, hint), read, "sized {hint}");
+    }
     (json, read)
 }
 

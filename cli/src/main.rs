@@ -210,7 +210,9 @@ fn read_state(path: &Path) -> Result<Session, Usage> {
     let read = if path == Path::new("-") {
         Session::from_reader(io::stdin().lock())
     } else {
-        Session::from_reader(std::fs::File::open(path).map_err(|e| fail(&e))?)
+        let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+        let len = file.metadata().map_or(0, |m| m.len());
+        Session::from_reader_sized(file, len)
     };
     read.map_err(|e| match e {
         StateError::Unreadable { message } => fail(&message),

@@ -156,7 +156,7 @@ pub fn state_bytes(data: &[u8]) {
 fn check_reader(data: &[u8], read: &Result<Session, StateError>) {
     let utf8 = std::str::from_utf8(data).is_ok();
     for chunk in [1, 2, 3, 7, 64] {
-        let streamed = Session::from_reader_by(data, chunk);
+        let streamed = Session::from_reader_by(data, chunk, data.len());
         let utf8_error = matches!(&streamed,
             Err(StateError::InvalidJson { message }) if message.starts_with("not UTF-8"));
         if utf8 || utf8_error {
