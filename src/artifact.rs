@@ -172,6 +172,10 @@ fn read_fields(json: &str) -> Result<Fields<'_>, serde_json::Error> {
     Ok(fields)
 }
 
+impl crate::json::Parse for Fields<'_> {
+    type Value<'t> = Fields<'t>;
+}
+
 struct FieldsVisitor;
 
 impl<'de> serde::Deserialize<'de> for Fields<'de> {

@@ -270,27 +270,34 @@ impl Collection {
         }
         // The rest of the text bounds the artifacts' size; reserving it up front saves the
         // copies of growing (untouched capacity costs address space, not memory).
-        let rest = cur.remaining();
-        c.texts.buf.reserve(rest);
-        let guess = rest / 256;
-        c.slots.reserve(guess);
-        c.by_id.reserve(guess);
-        c.keys.reserve(guess);
+        c.texts.buf.reserve(cur.remaining());
+        let start = cur.offset();
         let mut batch = Vec::with_capacity(LOAD_BATCH);
         let mut read = || -> Result<(), StateError> {
             for index in 0.. {
-                cur.peek();
-                let start = cur.pos();
-                let fields: Fields<'_> = cur.value().map_err(|e| invalid(index, e))?;
-                let text = cur.since(start);
-                let loaded = if needs_minify(text) {
-                    let text = minify_str(text);
-                    let f = facts(which, &text).map_err(|e| invalid(index, e))?;
-                    c.push_unindexed(&text, &f)
-                } else {
-                    let f = facts_from(which, fields).map_err(|e| invalid(index, e))?;
-                    c.push_unindexed(text, &f)
-                };
+                if index == LOAD_BATCH {
+                    // Slots and indexes are sized for as many more artifacts as the rest of
+                    // the text holds at the size of the first ones, and an eighth more. Sized
+                    // by the text alone (a guess of 256 bytes each), the indexes of the
+                    // 100,000-artifact state indented took twice the memory they need, 16 MiB
+                    // more (their entries are all written, so all in memory).
+                    let each = (cur.offset() - start).div_ceil(LOAD_BATCH).max(1);
+                    let more = cur.remaining() / each;
+                    c.reserve(more.saturating_add(more / 8));
+                }
+                let loaded = cur
+                    .value_with::<Fields<'_>, _>(|fields, text| {
+                        if needs_minify(text) {
+                            let text = minify_str(text);
+                            let f = facts(which, &text)?;
+                            Ok(c.push_unindexed(&text, &f))
+                        } else {
+                            let f = facts_from(which, fields)?;
+                            Ok(c.push_unindexed(text, &f))
+                        }
+                    })
+                    .and_then(|pushed| pushed)
+                    .map_err(|e| invalid(index, e))?;
                 batch.push(loaded);
                 if batch.len() == LOAD_BATCH {
                     c.index_loaded(&mut batch)?;
@@ -307,6 +314,13 @@ impl Collection {
         // error to report.
         c.index_loaded(&mut batch)?;
         read.map(|()| c)
+    }
+
+    /// Makes room for `additional` more artifacts in the slots and the indexes.
+    fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+        self.by_id.reserve(additional);
+        self.keys.reserve(additional);
     }
 
     /// Stores an artifact read from a state, without indexing it (see
@@ -808,6 +822,34 @@ mod tests {
         assert_eq!(c.key_count(key("rz")), 1);
         assert!(c.seq_of("z\"1").is_some());
         assert_eq!(c.with_destination(), 51);
+    }
+
+    #[test]
+    fn indexes_are_sized_by_artifacts_not_by_text() {
+        let n = 800;
+        let array = |pad: &str| {
+            let texts: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"id":{pad}"a{i}","restorePoint":{{"id":"r{i}"}}}}"#))
+                .collect();
+            format!("[{}]", texts.join(","))
+        };
+        let load = |text: &str| {
+            Collection::load(
+                ArtifactCollection::DriveRestoreArtifacts,
+                &mut Cursor::new(text),
+            )
+            .unwrap()
+        };
+        let compact = load(&array(""));
+        let padded = load(&array(&" ".repeat(600)));
+        assert_eq!(padded.len(), n);
+        assert_eq!(padded.by_id.capacity(), compact.by_id.capacity());
+        assert_eq!(padded.keys.capacity(), compact.keys.capacity());
+        assert!(
+            compact.by_id.capacity() <= 4 * n,
+            "{}",
+            compact.by_id.capacity()
+        );
     }
 
     #[test]

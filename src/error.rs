@@ -8,7 +8,8 @@ use crate::render;
 
 /// A state the library cannot work on: the embedder's fault, never the client's (rule S3).
 ///
-/// [`Session::from_json`](crate::Session::from_json) returns it; [`apply`](crate::apply) never
+/// [`Session::from_json`](crate::Session::from_json) and
+/// [`Session::from_reader`](crate::Session::from_reader) return it; [`apply`](crate::apply) never
 /// sees a bad state because it only takes a [`Session`](crate::Session).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -17,6 +18,13 @@ pub enum StateError {
     #[error("state is not valid JSON: {message}")]
     InvalidJson {
         /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The state could not be read to its end: the reader given to
+    /// [`Session::from_reader`](crate::Session::from_reader) failed.
+    #[error("state can't be read: {message}")]
+    Unreadable {
+        /// The I/O error's message.
         message: String,
     },
     /// The state is valid JSON but not an object.

@@ -56,6 +56,12 @@ impl HashIndex {
         self.len
     }
 
+    /// How many entries the table has room for (twice as many as it may hold).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
     fn mask(&self) -> usize {
         self.entries.len().wrapping_sub(1)
     }

@@ -6,10 +6,13 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::io;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use crate::error::StateError;
 
 /// One member of an object read in document order, its value kept as raw JSON text; both
 /// borrow from the text (the name unless it is spelled with escapes).
@@ -67,39 +70,102 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 }
 
 /// A position in a JSON text, for reading an object or array one value at a time: each value
-/// is parsed once, in place, and its byte range is known (serde_json alone gives one or the
-/// other).
+/// is parsed once, in place, and its text is known (serde_json alone gives one or the other).
+///
+/// The text is all in memory ([`Cursor::new`]), or read from an [`io::Read`] as the values are
+/// needed ([`Cursor::reading`]). Then only the bytes from the value being read on are kept (see
+/// [`Cursor::release`]), and a value reads exactly as it would from the whole text (see
+/// [`Cursor::value_with`]).
 pub(crate) struct Cursor<'a> {
-    text: &'a str,
+    /// The text, or what is kept of it: `text[pos..]` is still to be read.
+    text: Cow<'a, str>,
     pos: usize,
+    /// Where `text` starts in the whole text (the bytes before it were released).
+    base: usize,
+    /// The rest of the text, when it is read as it is needed.
+    more: Option<More<'a>>,
 }
+
+/// The reader behind a [`Cursor::reading`].
+struct More<'a> {
+    reader: &'a mut dyn io::Read,
+    /// How much to read at a time, at least.
+    chunk: usize,
+    /// How long the whole text is expected to be, if known (see [`Cursor::remaining`]).
+    len_hint: usize,
+    /// The first bytes of a character the last read cut off, not yet in the text.
+    carry: Vec<u8>,
+    /// Nothing more comes: the reader is exhausted or failed, or gave bytes that are not UTF-8.
+    done: bool,
+    /// Why reading stopped before the end of the text, if it did.
+    failure: Option<StateError>,
+}
+
+/// How much [`Session::from_reader`](crate::Session::from_reader) reads at a time, at least.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
-        Cursor { text, pos: 0 }
+        Cursor {
+            text: Cow::Borrowed(text),
+            pos: 0,
+            base: 0,
+            more: None,
+        }
     }
 
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
+    /// A cursor on the text `reader` gives, read as it is needed, at least `chunk` bytes at a
+    /// time; `len_hint` is how long the text is expected to be (0 if unknown).
+    pub(crate) fn reading(reader: &'a mut dyn io::Read, chunk: usize, len_hint: usize) -> Self {
+        Cursor {
+            text: Cow::Owned(String::new()),
+            pos: 0,
+            base: 0,
+            more: Some(More {
+                reader,
+                chunk: chunk.max(1),
+                len_hint,
+                carry: Vec::new(),
+                done: false,
+                failure: None,
+            }),
+        }
     }
 
-    /// Bytes left after the current position.
+    /// Why reading stopped before the end of the text (an I/O error, or bytes that are not
+    /// UTF-8), if it did. Past that point the cursor saw the text end.
+    pub(crate) fn failure(&mut self) -> Option<StateError> {
+        self.more.as_mut()?.failure.take()
+    }
+
+    /// The current position in the whole text.
+    pub(crate) fn offset(&self) -> usize {
+        self.base + self.pos
+    }
+
+    /// Bytes after the current position: in memory, or, when reading, as many as the expected
+    /// length leaves (at least those in memory).
     pub(crate) fn remaining(&self) -> usize {
-        self.text.len() - self.pos
-    }
-
-    /// The text from `start` to the current position.
-    pub(crate) fn since(&self, start: usize) -> &'a str {
-        self.text.get(start..self.pos).unwrap_or_default()
+        let in_memory = self.text.len() - self.pos;
+        let expected = self.more.as_ref().map_or(0, |m| {
+            m.len_hint
+                .saturating_sub(self.base.saturating_add(self.pos))
+        });
+        in_memory.max(expected)
     }
 
     /// Skips white space and returns the next byte, if any.
     pub(crate) fn peek(&mut self) -> Option<u8> {
-        let bytes = self.text.as_bytes();
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.pos) {
-            self.pos += 1;
+        loop {
+            let bytes = self.text.as_bytes();
+            while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            let next = bytes.get(self.pos).copied();
+            if next.is_some() || !self.read_more() {
+                return next;
+            }
         }
-        bytes.get(self.pos).copied()
     }
 
     /// Consumes `byte` if it comes next (after white space).
@@ -121,23 +187,188 @@ impl<'a> Cursor<'a> {
     }
 
     /// Parses one value at the current position and moves past it.
-    pub(crate) fn value<T: serde::Deserialize<'a>>(&mut self) -> Result<T, String> {
-        let rest = self.text.get(self.pos..).unwrap_or_default();
-        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
-        match stream.next() {
-            Some(Ok(v)) => {
-                self.pos += stream.byte_offset();
-                Ok(v)
+    pub(crate) fn value<T: de::DeserializeOwned>(&mut self) -> Result<T, String> {
+        self.value_with::<Owned<T>, _>(|v, _| v)
+    }
+
+    /// Parses one value at the current position, moves past it and hands it to `f` with its
+    /// text (white space before it left out); returns what `f` does.
+    ///
+    /// When reading, the value is parsed from the bytes read so far and parsed again with more
+    /// when the outcome may depend on bytes not yet read: the parse reached their end
+    /// ([`cut_short`]), or the value ends right at it (a number may go on). Otherwise the
+    /// parser never looked past its outcome, so it is the one the whole text gives.
+    pub(crate) fn value_with<P: Parse, R>(
+        &mut self,
+        f: impl for<'t> FnOnce(P::Value<'t>, &'t str) -> R,
+    ) -> Result<R, String> {
+        self.release();
+        loop {
+            let more = self.more.as_ref().is_some_and(|m| !m.done);
+            let at = self.pos;
+            let rest = self.text.get(at..).unwrap_or_default();
+            let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<P::Value<'_>>();
+            match stream.next() {
+                Some(Ok(v)) if !more || stream.byte_offset() < rest.len() => {
+                    let len = stream.byte_offset();
+                    self.pos += len;
+                    let text = rest.get(..len).unwrap_or_default();
+                    return Ok(f(v, text.trim_start_matches([' ', '\n', '\r', '\t'])));
+                }
+                Some(Err(e)) if !more || !cut_short(&e, rest) => {
+                    return Err(format!("{e}, in the value at byte {}", self.base + at));
+                }
+                None if !more => return Err(self.error("a value")),
+                _ => drop(stream),
             }
-            Some(Err(e)) => Err(format!("{e}, in the value at byte {}", self.pos)),
-            None => Err(self.error("a value")),
+            self.read_more();
         }
+    }
+
+    /// The whole text, read to its end (or to a [`Cursor::failure`]): nothing is released
+    /// before the first value is parsed.
+    pub(crate) fn whole(&mut self) -> &str {
+        while self.read_more() {}
+        &self.text
     }
 
     /// "expected WHAT at byte N".
     pub(crate) fn error(&self, what: &str) -> String {
-        format!("expected {what} at byte {}", self.pos)
+        format!("expected {what} at byte {}", self.offset())
     }
+
+    /// When reading, forgets the text before the current position once it is at least a chunk
+    /// and half of what is kept: it is never looked at again, and what is kept is moved down at
+    /// most once per as many bytes read.
+    fn release(&mut self) {
+        let Some(more) = &self.more else { return };
+        if self.pos < more.chunk || self.pos < self.text.len() / 2 {
+            return;
+        }
+        if let Cow::Owned(text) = &mut self.text
+            && text.is_char_boundary(self.pos)
+        {
+            text.drain(..self.pos);
+            self.base += self.pos;
+            self.pos = 0;
+        }
+    }
+
+    /// Reads more of the text, at least as much as is kept after the current position (so that
+    /// a value read again as it grows costs linear time in all). False when nothing more comes:
+    /// the text is all in memory, the reader is exhausted, or it failed (see
+    /// [`Cursor::failure`]).
+    fn read_more(&mut self) -> bool {
+        let Some(more) = self.more.as_mut().filter(|m| !m.done) else {
+            return false;
+        };
+        let Cow::Owned(text) = &mut self.text else {
+            more.done = true;
+            return false;
+        };
+        let want = more.chunk.max(text.len() - self.pos);
+        let mut chunk = std::mem::take(&mut more.carry);
+        let had = chunk.len();
+        chunk.resize(had + want, 0);
+        let mut filled = had;
+        while let Some(buf) = chunk.get_mut(filled..).filter(|b| !b.is_empty()) {
+            match more.reader.read(buf) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    more.done = true;
+                    more.failure = Some(StateError::Unreadable {
+                        message: e.to_string(),
+                    });
+                    return false;
+                }
+            }
+        }
+        more.done = filled < had + want;
+        chunk.truncate(filled);
+        let end = if more.done { filled } else { cut(&chunk) };
+        // The absolute position of chunk[0]: the carried bytes were not in the text.
+        let at = self.base + text.len();
+        match std::str::from_utf8(chunk.get(..end).unwrap_or_default()) {
+            Ok(s) => text.push_str(s),
+            Err(e) => {
+                more.done = true;
+                more.failure = Some(StateError::InvalidJson {
+                    message: not_utf8(at + e.valid_up_to(), e.error_len()),
+                });
+                return false;
+            }
+        }
+        chunk.drain(..end);
+        // A large read (a long value read again) is not kept for the next, smaller ones.
+        chunk.shrink_to(2 * more.chunk);
+        more.carry = chunk;
+        end > 0 || !more.done
+    }
+}
+
+/// Where a read cut the last character of `bytes` off: where it starts when `bytes` end
+/// before it does, else `bytes.len()`.
+fn cut(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=len.min(4) {
+        let i = len - back;
+        let Some(&b) = bytes.get(i) else { break };
+        if b & 0xC0 != 0x80 {
+            let needs = match b {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                0xC0.. => 2,
+                _ => 1,
+            };
+            return if back < needs { i } else { len };
+        }
+    }
+    len
+}
+
+/// What [`std::str::Utf8Error`] says, at a position in the whole text.
+fn not_utf8(at: usize, error_len: Option<usize>) -> String {
+    match error_len {
+        Some(n) => format!("not UTF-8: invalid utf-8 sequence of {n} bytes from index {at}"),
+        None => format!("not UTF-8: incomplete utf-8 byte sequence from index {at}"),
+    }
+}
+
+/// Whether parsing `rest` may have failed only because the text was cut at its end: the
+/// parser ran out of bytes, or stopped within the last few (it reads one byte ahead at most,
+/// and a value cut short fails where the bytes end, never before).
+fn cut_short(e: &serde_json::Error, rest: &str) -> bool {
+    if e.is_eof() {
+        return true;
+    }
+    // serde_json counts lines from 1 and columns in bytes from the start of the line.
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        n => rest
+            .match_indices('\n')
+            .nth(n - 2)
+            .map_or(rest.len(), |(i, _)| i + 1),
+    };
+    line_start + e.column() + 4 >= rest.len()
+}
+
+/// A type [`Cursor::value_with`] parses, for text borrowed for any lifetime.
+pub(crate) trait Parse {
+    /// The value, borrowing from text of lifetime `'t`.
+    type Value<'t>: serde::Deserialize<'t>;
+}
+
+/// [`Parse`] for a type that borrows nothing.
+pub(crate) struct Owned<T>(std::marker::PhantomData<T>);
+
+impl<T: de::DeserializeOwned> Parse for Owned<T> {
+    type Value<'t> = T;
+}
+
+impl Parse for Str<'_> {
+    type Value<'t> = Str<'t>;
 }
 
 /// Whether `text` has white space (or control bytes) anywhere, so [`minify_str`] may change it.

@@ -15,7 +15,7 @@ use crate::artifact::Artifact;
 use crate::collection::Collection;
 use crate::enums::{RestoreJobType, SessionStatus};
 use crate::error::StateError;
-use crate::json::{Cursor, Str, check_strict, minify, write_str};
+use crate::json::{Cursor, READ_CHUNK, Str, check_strict, minify, write_str};
 use crate::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -85,10 +85,61 @@ impl Session {
         let text = std::str::from_utf8(bytes).map_err(|e| StateError::InvalidJson {
             message: format!("not UTF-8: {e}"),
         })?;
+        Session::read(&mut Cursor::new(text))
+    }
+
+    /// Reads a state from `reader` as it is needed: the same session, or the same error, as
+    /// [`Session::from_json`] on the bytes it gives, without holding them all at once. Besides
+    /// the session it keeps the value being read and what was read past it (reads are of
+    /// 64 KiB), so reading a state file this way needs about the memory of the session, where
+    /// reading the file first and then calling [`Session::from_json`] needs the file's size
+    /// more. When the length is known, [`Session::from_reader_sized`] also saves growing the
+    /// session's buffers.
+    ///
+    /// Two differences from [`Session::from_json`], which has all the bytes before it begins:
+    /// a failure of `reader` is [`StateError::Unreadable`]; and bytes that are not UTF-8 are
+    /// found as they are read, so when a state has another problem before them, that problem
+    /// may be the one reported.
+    ///
+    /// ```
+    /// use restore_delta::Session;
+    /// let text = r#"{"id":"s1","driveRestoreArtifacts":[{"id":"a1"}]}"#;
+    /// let session = Session::from_reader(text.as_bytes()).unwrap();
+    /// assert_eq!(session, Session::from_json(text.as_bytes()).unwrap());
+    /// ```
+    pub fn from_reader<R: io::Read>(reader: R) -> Result<Session, StateError> {
+        Session::from_reader_by(reader, READ_CHUNK, 0)
+    }
+
+    /// [`Session::from_reader`] for a text of about `len` bytes, such as a file of that length:
+    /// the session's buffers are sized for it up front, as [`Session::from_json`] sizes them,
+    /// instead of growing as the text is read (each growth copies, and may leave the memory it
+    /// left behind in use). Any other length is only less efficient: the result is the same.
+    pub fn from_reader_sized<R: io::Read>(reader: R, len: u64) -> Result<Session, StateError> {
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        Session::from_reader_by(reader, READ_CHUNK, len)
+    }
+
+    /// [`Session::from_reader_sized`], reading at least `chunk` bytes at a time (small chunks
+    /// cut values everywhere: see `fuzzing::state_bytes`).
+    pub(crate) fn from_reader_by<R: io::Read>(
+        mut reader: R,
+        chunk: usize,
+        len: usize,
+    ) -> Result<Session, StateError> {
+        let mut cur = Cursor::reading(&mut reader, chunk, len);
+        let read = Session::read(&mut cur);
+        // A failure to read ended the text early: whatever was made of it is not the state.
+        match cur.failure() {
+            Some(e) => Err(e),
+            None => read,
+        }
+    }
+
+    fn read(cur: &mut Cursor<'_>) -> Result<Session, StateError> {
         let syntax = |message: String| StateError::InvalidJson { message };
-        let mut cur = Cursor::new(text);
         if cur.peek() != Some(b'{') {
-            return Err(match check_strict(text) {
+            return Err(match check_strict(cur.whole()) {
                 Ok(()) => StateError::NotAnObject,
                 Err(e) => syntax(e.to_string()),
             });
@@ -101,12 +152,14 @@ impl Session {
                 if cur.peek() != Some(b'"') {
                     return Err(syntax(cur.error("a member name")));
                 }
-                let Str(name) = cur.value::<Str<'_>>().map_err(syntax)?;
-                if !seen.insert(name.to_string()) {
+                let name = cur
+                    .value_with::<Str<'_>, _>(|Str(name), _| name.into_owned())
+                    .map_err(syntax)?;
+                if !seen.insert(name.clone()) {
                     return Err(syntax(format!("duplicate member name {name:?}")));
                 }
                 cur.expect(b':', "`:`").map_err(syntax)?;
-                parts.member(name.into_owned(), &mut cur)?;
+                parts.member(name, cur)?;
                 if cur.eat(b'}') {
                     break;
                 }

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use restore_delta::{Context, MissingRemoval, Options, SeededIds, Session, Timestamp, apply};
+use restore_delta::{
+    Context, MissingRemoval, Options, SeededIds, Session, StateError, Timestamp, apply,
+};
 
 const APPLY_EXAMPLES: &str = "\
 Examples:
@@ -182,10 +184,7 @@ fn run(args: ApplyArgs) -> Result<ExitCode, Usage> {
         ctx = ctx.with_actor(&actor);
     }
 
-    let state_bytes = read_input(&args.state, None)?;
-    let session = Session::from_json(&state_bytes)
-        .map_err(|e| Usage(format!("--state {}: {e}", args.state.display())))?;
-    drop(state_bytes);
+    let session = read_state(&args.state)?;
     // Reading one byte past the limit is enough to know the body is too large (rule E1).
     let request = read_input(&args.request, Some(options.max_bytes.saturating_add(1)))?;
 
@@ -234,6 +233,23 @@ fn write_output<W: Write>(
     w.write_all(b"},\"state\":")?;
     applied.state.write_json(w)?;
     w.write_all(b"}\n")
+}
+
+/// Reads the state from a file, or stdin for `-`, as it is parsed: its bytes are never all in
+/// memory beside the session (`Session::from_reader`).
+fn read_state(path: &Path) -> Result<Session, Usage> {
+    let fail = |e: &dyn std::fmt::Display| Usage(format!("can't read {}: {e}", path.display()));
+    let read = if path == Path::new("-") {
+        Session::from_reader(io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+        let len = file.metadata().map_or(0, |m| m.len());
+        Session::from_reader_sized(file, len)
+    };
+    read.map_err(|e| match e {
+        StateError::Unreadable { message } => fail(&message),
+        e => Usage(format!("--state {}: {e}", path.display())),
+    })
 }
 
 /// Reads a file, or stdin for `-`, at most `limit` bytes when given.

@@ -576,3 +576,15 @@ fn defaults_for_now_and_seed_still_produce_a_response() {
     let id = |v: &Value| v["state"]["driveRestoreArtifacts"][0]["id"].clone();
     assert_ne!(id(&a), id(&b), "without --seed, ids differ between runs");
 }
+
+#[test]
+fn a_state_that_fails_while_read_is_unreadable() {
+    // A directory opens, then fails when read: the state is read as it is parsed, and the read
+    // error is reported as for a file that can't be opened.
+    let dir = std::env::temp_dir();
+    let dir = dir.to_str().unwrap();
+    assert_usage_error(
+        &run(&["apply", "--state", dir, "--request", "-"], Some(b"{}")),
+        &format!("can't read {dir}: "),
+    );
+}

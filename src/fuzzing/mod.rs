@@ -35,7 +35,7 @@ use model::has_duplicate_member;
 
 use crate::{
     Applied, ArtifactCollection, Context, IdSource, ItemOutcome, MissingRemoval, Options, Request,
-    SeededIds, Session, SessionKind, Timestamp, apply, apply_request,
+    SeededIds, Session, SessionKind, StateError, Timestamp, apply, apply_request,
 };
 
 /// The clock value every fuzz entry point passes in.
@@ -107,6 +107,7 @@ pub fn apply_bytes(data: &[u8]) {
 /// it keeps every [`apply_bytes`] invariant.
 pub fn state_bytes(data: &[u8]) {
     let read = Session::from_json(data);
+    check_reader(data, &read);
     let Ok(session) = read else {
         return;
     };
@@ -145,6 +146,27 @@ pub fn state_bytes(data: &[u8]) {
     check_accepted_state(&written, session.kind());
     for request in requests_for(&session) {
         check_apply(&session, request.as_bytes(), &Options::default(), false);
+    }
+}
+
+/// [`Session::from_reader`] against [`Session::from_json`] on the same bytes, read a few at a
+/// time so that values are cut everywhere: the same session or the same error. Bytes that are
+/// not UTF-8 are found as they are read, so another problem before them may be reported
+/// instead; it is an error all the same, and a UTF-8 error is the one `from_json` gives.
+fn check_reader(data: &[u8], read: &Result<Session, StateError>) {
+    let utf8 = std::str::from_utf8(data).is_ok();
+    for chunk in [1, 2, 3, 7, 64] {
+        let streamed = Session::from_reader_by(data, chunk, data.len());
+        let utf8_error = matches!(&streamed,
+            Err(StateError::InvalidJson { message }) if message.starts_with("not UTF-8"));
+        if utf8 || utf8_error {
+            assert_eq!(&streamed, read, "from_reader, {chunk} bytes at a time");
+        } else {
+            assert!(
+                streamed.is_err(),
+                "from_reader accepted bytes that are not UTF-8"
+            );
+        }
     }
 }
 

@@ -1,0 +1,155 @@
+//! `Session::from_reader` and `Session::from_reader_sized`: the same session, or the same error,
+//! as `Session::from_json` on the bytes the reader gives, for states much larger than one read (64 KiB), so that reads cut
+//! values, strings and characters. Small reads at every place are checked by
+//! `fuzzing::state_bytes` over the fuzz corpus (`tests/fuzz_replay.rs`).
+
+use std::io::{self, Read};
+
+use restore_delta::{Session, StateError};
+
+const OD: &str = "#microsoft.graph.oneDriveForBusinessRestoreSession";
+
+/// A state of `n` artifacts with multi-byte characters, escapes, numbers and a large unknown
+/// member, compact or with white space (including newlines) between tokens.
+fn state(n: usize, pretty: bool) -> String {
+    let (sep, nl) = if pretty { (" ", "\n  ") } else { ("", "") };
+    let artifacts: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{{nl}"id":{sep}"a{i}-é€😀",{nl}"restorePoint":{sep}{{"id":"r\u0041{i}"}},{nl}"destinationType":"new",{nl}"n":{sep}{i}.{i}e{},{nl}"x":[true,{sep}false,null,"\"{i}\""]}}"#,
+                i % 7
+            )
+        })
+        .collect();
+    let big: Vec<String> = (0..5_000).map(|i| format!("{i}")).collect();
+    format!(
+        r#"{{{nl}"@odata.type":{sep}"{OD}",{nl}"id":"s1",{nl}"big":[{}],{nl}"driveRestoreArtifacts":{sep}[{}],{nl}"count":{n}{nl}}}{nl}"#,
+        big.join(","),
+        artifacts.join(&format!(",{nl}"))
+    )
+}
+
+/// Gives the bytes at most `step` at a time, now and then interrupted, and fails with `fail`
+/// once `fail_at` bytes are given.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+    calls: usize,
+    fail_at: Option<usize>,
+    given: usize,
+}
+
+impl<'a> Trickle<'a> {
+    fn new(bytes: &'a [u8], step: usize) -> Self {
+        Trickle {
+            bytes,
+            step,
+            calls: 0,
+            fail_at: None,
+            given: 0,
+        }
+    }
+}
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.calls += 1;
+        if self.calls.is_multiple_of(5) {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        if self.fail_at.is_some_and(|at| self.given >= at) {
+            return Err(io::Error::other("the disk went away"));
+        }
+        let n = self.step.min(buf.len()).min(self.bytes.len());
+        let (head, tail) = self.bytes.split_at(n);
+        buf[..n].copy_from_slice(head);
+        self.bytes = tail;
+        self.given += n;
+        Ok(n)
+    }
+}
+
+fn both(text: &[u8]) -> (Result<Session, StateError>, Result<Session, StateError>) {
+    let json = Session::from_json(text);
+    let read = Session::from_reader(text);
+    assert_eq!(
+        Session::from_reader(Trickle::new(text, 1000)),
+        read,
+        "reads of 1000 bytes"
+    );
+    // The expected length sizes buffers only.
+    let len = text.len() as u64;
+    for hint in [len, 0, len / 3, len * 3] {
+        assert_eq!(Session::from_reader_sized(text, hint), read, "sized {hint}");
+    }
+    (json, read)
+}
+
+#[test]
+fn large_states_read_the_same_as_from_json() {
+    for pretty in [false, true] {
+        let text = state(3_000, pretty);
+        assert!(text.len() > 6 * 64 * 1024, "{}", text.len());
+        let (json, read) = both(text.as_bytes());
+        let json = json.expect("a valid state");
+        assert_eq!(read.expect("the same state").to_json(), json.to_json());
+    }
+}
+
+#[test]
+fn errors_late_in_large_states_are_the_ones_from_json_gives() {
+    let text = state(3_000, true);
+    let cases = [
+        // A duplicate id near the end.
+        text.replacen("\"a2990-", "\"a10-", 1),
+        // A syntax error in an artifact, in the last member, after the last member.
+        text.replacen(
+            "\"x\":[true, false,null,\"\\\"2500",
+            "\"x\":[true false,null,\"\\\"2500",
+            1,
+        ),
+        text.replacen("\"count\":3000", "\"count\":30.", 1),
+        format!("{text} x"),
+        // Cut short inside the artifacts, inside a number.
+        text[..text.find("\"a1500-").unwrap()].to_owned(),
+        text[..text.find("\"count\":").unwrap() + 10].to_owned(),
+    ];
+    for case in &cases {
+        let (json, read) = both(case.as_bytes());
+        assert!(json.is_err(), "{json:?}");
+        assert_eq!(read, json);
+    }
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_reported_where_from_json_reports_them() {
+    let text = state(3_000, false);
+    let at = text.find("\"a2000-").unwrap() + 3;
+    let mut bad = text.clone().into_bytes();
+    bad[at] = 0xFF;
+    let (json, read) = both(&bad);
+    let message = format!("not UTF-8: invalid utf-8 sequence of 1 bytes from index {at}");
+    assert_eq!(json, Err(StateError::InvalidJson { message }));
+    assert_eq!(read, json);
+    // A character cut off by the end of the text.
+    let cut = &text.as_bytes()[..text.rfind('😀').unwrap() + 2];
+    let (json, read) = both(cut);
+    assert!(
+        matches!(&json, Err(StateError::InvalidJson { message }) if message.contains("incomplete")),
+        "{json:?}"
+    );
+    assert_eq!(read, json);
+}
+
+#[test]
+fn a_failing_reader_is_unreadable() {
+    let text = state(3_000, false);
+    let mut reader = Trickle::new(text.as_bytes(), 4096);
+    reader.fail_at = Some(300_000);
+    assert_eq!(
+        Session::from_reader(reader),
+        Err(StateError::Unreadable {
+            message: "the disk went away".into()
+        })
+    );
+}
