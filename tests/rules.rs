@@ -773,6 +773,12 @@ fn a2_restore_point_reference() {
         json!({"id": 5}),
         json!({"id": "a", "@odata.id": "b"}),
         json!({"@odata.id": null}),
+        // An invalid `id` is not made good by a valid `@odata.id`, nor the reverse.
+        json!({"id": "", "@odata.id": "rp"}),
+        json!({"id": null, "@odata.id": "rp"}),
+        json!({"id": 5, "@odata.id": "rp"}),
+        json!({"id": "rp", "@odata.id": null}),
+        json!({"id": "rp", "@odata.id": ""}),
     ];
     for rp in bad {
         let a = run(
@@ -1544,6 +1550,15 @@ fn o8_preference_applied_names_what_was_honoured() {
         (409, Some("continue-on-error=false".into()))
     );
     assert_eq!(
+        applied("odata.continue-on-error=false", failing()),
+        (409, Some("odata.continue-on-error=false".into()))
+    );
+    // A refusal is no representation: only the all-or-nothing preference was honoured.
+    assert_eq!(
+        applied("return=representation, continue-on-error=false", failing()),
+        (409, Some("continue-on-error=false".into()))
+    );
+    assert_eq!(
         applied(
             "include-unknown-enum-members, return=minimal, continue-on-error",
             ok()
@@ -1562,6 +1577,23 @@ fn o8_preference_applied_names_what_was_honoured() {
     assert_eq!(
         (a.response.status, a.response.preference_applied),
         (409, None)
+    );
+    // Likewise `return`, overridden either way.
+    let options = Options::default()
+        .with_prefer("return=representation")
+        .with_return_minimal(true);
+    let a = run_with(&state, &drive(ok()), &options);
+    assert_eq!(
+        (a.response.status, a.response.preference_applied),
+        (204, None)
+    );
+    let options = Options::default()
+        .with_prefer("return=minimal")
+        .with_return_minimal(false);
+    let a = run_with(&state, &drive(ok()), &options);
+    assert_eq!(
+        (a.response.status, a.response.preference_applied),
+        (200, None)
     );
     // A request refused before its items ran honoured nothing.
     let options = Options::default().with_prefer("return=minimal, continue-on-error=false");
