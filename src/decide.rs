@@ -21,6 +21,7 @@ use crate::options::{MissingRemoval, Options};
 use crate::outcome::{ItemFailure, Operation};
 use crate::reference;
 use crate::request::{MALFORMED, json_type};
+use crate::rule::RuleId;
 
 /// What a removal targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub(crate) enum Decision<'r> {
     Removed {
         id: &'r str,
         reason: &'static str,
+        /// False for a no-op removal of an absent id ([`MissingRemoval::Succeed`]).
+        existed: bool,
     },
     Failed(ItemFailure),
 }
@@ -581,8 +584,9 @@ pub(crate) fn is_removal(item: &Object<'_>) -> bool {
     item.contains_key("@removed") || item.contains_key("@odata.removed")
 }
 
-fn bad_request(op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
+fn bad_request(rule: RuleId, op: Operation, detail: impl std::fmt::Display) -> ItemFailure {
     ItemFailure::new(
+        rule,
         op,
         400,
         ErrorCode::InvalidPatchRequest,
@@ -603,6 +607,7 @@ fn decide_removal<'c, 'r: 'c>(
     let marker = match (item.get("@removed"), item.get("@odata.removed")) {
         (Some(_), Some(_)) => {
             return fail(bad_request(
+                RuleId::X1,
                 op,
                 "An item can't carry both `@removed` and `@odata.removed`.",
             ));
@@ -620,6 +625,7 @@ fn decide_removal<'c, 'r: 'c>(
         },
         _ => {
             return fail(bad_request(
+                RuleId::X1,
                 op,
                 format_args!(
                     "`@removed` must be an object or null, not {}.",
@@ -630,6 +636,7 @@ fn decide_removal<'c, 'r: 'c>(
     };
     let Some(reason) = reason else {
         return fail(bad_request(
+            RuleId::X1,
             op,
             "`@removed.reason` must be \"changed\" or \"deleted\".",
         ));
@@ -639,6 +646,7 @@ fn decide_removal<'c, 'r: 'c>(
         Some(Json::String(id)) if !id.is_empty() => id.as_ref(),
         _ => {
             return fail(bad_request(
+                RuleId::X2,
                 op,
                 "A removal needs the `id` of the artifact, a non-empty string.",
             ));
@@ -653,6 +661,7 @@ fn decide_removal<'c, 'r: 'c>(
         (None, MissingRemoval::Succeed) => Target::Missing,
         (None, MissingRemoval::Fail) => {
             return fail(ItemFailure::new(
+                RuleId::X3,
                 op,
                 409,
                 ErrorCode::Invalid,
@@ -661,8 +670,13 @@ fn decide_removal<'c, 'r: 'c>(
         }
     };
     // X4.
+    let existed = target != Target::Missing;
     ev.remove(target);
-    Decision::Removed { id, reason }
+    Decision::Removed {
+        id,
+        reason,
+        existed,
+    }
 }
 
 /// `true` for annotation names: `@term`, or `property@term`.
@@ -671,11 +685,16 @@ fn is_annotation(name: &str) -> bool {
 }
 
 /// The `@odata.type` check of rules A1 and G1.
-fn check_item_type(item: &Object<'_>, collection: ArtifactCollection) -> Result<(), ItemFailure> {
+fn check_item_type(
+    item: &Object<'_>,
+    collection: ArtifactCollection,
+    rule: RuleId,
+) -> Result<(), ItemFailure> {
     match item.get("@odata.type") {
         None => Ok(()),
         Some(Json::String(t)) if type_name_matches(t, collection.item_type()) => Ok(()),
         Some(_) => Err(bad_request(
+            rule,
             Operation::Insert,
             format_args!("`@odata.type` must be \"{}\".", collection.item_type()),
         )),
@@ -716,14 +735,16 @@ fn decide_standard<'c, 'r: 'c>(
     };
     if let Some(name) = forbidden_member(item, allowed) {
         return Err(bad_request(
+            RuleId::A1,
             op,
             format_args!("`{name}` can't be set on a new {}.", short_type(collection)),
         ));
     }
-    check_item_type(item, collection)?;
+    check_item_type(item, collection, RuleId::A1)?;
     // A2: the restore point reference, resolved by `prepare`.
     let restore_point = restore_point.ok_or_else(|| {
         ItemFailure::new(
+            RuleId::A2,
             op,
             400,
             ErrorCode::InvalidRestorePoint,
@@ -736,6 +757,7 @@ fn decide_standard<'c, 'r: 'c>(
         Some(Json::String(d)) if d == "inPlace" => "inPlace",
         _ => {
             return Err(ItemFailure::new(
+                RuleId::A3,
                 op,
                 400,
                 ErrorCode::InvalidPathType,
@@ -747,6 +769,7 @@ fn decide_standard<'c, 'r: 'c>(
     let search_response_id = if mailbox {
         Some(non_empty_str(item.get("searchResponseId")).ok_or_else(|| {
             bad_request(
+                RuleId::A6,
                 op,
                 "A granular mailbox artifact needs `searchResponseId`, a non-empty string.",
             )
@@ -761,11 +784,12 @@ fn decide_standard<'c, 'r: 'c>(
         _ => ev.base.hash_key(key),
     };
     if ev.key_count(key_hash, key) > 0 {
-        return Err(duplicate(op));
+        return Err(duplicate(RuleId::A4, op));
     }
     // A5: one destination type per session.
     if ev.other_destination_present(destination) {
         return Err(ItemFailure::new(
+            RuleId::A5,
             op,
             400,
             ErrorCode::DifferentRestoreDestinationType,
@@ -775,6 +799,7 @@ fn decide_standard<'c, 'r: 'c>(
     // A7: a new artifact with a fresh id.
     let (id, id_hash) = fresh_id(ev, ids).ok_or_else(|| {
         ItemFailure::new(
+            RuleId::A7,
             op,
             500,
             ErrorCode::InternalServerError,
@@ -826,14 +851,16 @@ fn decide_granular_item<'c, 'r: 'c>(
     // G1: allowed members.
     if let Some(name) = forbidden_member(item, &["browseSessionId", "id", "itemKey"]) {
         return Err(bad_request(
+            RuleId::G1,
             op,
             format_args!("`{name}` can't be set on a new {}.", short_type(collection)),
         ));
     }
-    check_item_type(item, collection)?;
+    check_item_type(item, collection, RuleId::G1)?;
     // G2: browse session and item key.
     let browse = non_empty_str(item.get("browseSessionId")).ok_or_else(|| {
         bad_request(
+            RuleId::G2,
             op,
             "A granular artifact needs `browseSessionId`, a non-empty string.",
         )
@@ -842,7 +869,11 @@ fn decide_granular_item<'c, 'r: 'c>(
         (Some(a), Some(b)) => match (non_empty_str(Some(a)), non_empty_str(Some(b))) {
             (Some(a), Some(b)) if a == b => Some(a),
             (Some(_), Some(_)) => {
-                return Err(bad_request(op, "`id` and `itemKey` name different items."));
+                return Err(bad_request(
+                    RuleId::G2,
+                    op,
+                    "`id` and `itemKey` name different items.",
+                ));
             }
             _ => None,
         },
@@ -851,6 +882,7 @@ fn decide_granular_item<'c, 'r: 'c>(
     };
     let key = key.ok_or_else(|| {
         bad_request(
+            RuleId::G2,
             op,
             "A granular artifact needs its item key in `itemKey` or `id`, a non-empty string.",
         )
@@ -860,7 +892,7 @@ fn decide_granular_item<'c, 'r: 'c>(
     let found = ev.find(id_hash, key);
     ev.before_deciding_on(found);
     if found.is_some() {
-        return Err(duplicate(op));
+        return Err(duplicate(RuleId::G3, op));
     }
     // G4.
     let json = &mut ev.json;
@@ -887,8 +919,9 @@ fn decide_granular_item<'c, 'r: 'c>(
     }))
 }
 
-fn duplicate(op: Operation) -> ItemFailure {
+fn duplicate(rule: RuleId, op: Operation) -> ItemFailure {
     ItemFailure::new(
+        rule,
         op,
         400,
         ErrorCode::DuplicateArtifactInList,

@@ -5,6 +5,7 @@ use std::fmt;
 use crate::kinds::ArtifactCollection;
 use crate::outcome::Response;
 use crate::render;
+use crate::rule::RuleId;
 
 /// A state the library cannot work on: the embedder's fault, never the client's (rule S3).
 ///
@@ -149,11 +150,19 @@ pub struct RequestError {
     pub code: ErrorCode,
     /// A message for people.
     pub message: String,
+    /// The rule that refused the request (`E1`–`E9`; `O1` for an atomic refusal).
+    pub rule: RuleId,
 }
 
 impl RequestError {
-    pub(crate) fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        rule: RuleId,
+        status: u16,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
         RequestError {
+            rule,
             status,
             code,
             message: message.into(),

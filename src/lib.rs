@@ -31,6 +31,7 @@ mod outcome;
 mod reference;
 mod render;
 mod request;
+mod rule;
 mod session;
 mod time;
 
@@ -43,6 +44,7 @@ pub use kinds::{ArtifactCollection, Family, SessionKind};
 pub use options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};
 pub use outcome::{Answer, Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
 pub use request::Request;
+pub use rule::{RuleId, UnknownRule};
 pub use session::Session;
 pub use time::{Timestamp, TimestampError};
 
@@ -187,7 +189,7 @@ pub fn apply_request_in_place<I: IdSource>(
     };
     Answer {
         response,
-        outcomes: outcomes(plan),
+        outcomes: outcomes(plan, envelope.collection),
         error: None,
     }
 }
@@ -213,7 +215,11 @@ impl Applied {
 }
 
 /// The outcomes of a committed plan. Generated ids move out of the plan (no copy).
-fn outcomes(plan: Plan) -> Vec<ItemOutcome> {
+fn outcomes(plan: Plan, collection: ArtifactCollection) -> Vec<ItemOutcome> {
+    let added = match collection.shape() {
+        kinds::Shape::GranularItem => RuleId::G4,
+        _ => RuleId::A7,
+    };
     let mut ids: Vec<Option<String>> = plan
         .pending
         .into_iter()
@@ -224,8 +230,12 @@ fn outcomes(plan: Plan) -> Vec<ItemOutcome> {
         .map(|d| match d {
             Decision::Added(i) => ItemOutcome::Added {
                 id: ids.get_mut(i).and_then(Option::take).unwrap_or_default(),
+                rule: added,
             },
-            Decision::Removed { id, .. } => ItemOutcome::Removed { id: id.to_owned() },
+            Decision::Removed { id, existed, .. } => ItemOutcome::Removed {
+                id: id.to_owned(),
+                existed,
+            },
             Decision::Failed(f) => ItemOutcome::Failed(f),
         })
         .collect()
@@ -243,8 +253,13 @@ fn refuse_atomic(collection: ArtifactCollection, plan: &Plan, options: &Options)
         })
         .collect();
     let error = match failures.first() {
-        Some((_, f)) => RequestError::new(f.status, f.code, f.message.clone()),
-        None => RequestError::new(500, ErrorCode::InternalServerError, "no failure"),
+        Some((_, f)) => RequestError::new(RuleId::O1, f.status, f.code, f.message.clone()),
+        None => RequestError::new(
+            RuleId::O1,
+            500,
+            ErrorCode::InternalServerError,
+            "no failure",
+        ),
     };
     let outcomes = plan
         .decisions

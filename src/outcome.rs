@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::{ErrorCode, RequestError};
+use crate::rule::RuleId;
 use crate::session::Session;
 
 /// A response body: JSON text this crate wrote.
@@ -108,16 +109,20 @@ pub struct ItemFailure {
     pub code: ErrorCode,
     /// A message for people.
     pub message: String,
+    /// The rule that failed the item (`X1`, `A4`, `G3`, …).
+    pub rule: RuleId,
 }
 
 impl ItemFailure {
     pub(crate) fn new(
+        rule: RuleId,
         operation: Operation,
         status: u16,
         code: ErrorCode,
         message: impl Into<String>,
     ) -> Self {
         ItemFailure {
+            rule,
             operation,
             status,
             code,
@@ -134,18 +139,45 @@ pub enum ItemOutcome {
     Added {
         /// The new artifact's id.
         id: String,
+        /// The rule that shaped it: `A7` (standard and granular mailbox artifacts, a
+        /// generated id) or `G4` (granular drive and site artifacts, the item key).
+        rule: RuleId,
     },
     /// The artifact with this id was removed (or, with
     /// [`MissingRemoval::Succeed`](crate::MissingRemoval::Succeed), was already absent).
     Removed {
         /// The id the item named.
         id: String,
+        /// Whether the artifact was in the evolving collection (rule X4); `false` for a
+        /// removal of an absent id that succeeded as a no-op (rule X3).
+        existed: bool,
     },
     /// The item failed; nothing of it was applied.
     Failed(ItemFailure),
     /// Atomic mode only: the item would have succeeded, but another one failed, so nothing was
     /// applied.
     NotApplied,
+}
+
+impl ItemOutcome {
+    /// The rule that decided this outcome: `A7` or `G4` for an addition, `X4` for a removal
+    /// (`X3` when the id was absent and removing it was a no-op), the failing rule of a failure,
+    /// `O1` for an item not applied because another failed.
+    ///
+    /// ```
+    /// use restore_delta::{ItemOutcome, RuleId};
+    /// let o = ItemOutcome::Removed { id: "a1".into(), existed: true };
+    /// assert_eq!(o.rule(), RuleId::X4);
+    /// ```
+    pub fn rule(&self) -> RuleId {
+        match self {
+            ItemOutcome::Added { rule, .. } => *rule,
+            ItemOutcome::Removed { existed: true, .. } => RuleId::X4,
+            ItemOutcome::Removed { existed: false, .. } => RuleId::X3,
+            ItemOutcome::Failed(f) => f.rule,
+            ItemOutcome::NotApplied => RuleId::O1,
+        }
+    }
 }
 
 /// The result of [`apply_in_place`](crate::apply_in_place): the response and the outcomes; the

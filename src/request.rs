@@ -5,6 +5,7 @@ use crate::enums::SessionStatus;
 use crate::error::{ErrorCode, RequestError};
 use crate::kinds::{ArtifactCollection, type_name_matches};
 use crate::options::Options;
+use crate::rule::RuleId;
 use crate::session::Session;
 
 /// The message of `InvalidPatchRequest` in Graph's error table.
@@ -18,8 +19,9 @@ pub(crate) struct Envelope<'r, 'b> {
     pub(crate) items: Vec<&'r Object<'b>>,
 }
 
-pub(crate) fn malformed(detail: impl std::fmt::Display) -> RequestError {
+pub(crate) fn malformed(rule: RuleId, detail: impl std::fmt::Display) -> RequestError {
     RequestError::new(
+        rule,
         400,
         ErrorCode::InvalidPatchRequest,
         format!("{MALFORMED} {detail}"),
@@ -54,6 +56,7 @@ impl<'b> Request<'b> {
         // E1: bound memory before parsing.
         if body.len() > options.max_bytes {
             return Err(RequestError::new(
+                RuleId::E1,
                 413,
                 ErrorCode::RequestEntityTooLarge,
                 format!(
@@ -64,11 +67,15 @@ impl<'b> Request<'b> {
         }
         // E2: UTF-8, JSON, an object, bounded depth, no duplicate member names.
         let text = std::str::from_utf8(body)
-            .map_err(|e| malformed(format_args!("The body is not UTF-8 ({e}).")))?;
-        let value = borrowed::parse(text, options.max_depth)
-            .map_err(|e| malformed(format_args!("The body is not acceptable JSON: {e}.")))?;
+            .map_err(|e| malformed(RuleId::E2, format_args!("The body is not UTF-8 ({e}).")))?;
+        let value = borrowed::parse(text, options.max_depth).map_err(|e| {
+            malformed(
+                RuleId::E2,
+                format_args!("The body is not acceptable JSON: {e}."),
+            )
+        })?;
         let Json::Object(body) = value else {
-            return Err(malformed("The body is not a JSON object."));
+            return Err(malformed(RuleId::E2, "The body is not a JSON object."));
         };
         Ok(Request { body })
     }
@@ -84,6 +91,7 @@ pub(crate) fn envelope<'r, 'b>(
     // E3: only drafts, and never bulk sessions.
     if session.status() != &SessionStatus::Draft {
         return Err(RequestError::new(
+            RuleId::E3,
             403,
             ErrorCode::RestoreSessionActionNotAllowed,
             "Restore session can only be patched in Draft state.",
@@ -91,6 +99,7 @@ pub(crate) fn envelope<'r, 'b>(
     }
     if session.is_bulk() {
         return Err(RequestError::new(
+            RuleId::E3,
             403,
             ErrorCode::RestoreSessionActionNotAllowed,
             "Patch operations aren't supported for bulk restore sessions.",
@@ -111,16 +120,20 @@ pub(crate) fn envelope<'r, 'b>(
         [] => None,
         [one] => Some(*one),
         _ => {
-            return Err(malformed(format_args!(
-                "A request can't include both `{}` and `{}`.",
-                kind.standard().delta_name(),
-                kind.granular().delta_name()
-            )));
+            return Err(malformed(
+                RuleId::E5,
+                format_args!(
+                    "A request can't include both `{}` and `{}`.",
+                    kind.standard().delta_name(),
+                    kind.granular().delta_name()
+                ),
+            ));
         }
     };
     // E6: a non-empty array.
     let empty = || {
         RequestError::new(
+            RuleId::E6,
             400,
             ErrorCode::InvalidArtifactRequest,
             "Empty or null restore artifact list.",
@@ -134,6 +147,7 @@ pub(crate) fn envelope<'r, 'b>(
     // E7: the per-request limit.
     if items.len() > options.max_items {
         return Err(RequestError::new(
+            RuleId::E7,
             400,
             ErrorCode::RestoreArtifactsLimitBreached,
             format!(
@@ -148,22 +162,28 @@ pub(crate) fn envelope<'r, 'b>(
         match item {
             Json::Object(m) => objects.push(m),
             other => {
-                return Err(malformed(format_args!(
-                    "Item {index} of `{}` is {}, not an object.",
-                    collection.delta_name(),
-                    json_type(other)
-                )));
+                return Err(malformed(
+                    RuleId::E8,
+                    format_args!(
+                        "Item {index} of `{}` is {}, not an object.",
+                        collection.delta_name(),
+                        json_type(other)
+                    ),
+                ));
             }
         }
     }
     // E9: the session keeps one family.
     let other = kind.collection(collection.family().other());
     if session.artifact_count(other) > 0 {
-        return Err(malformed(format_args!(
-            "The session already holds `{}`; it can't also take `{}`.",
-            other.name(),
-            collection.name()
-        )));
+        return Err(malformed(
+            RuleId::E9,
+            format_args!(
+                "The session already holds `{}`; it can't also take `{}`.",
+                other.name(),
+                collection.name()
+            ),
+        ));
     }
     Ok(Envelope {
         collection,
@@ -184,38 +204,43 @@ fn check_member(
             deltas.push(c);
             return Ok(());
         }
-        return Err(malformed(format_args!(
-            "`{name}` is not a collection of a {}.",
-            kind.odata_type()
-        )));
+        return Err(malformed(
+            RuleId::E4,
+            format_args!("`{name}` is not a collection of a {}.", kind.odata_type()),
+        ));
     }
     if name.ends_with("@delta") {
-        return Err(malformed(format_args!(
-            "`{name}` is not a collection of a {}.",
-            kind.odata_type()
-        )));
+        return Err(malformed(
+            RuleId::E4,
+            format_args!("`{name}` is not a collection of a {}.", kind.odata_type()),
+        ));
     }
     match name {
         "@odata.type" => match value {
             Json::String(t) if type_name_matches(t, kind.odata_type()) => Ok(()),
-            _ => Err(malformed(format_args!(
-                "`@odata.type` must be \"{}\".",
-                kind.odata_type()
-            ))),
+            _ => Err(malformed(
+                RuleId::E4,
+                format_args!("`@odata.type` must be \"{}\".", kind.odata_type()),
+            )),
         },
         "id" => match value {
             Json::String(id) if id == session.id() => Ok(()),
             _ => Err(malformed(
+                RuleId::E4,
                 "`id` does not match the session's id; a session's id can't be changed.",
             )),
         },
         _ if name.contains('@') => Ok(()),
-        _ if ArtifactCollection::from_name(name).is_some() => Err(malformed(format_args!(
-            "`{name}` would replace the whole collection; send `{name}@delta` instead."
-        ))),
-        _ => Err(malformed(format_args!(
-            "`{name}` can't be set by this request."
-        ))),
+        _ if ArtifactCollection::from_name(name).is_some() => Err(malformed(
+            RuleId::E4,
+            format_args!(
+                "`{name}` would replace the whole collection; send `{name}@delta` instead."
+            ),
+        )),
+        _ => Err(malformed(
+            RuleId::E4,
+            format_args!("`{name}` can't be set by this request."),
+        )),
     }
 }
 

@@ -1243,7 +1243,7 @@ fn generated_ids(case: &Case, a: &Applied) -> Vec<String> {
     a.outcomes
         .iter()
         .filter_map(|o| match o {
-            ItemOutcome::Added { id } => Some(id.clone()),
+            ItemOutcome::Added { id, .. } => Some(id.clone()),
             _ => None,
         })
         .collect()
@@ -1289,13 +1289,13 @@ proptest! {
                         prop_assert_eq!(entry.get(name), item.get(name), "entry {}: {}", i, name);
                     }
                     match outcome {
-                        ItemOutcome::Removed { id } => {
+                        ItemOutcome::Removed { id, .. } => {
                             prop_assert!(removal, "entry {}: a removal outcome for an addition", i);
                             prop_assert!(entry["@removed"]["reason"].is_string(), "entry {}: {}", i, entry);
                             prop_assert_eq!(&entry["id"], &item["id"]);
                             prop_assert_eq!(&entry["id"], &json!(id));
                         }
-                        ItemOutcome::Added { id } => {
+                        ItemOutcome::Added { id, .. } => {
                             prop_assert!(!removal, "entry {}: an addition outcome for a removal", i);
                             prop_assert_eq!(&entry["status"], &json!("added"), "entry {}", i);
                             prop_assert_eq!(&entry["id"], &json!(id));
@@ -1373,8 +1373,8 @@ proptest! {
             .collect();
         for o in &a.outcomes {
             match o {
-                ItemOutcome::Added { id } => expected.push((id.clone(), None)),
-                ItemOutcome::Removed { id } => expected.retain(|(x, _)| x != id),
+                ItemOutcome::Added { id, .. } => expected.push((id.clone(), None)),
+                ItemOutcome::Removed { id, .. } => expected.retain(|(x, _)| x != id),
                 _ => {}
             }
         }
@@ -1436,6 +1436,7 @@ proptest! {
         prop_assert_eq!(a.response.status, m.status);
         prop_assert_eq!(&a.response.preference_applied, &m.preference_applied);
         prop_assert_eq!(a.error.as_ref().map(|e| e.code.as_str().to_owned()), m.error_code);
+        prop_assert_eq!(a.error.as_ref().map(|e| e.rule.to_string()), m.error_rule);
         prop_assert_eq!(model::outcomes_of(&a.outcomes), m.outcomes);
         prop_assert_eq!(state_value(&a.state), m.state);
         prop_assert_eq!(a.response.body_value().map(model::without_messages), m.body);
@@ -1513,7 +1514,7 @@ proptest! {
             prop_assert_eq!(body_text(&c).map(swap), body_text(&a));
             prop_assert_eq!(c.response.status, a.response.status);
             let outcomes: Vec<ItemOutcome> = c.outcomes.iter().map(|o| match o {
-                ItemOutcome::Added { id } => ItemOutcome::Added { id: swap(id.clone()) },
+                ItemOutcome::Added { id, rule } => ItemOutcome::Added { id: swap(id.clone()), rule: *rule },
                 other => other.clone(),
             }).collect();
             prop_assert_eq!(outcomes, a.outcomes.clone());
@@ -1589,7 +1590,7 @@ proptest! {
         } else {
             let body = json!({ delta.clone(): [addition] });
             let a = apply(st.session(), body.to_string().as_bytes(), &Options::default(), &mut ctx);
-            let ItemOutcome::Added { id } = &a.outcomes[0] else {
+            let ItemOutcome::Added { id, .. } = &a.outcomes[0] else {
                 return Err(TestCaseError::fail(format!("not added: {:?}", a.outcomes)));
             };
             prop_assert_eq!(a.state.artifact_count(api), original.len() + 1);
@@ -1637,11 +1638,11 @@ fn generators_reach_every_outcome() {
         let mut added = BTreeSet::new();
         for o in &a.outcomes {
             match o {
-                ItemOutcome::Added { id } => {
+                ItemOutcome::Added { id, .. } => {
                     see(format!("{shape:?} added"));
                     added.insert(id.clone());
                 }
-                ItemOutcome::Removed { id } if added.contains(id) => {
+                ItemOutcome::Removed { id, .. } if added.contains(id) => {
                     see(format!("{shape:?} removed same-request"));
                 }
                 ItemOutcome::Removed { .. } => see(format!("{shape:?} removed")),

@@ -3,8 +3,8 @@
 
 use restore_delta::{
     Applied, ArtifactCollection, Context, ErrorCode, IdSource, ItemOutcome, MissingRemoval,
-    Options, Request, RestoreJobType, SeededIds, Session, SessionKind, SessionStatus, StateError,
-    Timestamp, apply, apply_request,
+    Options, Request, RestoreJobType, RuleId, SeededIds, Session, SessionKind, SessionStatus,
+    StateError, Timestamp, apply, apply_request,
 };
 use serde_json::{Value, json};
 
@@ -692,7 +692,13 @@ fn x3_missing_id_is_409_including_a_second_removal() {
         drive_entries(&a)[0],
         json!({"@removed": {"reason": "changed"}, "id": "nope"})
     );
-    assert_eq!(a.outcomes, vec![ItemOutcome::Removed { id: "nope".into() }]);
+    assert_eq!(
+        a.outcomes,
+        vec![ItemOutcome::Removed {
+            id: "nope".into(),
+            existed: false
+        }]
+    );
     assert_eq!(
         a.state.to_json(),
         session(&state).to_json(),
@@ -709,7 +715,13 @@ fn x4_a_removed_artifact_leaves_the_collection() {
     ]));
     let a = run(&state, &drive(vec![rm("a2")]));
     assert_eq!(ids(&a, DRIVE), ["a1", "a3"]);
-    assert_eq!(a.outcomes, vec![ItemOutcome::Removed { id: "a2".into() }]);
+    assert_eq!(
+        a.outcomes,
+        vec![ItemOutcome::Removed {
+            id: "a2".into(),
+            existed: true
+        }]
+    );
     // Its restore point is free again (indexes follow removals).
     let a2 = apply(
         a.state,
@@ -1078,7 +1090,13 @@ fn a7_a_new_artifact_has_a_generated_id_added_status_and_now() {
         *e,
         "the response shows the artifact as stored"
     );
-    assert_eq!(a.outcomes, vec![ItemOutcome::Added { id: id.into() }]);
+    assert_eq!(
+        a.outcomes,
+        vec![ItemOutcome::Added {
+            id: id.into(),
+            rule: RuleId::A7
+        }]
+    );
     // A generated id already present is skipped.
     let state = od(json!([art(id, "r0", "new")]));
     let a = run(&state, &drive(vec![add("r1", "new")]));
@@ -1110,10 +1128,22 @@ fn a7_drawn_ids_are_checked_against_the_collection_as_it_is_at_their_item() {
     assert_eq!(
         a.outcomes,
         vec![
-            ItemOutcome::Added { id: "A".into() },
-            ItemOutcome::Removed { id: "X".into() },
-            ItemOutcome::Added { id: "X".into() },
-            ItemOutcome::Added { id: "B".into() },
+            ItemOutcome::Added {
+                id: "A".into(),
+                rule: RuleId::A7
+            },
+            ItemOutcome::Removed {
+                id: "X".into(),
+                existed: true
+            },
+            ItemOutcome::Added {
+                id: "X".into(),
+                rule: RuleId::A7
+            },
+            ItemOutcome::Added {
+                id: "B".into(),
+                rule: RuleId::A7
+            },
         ]
     );
     let ids: Vec<&str> = a.state.artifacts(DRIVE).map(|x| x.id()).collect();
@@ -1141,8 +1171,20 @@ fn a7_the_source_is_asked_for_no_more_ids_than_one_careful_pass_takes() {
         format!("n{n}")
     };
     let (a, mut ctx) = run_with_ids(&state, &request, source);
-    assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "n2".into() });
-    assert_eq!(a.outcomes[1], ItemOutcome::Removed { id: "n1".into() });
+    assert_eq!(
+        a.outcomes[0],
+        ItemOutcome::Added {
+            id: "n2".into(),
+            rule: RuleId::A7
+        }
+    );
+    assert_eq!(
+        a.outcomes[1],
+        ItemOutcome::Removed {
+            id: "n1".into(),
+            existed: true
+        }
+    );
     for o in &a.outcomes[2..] {
         assert!(
             matches!(o, ItemOutcome::Failed(f) if f.code == ErrorCode::DifferentRestoreDestinationType),
@@ -1182,7 +1224,13 @@ fn a7_draws_per_item_are_bounded_by_a_constant() {
             (500, "InternalServerError".into(), "insert".into())
         );
     }
-    assert_eq!(a.outcomes[2], ItemOutcome::Removed { id: "a1".into() });
+    assert_eq!(
+        a.outcomes[2],
+        ItemOutcome::Removed {
+            id: "a1".into(),
+            existed: true
+        }
+    );
     assert_eq!(drawn, 32, "16 draws per addition");
     // Fifteen stored ids, then a fresh one: the sixteenth draw is taken.
     let script: Vec<String> = (0..15)
@@ -1193,7 +1241,13 @@ fn a7_draws_per_item_are_bounded_by_a_constant() {
     let (a, _) = run_with_ids(&state, &drive(vec![add("x1", "new")]), move || {
         next.next().unwrap_or_default()
     });
-    assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "fresh".into() });
+    assert_eq!(
+        a.outcomes[0],
+        ItemOutcome::Added {
+            id: "fresh".into(),
+            rule: RuleId::A7
+        }
+    );
 }
 
 // ---------------------------------------------------------------- G: granular drive and site
@@ -1805,7 +1859,13 @@ fn two_steps_one_request_several_sessions() {
     }
     let mut ctx = Context::new(now, SeededIds::new(7));
     let first = apply_request(session(&holds_a1), &request, &options, &mut ctx);
-    assert_eq!(first.outcomes[0], ItemOutcome::Removed { id: "a1".into() });
+    assert_eq!(
+        first.outcomes[0],
+        ItemOutcome::Removed {
+            id: "a1".into(),
+            existed: true
+        }
+    );
     let second = apply_request(session(&empty), &request, &options, &mut ctx);
     assert!(matches!(&second.outcomes[0], ItemOutcome::Failed(f) if f.status == 409));
 
@@ -1880,4 +1940,93 @@ fn in_place_apply_answers_as_apply() {
             }
         }
     }
+}
+
+/// Every item outcome and every whole-request refusal names the rule of docs/SEMANTICS.md that
+/// decided it (`RuleId`); the model of the rules names them too, and the property and fuzz
+/// checks compare the two on every case.
+#[test]
+fn outcomes_and_refusals_name_their_rule() {
+    let state = od(json!([art("a1", "rp-1", "new")]));
+    let a = run(
+        &state,
+        &drive(vec![
+            json!({"@removed": {"reason": "gone"}, "id": "a1"}),
+            json!({"@removed": {}, "id": ""}),
+            rm("zz"),
+            json!({"restorePoint": {"id": "rp-2"}, "destinationType": "new", "status": "x"}),
+            json!({"restorePoint": {"@odata.id": "protectionUnits/rp-2"}, "destinationType": "new"}),
+            add("rp-3", "elsewhere"),
+            add("rp-1", "new"),
+            add("rp-4", "inPlace"),
+            add("rp-5", "new"),
+            rm("a1"),
+        ]),
+    );
+    let rules: Vec<RuleId> = a.outcomes.iter().map(ItemOutcome::rule).collect();
+    use RuleId::*;
+    assert_eq!(rules, [X1, X2, X3, A1, A2, A3, A4, A5, A7, X4]);
+    let lenient = Options::default().with_missing_removal(MissingRemoval::Succeed);
+    let a = run_with(&state, &drive(vec![rm("zz")]), &lenient);
+    assert_eq!(a.outcomes[0].rule(), X3, "a no-op removal");
+    let a = run(
+        &gstate(json!([{"id": "k1", "browseSessionId": "b", "status": "added"}])),
+        &gdrive(vec![
+            json!({"browseSessionId": "b", "itemKey": "k2", "restorePoint": {}}),
+            json!({"itemKey": "k2"}),
+            json!({"browseSessionId": "b", "itemKey": "k1"}),
+            json!({"browseSessionId": "b", "itemKey": "k2"}),
+        ]),
+    );
+    let rules: Vec<RuleId> = a.outcomes.iter().map(ItemOutcome::rule).collect();
+    assert_eq!(rules, [G1, G2, G3, G4]);
+    let a = run(
+        &mailbox_state(json!([])),
+        &gmail(vec![
+            json!({"restorePoint": {"id": "r"}, "destinationType": "new"}),
+        ]),
+    );
+    assert_eq!(a.outcomes[0].rule(), A6);
+    // Refusals.
+    let refused = |state: &Value, body: &[u8], options: &Options| {
+        let a = apply_raw(state, body, options);
+        a.error.map(|e| e.rule)
+    };
+    let d = Options::default();
+    assert_eq!(
+        refused(&state, b"{}", &d.clone().with_max_bytes(1)),
+        Some(E1)
+    );
+    assert_eq!(refused(&state, b"[", &d), Some(E2));
+    let mut active = state.clone();
+    active["status"] = json!("active");
+    assert_eq!(refused(&active, b"{}", &d), Some(E3));
+    assert_eq!(refused(&state, br#"{"x":1}"#, &d), Some(E4));
+    let both = r#"{"driveRestoreArtifacts@delta":[{}],"granularDriveRestoreArtifacts@delta":[{}]}"#;
+    assert_eq!(refused(&state, both.as_bytes(), &d), Some(E5));
+    assert_eq!(refused(&state, b"{}", &d), Some(E6));
+    let two = drive(vec![rm("a1"), rm("a1")]).to_string();
+    assert_eq!(
+        refused(&state, two.as_bytes(), &d.clone().with_max_items(1)),
+        Some(E7)
+    );
+    assert_eq!(
+        refused(&state, br#"{"driveRestoreArtifacts@delta":[1]}"#, &d),
+        Some(E8)
+    );
+    let g = r#"{"granularDriveRestoreArtifacts@delta":[{"browseSessionId":"b","itemKey":"k"}]}"#;
+    assert_eq!(refused(&state, g.as_bytes(), &d), Some(E9));
+    assert_eq!(
+        refused(&state, two.as_bytes(), &d.clone().with_atomic(true)),
+        Some(O1)
+    );
+    let a = run_with(
+        &state,
+        &drive(vec![rm("a1"), rm("zz")]),
+        &d.with_atomic(true),
+    );
+    assert_eq!(
+        a.outcomes.iter().map(ItemOutcome::rule).collect::<Vec<_>>(),
+        [O1, X3]
+    );
 }

@@ -347,7 +347,7 @@ impl Churn {
         let mut added = step.added.into_iter();
         for outcome in &applied.outcomes {
             match outcome {
-                ItemOutcome::Added { id } => {
+                ItemOutcome::Added { id, .. } => {
                     let restore_point = added.next().expect("one restore point per addition");
                     self.present.push(Stored {
                         id: id.clone(),

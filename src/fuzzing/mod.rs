@@ -242,6 +242,11 @@ fn compare(expected: &model::Answer, applied: &Applied, before: &str, what: &str
         "whole-request error code{what}"
     );
     assert_eq!(
+        applied.error.as_ref().map(|e| e.rule.to_string()),
+        expected.error_rule,
+        "the rule that refused the request{what}"
+    );
+    assert_eq!(
         model::outcomes_of(&applied.outcomes),
         expected.outcomes,
         "item outcomes{what}"
@@ -508,12 +513,12 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
     let mut changed = false;
     for outcome in &a.outcomes {
         match outcome {
-            ItemOutcome::Added { id } => {
+            ItemOutcome::Added { id, .. } => {
                 assert!(!expected_ids.contains(id), "an addition reuses id {id}");
                 expected_ids.push(id.clone());
                 changed = true;
             }
-            ItemOutcome::Removed { id } => {
+            ItemOutcome::Removed { id, .. } => {
                 if let Some(p) = expected_ids.iter().position(|x| x == id) {
                     expected_ids.remove(p);
                     changed = true;
@@ -530,7 +535,7 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
         .outcomes
         .iter()
         .filter_map(|o| match o {
-            ItemOutcome::Added { id } => Some(id.as_str()),
+            ItemOutcome::Added { id, .. } => Some(id.as_str()),
             _ => None,
         })
         .collect();
@@ -589,7 +594,7 @@ fn check_entry(entry: &Value, item: &Value, outcome: &ItemOutcome, granular_item
         assert_eq!(entry.get(name), item.get(name), "O4: {name}");
     }
     match outcome {
-        ItemOutcome::Added { id } => {
+        ItemOutcome::Added { id, .. } => {
             assert_eq!(entry.get("id"), Some(&json!(id)), "O3: added id");
             assert_eq!(entry.get("status"), Some(&json!("added")), "A7/G4: status");
             // A7: standard artifacts carry `createdDateTime`; G4: granular items do not.
@@ -600,7 +605,7 @@ fn check_entry(entry: &Value, item: &Value, outcome: &ItemOutcome, granular_item
                 "A7/G4: created"
             );
         }
-        ItemOutcome::Removed { id } => {
+        ItemOutcome::Removed { id, .. } => {
             assert_eq!(entry.get("id"), Some(&json!(id)), "O3: removed id");
             let reason = &entry["@removed"]["reason"];
             assert!(

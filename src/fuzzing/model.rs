@@ -182,10 +182,11 @@ impl Default for Opts {
 /// What the model expects of one item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Out {
-    /// An artifact with this id was appended.
-    Added(String),
-    /// The item removed this id (or, with [`Opts::succeed_missing`], named an absent one).
-    Removed(String),
+    /// An artifact with this id was appended, as the rule named (A7 or G4) shapes it.
+    Added(String, String),
+    /// The item removed this id (`true`: it was there, X4), or, with
+    /// [`Opts::succeed_missing`], named an absent one (`false`, X3).
+    Removed(String, bool),
     /// The item failed.
     Failed {
         /// A removal (`failedOperation: "remove"`), else an addition (`"insert"`).
@@ -194,6 +195,8 @@ pub enum Out {
         status: u16,
         /// The item's error code.
         code: String,
+        /// The rule that failed it.
+        rule: String,
     },
     /// Atomic mode: the item would have succeeded, but another failed (O1).
     NotApplied,
@@ -206,6 +209,8 @@ pub struct Answer {
     pub status: u16,
     /// The whole-request error code, if the request was refused (E1–E9, O1).
     pub error_code: Option<String>,
+    /// The rule that refused the request (E1–E9, O1).
+    pub error_rule: Option<String>,
     /// The state after: the input state itself when the request was refused (O2).
     pub state: Value,
     /// One outcome per item; empty when the envelope was refused.
@@ -219,8 +224,12 @@ pub struct Answer {
 
 // ------------------------------------------------------------------ the rules
 
-type Fail = (u16, &'static str);
-const IPR: Fail = (400, "InvalidPatchRequest");
+/// A failure: status, error code, and the rule (its id in `docs/SEMANTICS.md`) that decided it.
+type Fail = (u16, &'static str, &'static str);
+/// 400 `InvalidPatchRequest`, decided by `rule`.
+fn ipr(rule: &'static str) -> Fail {
+    (400, "InvalidPatchRequest", rule)
+}
 
 const CONTENT_IDS: [&str; 3] = [
     "@contentId",
@@ -241,7 +250,11 @@ const ADDITION_KEYS: [&str; 6] = [
 /// What one item did.
 enum Step {
     Added(Map<String, Value>),
-    Removed { id: String, reason: &'static str },
+    Removed {
+        id: String,
+        reason: &'static str,
+        existed: bool,
+    },
     Failed(Fail),
 }
 
@@ -311,18 +324,18 @@ fn envelope(
 ) -> Result<(bool, Vec<Map<String, Value>>), Fail> {
     // E1.
     if body.len() > o.max_bytes {
-        return Err((413, "RequestEntityTooLarge"));
+        return Err((413, "RequestEntityTooLarge", "E1"));
     }
     // E2.
-    let v: Value = serde_json::from_slice(body).map_err(|_| IPR)?;
+    let v: Value = serde_json::from_slice(body).map_err(|_| ipr("E2"))?;
     if depth(&v) > o.max_depth || has_duplicate_member(body) {
-        return Err(IPR);
+        return Err(ipr("E2"));
     }
     let Value::Object(b) = v else {
-        return Err(IPR);
+        return Err(ipr("E2"));
     };
     // E3.
-    let forbidden = (403, "RestoreSessionActionNotAllowed");
+    let forbidden = (403, "RestoreSessionActionNotAllowed", "E3");
     match state.get("status") {
         None | Some(Value::Null) => {}
         Some(s) if s == "draft" => {}
@@ -354,15 +367,15 @@ fn envelope(
             name.contains('@')
         };
         if !ok {
-            return Err(IPR);
+            return Err(ipr("E4"));
         }
     }
     // E5.
     if deltas.len() > 1 {
-        return Err(IPR);
+        return Err(ipr("E5"));
     }
     // E6.
-    let empty = (400, "InvalidArtifactRequest");
+    let empty = (400, "InvalidArtifactRequest", "E6");
     let Some(&(granular, delta)) = deltas.first() else {
         return Err(empty);
     };
@@ -372,16 +385,16 @@ fn envelope(
     };
     // E7.
     if items.len() > o.max_items {
-        return Err((400, "RestoreArtifactsLimitBreached"));
+        return Err((400, "RestoreArtifactsLimitBreached", "E7"));
     }
     // E8.
     let mut objects = Vec::new();
     for item in items {
-        objects.push(item.as_object().cloned().ok_or(IPR)?);
+        objects.push(item.as_object().cloned().ok_or_else(|| ipr("E8"))?);
     }
     // E9.
     if !collection(state, kind.collection(!granular).name).is_empty() {
-        return Err(IPR);
+        return Err(ipr("E9"));
     }
     Ok((granular, objects))
 }
@@ -419,7 +432,7 @@ impl Machine<'_> {
         // X1.
         let marker = match (item.get("@removed"), item.get("@odata.removed")) {
             (Some(m), None) | (None, Some(m)) => m,
-            _ => return Step::Failed(IPR),
+            _ => return Step::Failed(ipr("X1")),
         };
         let reason = match marker {
             Value::Null => "changed",
@@ -427,24 +440,29 @@ impl Machine<'_> {
                 None | Some(Value::Null) => "changed",
                 Some(r) if r == "changed" => "changed",
                 Some(r) if r == "deleted" => "deleted",
-                Some(_) => return Step::Failed(IPR),
+                Some(_) => return Step::Failed(ipr("X1")),
             },
-            _ => return Step::Failed(IPR),
+            _ => return Step::Failed(ipr("X1")),
         };
         // X2.
         let Some(id) = non_empty(item.get("id")) else {
-            return Step::Failed(IPR);
+            return Step::Failed(ipr("X2"));
         };
         // X3, X4.
-        match self.position(&id) {
+        let existed = match self.position(&id) {
             Some(p) => {
                 self.evolving.remove(p);
                 self.changed = true;
+                true
             }
-            None if self.succeed_missing => {}
-            None => return Step::Failed((409, "Invalid")),
+            None if self.succeed_missing => false,
+            None => return Step::Failed((409, "Invalid", "X3")),
+        };
+        Step::Removed {
+            id,
+            reason,
+            existed,
         }
-        Step::Removed { id, reason }
     }
 
     /// A1, G1: members other than annotations must be in `allowed`; `@odata.type`, if given,
@@ -482,7 +500,7 @@ impl Machine<'_> {
         };
         // A1.
         if !self.members_allowed(item, allowed) {
-            return Step::Failed(IPR);
+            return Step::Failed(ipr("A1"));
         }
         // A2.
         let restore_point = match item.get("restorePoint") {
@@ -491,27 +509,27 @@ impl Machine<'_> {
                     None => None,
                     Some(Value::String(iri)) => match resolve_iri(iri, &self.roots) {
                         Some(key) => Some(json!(key)),
-                        None => return Step::Failed((400, "InvalidRestorePoint")),
+                        None => return Step::Failed((400, "InvalidRestorePoint", "A2")),
                     },
-                    Some(_) => return Step::Failed((400, "InvalidRestorePoint")),
+                    Some(_) => return Step::Failed((400, "InvalidRestorePoint", "A2")),
                 };
                 Self::one_of(r.get("id"), resolved.as_ref())
             }
             _ => None,
         };
         let Some(restore_point) = restore_point else {
-            return Step::Failed((400, "InvalidRestorePoint"));
+            return Step::Failed((400, "InvalidRestorePoint", "A2"));
         };
         // A3.
         let destination = match item.get("destinationType") {
             Some(Value::String(d)) if d == "new" || d == "inPlace" => d.clone(),
-            _ => return Step::Failed((400, "InvalidPathType")),
+            _ => return Step::Failed((400, "InvalidPathType", "A3")),
         };
         // A6 (before A4, which needs the pair).
         let search = if mailbox {
             match non_empty(item.get("searchResponseId")) {
                 Some(s) => Some(s),
-                None => return Step::Failed(IPR),
+                None => return Step::Failed(ipr("A6")),
             }
         } else {
             None
@@ -527,7 +545,7 @@ impl Machine<'_> {
             stored_rp == Some(restore_point.as_str()) && same_search
         });
         if duplicate {
-            return Step::Failed((400, "DuplicateArtifactInList"));
+            return Step::Failed((400, "DuplicateArtifactInList", "A4"));
         }
         // A5: stored artifacts without a (string) destination type do not constrain.
         let mixed = self
@@ -535,7 +553,7 @@ impl Machine<'_> {
             .iter()
             .any(|a| matches!(a["destinationType"].as_str(), Some(d) if d != destination));
         if mixed {
-            return Step::Failed((400, "DifferentRestoreDestinationType"));
+            return Step::Failed((400, "DifferentRestoreDestinationType", "A5"));
         }
         // A7: an empty id or one already in the collection is discarded; at most 16 draws;
         // nothing fresh is a 500.
@@ -548,7 +566,7 @@ impl Machine<'_> {
             }
         }
         let Some(id) = id else {
-            return Step::Failed((500, "InternalServerError"));
+            return Step::Failed((500, "InternalServerError", "A7"));
         };
         let mut artifact = Map::new();
         artifact.insert("id".into(), json!(id));
@@ -568,18 +586,18 @@ impl Machine<'_> {
     fn add_item(&mut self, item: &Map<String, Value>) -> Step {
         // G1.
         if !self.members_allowed(item, &["browseSessionId", "id", "itemKey"]) {
-            return Step::Failed(IPR);
+            return Step::Failed(ipr("G1"));
         }
         // G2.
         let Some(browse) = non_empty(item.get("browseSessionId")) else {
-            return Step::Failed(IPR);
+            return Step::Failed(ipr("G2"));
         };
         let Some(key) = Self::one_of(item.get("id"), item.get("itemKey")) else {
-            return Step::Failed(IPR);
+            return Step::Failed(ipr("G2"));
         };
         // G3.
         if self.position(&key).is_some() {
-            return Step::Failed((400, "DuplicateArtifactInList"));
+            return Step::Failed((400, "DuplicateArtifactInList", "G3"));
         }
         // G4.
         let mut artifact = Map::new();
@@ -606,11 +624,11 @@ fn entry(item: &Map<String, Value>, step: &Step) -> Value {
                 e.insert(k.clone(), v.clone());
             }
         }
-        Step::Removed { id, reason } => {
+        Step::Removed { id, reason, .. } => {
             e.insert("@removed".into(), json!({ "reason": reason }));
             e.insert("id".into(), json!(id));
         }
-        Step::Failed((status, code)) => {
+        Step::Failed((status, code, _)) => {
             let removal = is_removal(item);
             let keys: &[&str] = if removal { &["id"] } else { &ADDITION_KEYS };
             for k in keys {
@@ -631,20 +649,25 @@ fn entry(item: &Map<String, Value>, step: &Step) -> Value {
     Value::Object(e)
 }
 
-fn outcome(item: &Map<String, Value>, step: &Step) -> Out {
+/// One item's outcome; `added_by` is the rule that shapes an addition of this collection.
+fn outcome(item: &Map<String, Value>, step: &Step, added_by: &str) -> Out {
     match step {
-        Step::Added(a) => Out::Added(a["id"].as_str().unwrap_or_default().to_owned()),
-        Step::Removed { id, .. } => Out::Removed(id.clone()),
-        Step::Failed((status, code)) => Out::Failed {
+        Step::Added(a) => Out::Added(
+            a["id"].as_str().unwrap_or_default().to_owned(),
+            added_by.to_owned(),
+        ),
+        Step::Removed { id, existed, .. } => Out::Removed(id.clone(), *existed),
+        Step::Failed((status, code, rule)) => Out::Failed {
             remove: is_removal(item),
             status: *status,
             code: (*code).to_owned(),
+            rule: (*rule).to_owned(),
         },
     }
 }
 
 /// O2: a whole-request error, the state as it was.
-fn refusal(status: u16, code: &str, state: &Value, details: Option<Value>) -> Answer {
+fn refusal(status: u16, code: &str, rule: &str, state: &Value, details: Option<Value>) -> Answer {
     let mut e = json!({ "code": code });
     if let Some(d) = details {
         e["details"] = d;
@@ -652,6 +675,7 @@ fn refusal(status: u16, code: &str, state: &Value, details: Option<Value>) -> An
     Answer {
         status,
         error_code: Some(code.to_owned()),
+        error_rule: Some(rule.to_owned()),
         state: state.clone(),
         outcomes: Vec::new(),
         body: Some(json!({ "error": e })),
@@ -679,9 +703,14 @@ pub fn apply(
     let kind = kind_of(st);
     let (granular, items) = match envelope(st, kind, body, o) {
         Ok(x) => x,
-        Err((status, code)) => return refusal(status, code, state, None),
+        Err((status, code, rule)) => return refusal(status, code, rule, state, None),
     };
     let coll = kind.collection(granular);
+    let added_by = if coll.shape == Shape::Item {
+        "G4"
+    } else {
+        "A7"
+    };
     let mut machine = Machine {
         coll,
         evolving: collection(st, coll.name),
@@ -702,18 +731,18 @@ pub fn apply(
         .collect();
     // O1: atomic.
     if o.atomic
-        && let Some(&(_, (status, code))) = failures.first()
+        && let Some(&(_, (status, code, _))) = failures.first()
     {
         let details = failures
             .iter()
-            .map(|(i, (_, c))| json!({"code": c, "target": format!("{}/{i}", coll.delta())}))
+            .map(|(i, (_, c, _))| json!({"code": c, "target": format!("{}/{i}", coll.delta())}))
             .collect();
-        let mut r = refusal(status, code, state, Some(Value::Array(details)));
+        let mut r = refusal(status, code, "O1", state, Some(Value::Array(details)));
         r.outcomes = items
             .iter()
             .zip(&steps)
             .map(|(item, s)| match s {
-                Step::Failed(_) => outcome(item, s),
+                Step::Failed(_) => outcome(item, s, added_by),
                 _ => Out::NotApplied,
             })
             .collect();
@@ -752,7 +781,7 @@ pub fn apply(
     let outcomes = items
         .iter()
         .zip(&steps)
-        .map(|(i, s)| outcome(i, s))
+        .map(|(i, s)| outcome(i, s, added_by))
         .collect();
     // O3, O5. A state member spelled like the delta is left out: the delta takes its name.
     let body = if o.minimal && failures.is_empty() {
@@ -782,6 +811,7 @@ pub fn apply(
     Answer {
         status: if body.is_some() { 200 } else { 204 },
         error_code: None,
+        error_rule: None,
         state: Value::Object(new),
         outcomes,
         body,
@@ -1010,12 +1040,13 @@ pub fn outcomes_of(outcomes: &[ItemOutcome]) -> Vec<Out> {
     outcomes
         .iter()
         .map(|o| match o {
-            ItemOutcome::Added { id } => Out::Added(id.clone()),
-            ItemOutcome::Removed { id } => Out::Removed(id.clone()),
+            ItemOutcome::Added { id, rule } => Out::Added(id.clone(), rule.to_string()),
+            ItemOutcome::Removed { id, existed } => Out::Removed(id.clone(), *existed),
             ItemOutcome::Failed(f) => Out::Failed {
                 remove: f.operation == crate::Operation::Remove,
                 status: f.status,
                 code: f.code.as_str().to_owned(),
+                rule: f.rule.to_string(),
             },
             ItemOutcome::NotApplied => Out::NotApplied,
         })
