@@ -27,6 +27,29 @@ pub(crate) fn commit<I: IdSource>(
     if !collection.is_empty() {
         session.ensure_collection_member(family);
     }
+    let total =
+        session.collection(Family::Standard).len() + session.collection(Family::Granular).len();
+    bookkeeping(session, family, plan, ctx, was_empty, total);
+}
+
+/// The number of artifacts in both collections once `plan` is committed to `session`.
+pub(crate) fn total_after(session: &Session, plan: &Plan<'_>) -> usize {
+    let now =
+        session.collection(Family::Standard).len() + session.collection(Family::Granular).len();
+    let added = plan.pending.iter().filter(|p| p.alive).count();
+    (now + added).saturating_sub(plan.removed.len())
+}
+
+/// The session members a commit changes (rules E9, O6); `total` is the number of artifacts in
+/// both collections after the commit.
+pub(crate) fn bookkeeping<I: IdSource>(
+    session: &mut Session,
+    family: Family,
+    plan: &Plan<'_>,
+    ctx: &Context<I>,
+    was_empty: bool,
+    total: usize,
+) {
     // E9: an empty session takes the family of its first successful addition.
     if was_empty && plan.added_any() {
         let mut text = String::new();
@@ -42,21 +65,19 @@ pub(crate) fn commit<I: IdSource>(
         if let Some(actor) = &ctx.actor {
             session.set_member("lastModifiedBy", actor.clone());
         }
-        update_total(session);
+        update_total(session, total);
     }
 }
 
 /// Sets `restoreSessionArtifactCount.total`, keeping the object's other members as they are,
 /// when the member exists and is an object.
-fn update_total(session: &mut Session) {
+fn update_total(session: &mut Session, total: usize) {
     let Some(raw) = session.member("restoreSessionArtifactCount") else {
         return;
     };
     let Ok(Some(members)) = read_object(raw.get()) else {
         return;
     };
-    let total =
-        session.collection(Family::Standard).len() + session.collection(Family::Granular).len();
     let total = total.to_string();
     let mut text = String::with_capacity(raw.get().len() + total.len() + 10);
     text.push('{');

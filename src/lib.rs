@@ -14,6 +14,7 @@
 
 mod artifact;
 mod borrowed;
+pub mod check;
 mod collection;
 mod commit;
 mod context;
@@ -189,6 +190,57 @@ pub fn apply_request_in_place<I: IdSource>(
     };
     Answer {
         response,
+        outcomes: outcomes(plan, envelope.collection),
+        error: None,
+    }
+}
+
+/// The answer [`apply_request_in_place`] gives, without changing the session and without copying
+/// its artifacts: the items are decided against the session, and the response body is rendered
+/// from a shell of it (members only) with the bookkeeping the commit would do. What the reference
+/// check runs, twice per exchange, at the cost of deciding and rendering.
+pub(crate) fn answer_uncommitted<I: IdSource>(
+    session: &Session,
+    request: &Request<'_>,
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Answer {
+    let envelope = match request::envelope(session, request, options) {
+        Ok(envelope) => envelope,
+        Err(error) => return refuse(error),
+    };
+    let family = envelope.collection.family();
+    let was_empty = session.collection(Family::Standard).is_empty()
+        && session.collection(Family::Granular).is_empty();
+    let hints = decide::prepare(session.collection(family), &envelope.items, options);
+    let plan = decide::decide(
+        session.collection(family),
+        &envelope.items,
+        &hints,
+        options,
+        ctx,
+    );
+    if options.atomic && plan.any_failed() {
+        return refuse_atomic(envelope.collection, &plan, options);
+    }
+    let minimal = options.return_minimal && !plan.any_failed();
+    let body = (!minimal).then(|| {
+        let mut shell = session.shell();
+        let total = commit::total_after(session, &plan);
+        commit::bookkeeping(&mut shell, family, &plan, ctx, was_empty, total);
+        render::success_body(&shell, envelope.collection, &envelope.items, &plan, options)
+    });
+    let answered = if minimal {
+        Answered::Minimal
+    } else {
+        Answered::Representation
+    };
+    Answer {
+        response: Response {
+            status: if minimal { 204 } else { 200 },
+            body,
+            preference_applied: options.asked().applied(options, answered),
+        },
         outcomes: outcomes(plan, envelope.collection),
         error: None,
     }

@@ -123,6 +123,12 @@ rule_ids! {
     D3,
     /// Untouched artifacts kept, additions appended.
     D4,
+    /// The reference check binds the server's free choices from the observed answer.
+    C1,
+    /// Tolerance profiles.
+    C2,
+    /// Differences: where, what kind, which rule.
+    C3,
 }
 
 impl fmt::Display for RuleId {

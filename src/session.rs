@@ -254,6 +254,22 @@ impl Session {
         &self.job_type
     }
 
+    /// The session without its artifacts: its members and modeled values, empty collections of
+    /// the same kind. What a response body is rendered from when the request is answered
+    /// without being committed (the reference check).
+    pub(crate) fn shell(&self) -> Session {
+        Session {
+            kind: self.kind,
+            id: self.id.clone(),
+            status: self.status.clone(),
+            job_type: self.job_type.clone(),
+            bulk_requests: self.bulk_requests,
+            members: self.members.clone(),
+            standard: Collection::new(self.standard.which()),
+            granular: Collection::new(self.granular.which()),
+        }
+    }
+
     /// Whether this is a bulk session, which a PATCH can't change (rule E3): `restoreJobType` is
     /// `bulk`, or the bulk-addition requests of its kind
     /// ([`SessionKind::bulk_addition_requests`]) are a non-empty array. A bulk session is created

@@ -1,0 +1,1253 @@
+//! The reference check: judges an observed restore-session exchange against the reference,
+//! exact where the rules decide and free exactly where a server is free (rule C1).
+//!
+//! A server chooses the ids of new standard artifacts (rule A7), the time it stamps
+//! (`createdDateTime`, `lastModifiedDateTime`) and the caller's identity (`lastModifiedBy`).
+//! [`check`] takes those from the observed answer and nothing else, computes the reference answer
+//! with them, and compares the rest exactly: objects without regard to member order, numbers by
+//! value, arrays by position. Each difference names a JSON pointer into the observed answer
+//! (`/status`, `/body/…`, `/state/…`), the expected and observed values, a kind, and the rule
+//! that decided the expected value. A [`Profile`] tolerates named kinds of difference (reported
+//! as tolerated, never hidden).
+//!
+//! ```
+//! use restore_delta::check::{check, Observed, Settings};
+//! use restore_delta::{Options, Session};
+//! let before = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+//!     "id":"s1","status":"draft"}"##).unwrap();
+//! let request = br#"{"mailboxRestoreArtifacts@delta":[
+//!     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"#;
+//! // What a server answered: its own id and its own clock.
+//! let body = br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s1",
+//!     "status":"draft","restoreJobType":"standard","lastModifiedDateTime":"2026-11-28T12:00:00.000Z",
+//!     "mailboxRestoreArtifacts@delta":[{"id":"server-made-1","restorePoint":{"id":"rp1"},
+//!     "destinationType":"new","status":"added","createdDateTime":"2026-11-28T12:00:00.2Z"}]}"##;
+//! let verdict = check(&before, request, &Options::default(),
+//!     &Observed::new(200, Some(body)), &Settings::default());
+//! assert!(verdict.conformant, "{verdict}");
+//! assert_eq!(verdict.binding.ids, ["server-made-1"]);
+//! ```
+
+mod diff;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{Value, json};
+
+use crate::context::Context;
+use crate::ids::IdSource;
+use crate::kinds::{ArtifactCollection, Shape};
+use crate::options::Options;
+use crate::outcome::ItemOutcome;
+use crate::request::Request;
+use crate::rule::RuleId;
+use crate::session::Session;
+use crate::time::Timestamp;
+use diff::{Walk, find_string, token};
+
+/// What the server under test answered, as observed.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct Observed<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response body, if there was one.
+    pub body: Option<&'a [u8]>,
+    /// The session after the exchange, as a GET with the collections expanded shows it, when
+    /// the tester has it.
+    pub state_after: Option<&'a [u8]>,
+}
+
+impl<'a> Observed<'a> {
+    /// A status and a body (`None` for no body, as a 204 has).
+    pub fn new(status: u16, body: Option<&'a [u8]>) -> Self {
+        Observed {
+            status,
+            body,
+            state_after: None,
+        }
+    }
+
+    /// Adds the session as observed after the exchange.
+    #[must_use]
+    pub fn with_state_after(mut self, state: &'a [u8]) -> Self {
+        self.state_after = Some(state);
+        self
+    }
+}
+
+/// A named set of tolerated difference kinds (rule C2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Profile {
+    /// Nothing tolerated beyond the server's free choices.
+    Exact,
+    /// Messages for people are not compared; on returned artifacts, extra members that are
+    /// schema properties of the artifact's type and hold `null` or their type's default.
+    #[default]
+    Default,
+    /// `Default`, and what the Graph docs' printed responses do: successful removals left out
+    /// of the delta, an `@contentId` the request did not carry.
+    Docs,
+}
+
+impl Profile {
+    /// The profile's name: `exact`, `default` or `docs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Exact => "exact",
+            Profile::Default => "default",
+            Profile::Docs => "docs",
+        }
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        [Profile::Exact, Profile::Default, Profile::Docs]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("no profile {s:?} (exact, default, docs)"))
+    }
+}
+
+/// What kind of difference was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum DifferenceKind {
+    /// Another HTTP status.
+    Status,
+    /// The observed body or state is not JSON.
+    NotJson,
+    /// Something expected is not there.
+    Missing,
+    /// Something is there that is not expected.
+    Extra,
+    /// Another value.
+    Value,
+    /// A time the reference stamps (`createdDateTime`, `lastModifiedDateTime`) that is not an
+    /// instant within the window of the bound time.
+    Time,
+    /// A server-chosen id that the rules refuse (empty, already in the collection, used twice;
+    /// rule A7).
+    Id,
+    /// A message for people.
+    Message,
+}
+
+impl DifferenceKind {
+    /// Every kind.
+    pub const ALL: [DifferenceKind; 8] = [
+        DifferenceKind::Status,
+        DifferenceKind::NotJson,
+        DifferenceKind::Missing,
+        DifferenceKind::Extra,
+        DifferenceKind::Value,
+        DifferenceKind::Time,
+        DifferenceKind::Id,
+        DifferenceKind::Message,
+    ];
+
+    /// The kind's name: `status`, `not-json`, `missing`, `extra`, `value`, `time`, `id`,
+    /// `message`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DifferenceKind::Status => "status",
+            DifferenceKind::NotJson => "not-json",
+            DifferenceKind::Missing => "missing",
+            DifferenceKind::Extra => "extra",
+            DifferenceKind::Value => "value",
+            DifferenceKind::Time => "time",
+            DifferenceKind::Id => "id",
+            DifferenceKind::Message => "message",
+        }
+    }
+}
+
+/// One difference between the expected and the observed answer.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Difference {
+    /// Where, as a JSON pointer into the observed answer: `/status`, `/body/…`, `/state/…`.
+    pub pointer: String,
+    /// What kind of difference.
+    pub kind: DifferenceKind,
+    /// The expected value, when there is one.
+    pub expected: Option<Value>,
+    /// The observed value, when there is one.
+    pub observed: Option<Value>,
+    /// The rule that decided the expected value.
+    pub rule: Option<RuleId>,
+}
+
+/// A difference the settings tolerate, with the reason.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Tolerated {
+    /// The difference.
+    pub difference: Difference,
+    /// Why it is tolerated: the profile's clause or the ignore entry.
+    pub reason: String,
+}
+
+/// A difference to accept by name (`--ignore A7,message`): a kind or a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Ignore {
+    /// Every difference of this kind.
+    Kind(DifferenceKind),
+    /// Every difference whose expected value this rule decided.
+    Rule(RuleId),
+}
+
+impl FromStr for Ignore {
+    type Err = String;
+    /// A rule id (`A7`), a kind name (`value`, `not-json`), or `messages` for `message`.
+    fn from_str(s: &str) -> Result<Ignore, String> {
+        let name = s.trim();
+        if name == "messages" {
+            return Ok(Ignore::Kind(DifferenceKind::Message));
+        }
+        if let Some(kind) = DifferenceKind::ALL.into_iter().find(|k| k.as_str() == name) {
+            return Ok(Ignore::Kind(kind));
+        }
+        name.parse::<RuleId>().map(Ignore::Rule).map_err(|_| {
+            format!("{name:?} is neither a rule id (A7) nor a difference kind (value, messages)")
+        })
+    }
+}
+
+impl fmt::Display for Ignore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ignore::Kind(k) => f.write_str(k.as_str()),
+            Ignore::Rule(r) => f.write_str(r.as_str()),
+        }
+    }
+}
+
+/// How a check judges.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Settings {
+    /// The tolerance profile. Default: [`Profile::Default`].
+    pub profile: Profile,
+    /// How far apart the times a server stamps may be, in seconds, each side of the bound time.
+    /// Default 5.
+    pub time_window_secs: f64,
+    /// Differences accepted by name.
+    pub ignore: Vec<Ignore>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            profile: Profile::Default,
+            time_window_secs: 5.0,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Sets [`Settings::profile`].
+    #[must_use]
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Sets [`Settings::time_window_secs`].
+    #[must_use]
+    pub fn with_time_window(mut self, secs: f64) -> Self {
+        self.time_window_secs = secs;
+        self
+    }
+
+    /// Adds to [`Settings::ignore`].
+    #[must_use]
+    pub fn ignoring(mut self, ignore: Ignore) -> Self {
+        self.ignore.push(ignore);
+        self
+    }
+}
+
+/// The server's free choices, as taken from the observed answer (rule C1).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Binding {
+    /// The ids of the new standard artifacts, in item order.
+    pub ids: Vec<String>,
+    /// The time, when the answer stamps one.
+    pub now: Option<Timestamp>,
+    /// The caller's identity (`lastModifiedBy`), when the answer carries one and the session
+    /// changed.
+    pub actor: Option<Value>,
+}
+
+/// The reference answer the observed one was compared with.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Expected {
+    /// The status.
+    pub status: u16,
+    /// The body; `None` for none.
+    pub body: Option<Value>,
+    /// The state after, computed when the observed state after was given.
+    pub state: Option<Value>,
+    /// One outcome per item (empty for a refused request).
+    pub outcomes: Vec<ItemOutcome>,
+}
+
+/// The judgement of one exchange.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+#[must_use]
+pub struct Verdict {
+    /// No difference left once the tolerated ones are set apart.
+    pub conformant: bool,
+    /// The differences, in the order of the observed answer.
+    pub differences: Vec<Difference>,
+    /// The differences the settings tolerate.
+    pub tolerated: Vec<Tolerated>,
+    /// The reference answer, with the bound choices.
+    pub expected: Expected,
+    /// The choices taken from the observed answer.
+    pub binding: Binding,
+}
+
+/// A clock value no server writes, to find where the reference stamps the time.
+fn sentinel() -> Timestamp {
+    Timestamp::from_unix(-2_177_452_800, 123_456_789).unwrap_or_else(|_| default_time())
+}
+
+fn default_time() -> Timestamp {
+    Timestamp::from_unix(0, 0).unwrap_or_else(|_| sentinel())
+}
+
+/// Ids no server makes (they hold a control character), one per draw.
+struct Placeholders(usize);
+
+impl IdSource for Placeholders {
+    fn next_id(&mut self) -> String {
+        self.0 += 1;
+        placeholder(self.0)
+    }
+}
+
+fn placeholder(n: usize) -> String {
+    format!("\u{1}unbound-{n}")
+}
+
+/// A bound slot for an addition the server answered with 500: its id source gave nothing fresh.
+const EXHAUSTED: &str = "\u{1}exhausted";
+
+/// The bound ids in order, then placeholders; an exhausted slot yields empty ids until the
+/// engine gives up on that addition (rule A7's bound).
+struct Replay {
+    ids: std::vec::IntoIter<String>,
+    extra: Placeholders,
+    empty_left: usize,
+}
+
+impl IdSource for Replay {
+    fn next_id(&mut self) -> String {
+        if self.empty_left > 0 {
+            self.empty_left -= 1;
+            return String::new();
+        }
+        match self.ids.next() {
+            Some(id) if id == EXHAUSTED => {
+                self.empty_left = crate::MAX_DRAWS_PER_ITEM - 1;
+                String::new()
+            }
+            Some(id) => id,
+            None => self.extra.next_id(),
+        }
+    }
+}
+
+/// Judges an observed exchange: the session `before` it, the request body and options, and
+/// what the server answered (rules C1–C3).
+pub fn check(
+    before: &Session,
+    request: &[u8],
+    options: &Options,
+    observed: &Observed<'_>,
+    settings: &Settings,
+) -> Verdict {
+    let mut differences = Vec::new();
+    let body = parse_observed(observed.body, "/body", &mut differences);
+    let state_after = parse_observed(observed.state_after, "/state", &mut differences);
+    let parsed = Request::parse(request, options);
+    let (expected, binding, times) = match &parsed {
+        Err(error) => {
+            let response = error.response();
+            let expected = Expected {
+                status: response.status,
+                body: response.body_value(),
+                state: state_after.as_ref().map(|_| before.to_value()),
+                outcomes: Vec::new(),
+            };
+            (expected, Binding::default(), Vec::new())
+        }
+        Ok(request) => reference(
+            before,
+            request,
+            options,
+            body.as_ref(),
+            state_after.as_ref(),
+            &mut differences,
+        ),
+    };
+    let rules = RuleMap::new(&expected, body.as_ref(), settings.profile);
+    let mut walk = Walk {
+        times: &times,
+        window_ns: (settings.time_window_secs.max(0.0) * 1e9) as i128,
+        rule_at: &|p: &str| rules.rule_at(p),
+        out: &mut differences,
+    };
+    if expected.status != observed.status {
+        walk.out.push(Difference {
+            pointer: "/status".into(),
+            kind: DifferenceKind::Status,
+            expected: Some(json!(expected.status)),
+            observed: Some(json!(observed.status)),
+            rule: rules.rule_at("/status"),
+        });
+    }
+    let mut tolerated = Vec::new();
+    compare_body(
+        &mut walk,
+        settings.profile,
+        &expected,
+        observed.body.is_some(),
+        body.as_ref(),
+        &rules,
+        &mut tolerated,
+    );
+    if let (Some(e), Some(o)) = (&expected.state, &state_after) {
+        walk.values("/state", e, o);
+    }
+    let (differences, more) = judge(differences, &expected, request, settings, &rules);
+    tolerated.extend(more);
+    Verdict {
+        conformant: differences.is_empty(),
+        differences,
+        tolerated,
+        expected,
+        binding,
+    }
+}
+
+/// The observed body or state as JSON; a text that is not JSON is a difference.
+fn parse_observed(bytes: Option<&[u8]>, pointer: &str, out: &mut Vec<Difference>) -> Option<Value> {
+    let bytes = bytes?;
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let text = String::from_utf8_lossy(bytes.get(..200).unwrap_or(bytes)).into_owned();
+            out.push(Difference {
+                pointer: pointer.to_owned(),
+                kind: DifferenceKind::NotJson,
+                expected: None,
+                observed: Some(json!({ "error": e.to_string(), "start": text })),
+                rule: Some(RuleId::O3),
+            });
+            None
+        }
+    }
+}
+
+/// Binds the server's choices from the observed answer and computes the reference answer with
+/// them; returns the pointers where it stamps the time.
+fn reference(
+    before: &Session,
+    request: &Request<'_>,
+    options: &Options,
+    body: Option<&Value>,
+    state_after: Option<&Value>,
+    differences: &mut Vec<Difference>,
+) -> (Expected, Binding, Vec<String>) {
+    // Rounds with a sentinel clock show where the server is free: the first with placeholder
+    // ids, the next with the ids bound so far, until the additions that take a server-made id
+    // stay the same (an id the request itself names can turn a removal, and so a later
+    // addition, around).
+    let shape_options = options.clone().with_return_minimal(false);
+    let mut bound: Vec<String> = Vec::new();
+    let mut found: Vec<Difference> = Vec::new();
+    let mut first;
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let replay = Replay {
+            ids: bound.clone().into_iter(),
+            extra: Placeholders(0),
+            empty_left: 0,
+        };
+        let mut ctx = Context::new(sentinel(), replay);
+        first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
+        found.clear();
+        let next = bind_ids(
+            before,
+            &first.outcomes,
+            first.response.body_value().as_ref(),
+            body,
+            state_after,
+            &mut found,
+        );
+        if next == bound || rounds == 4 {
+            bound = next;
+            break;
+        }
+        bound = next;
+    }
+    differences.append(&mut found);
+    let first_body = first.response.body_value();
+    let delta = first_body.as_ref().and_then(delta_name);
+    let observed_entries = match (&delta, body) {
+        (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
+        _ => None,
+    };
+    let align = alignment(&first.outcomes, observed_entries, Profile::Docs);
+
+    // Time: where run 1 wrote the sentinel, the first observed instant.
+    let mut times = Vec::new();
+    if let Some(b) = &first_body {
+        find_string(b, &sentinel().to_string(), "/body", &mut times);
+    }
+    // The earliest instant the answer stamps where the reference stamps the time.
+    let now = times
+        .iter()
+        .filter_map(|p| observed_at(p, body, state_after, &align, delta.as_deref()))
+        .filter_map(|v| v.as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()))
+        .min_by_key(|t| (t.unix_seconds(), t.subsec_nanos()));
+    let changed = times.iter().any(|p| p == "/body/lastModifiedDateTime");
+    let actor = changed
+        .then(|| {
+            body.and_then(|b| b.get("lastModifiedBy"))
+                .or_else(|| state_after.and_then(|s| s.get("lastModifiedBy")))
+        })
+        .flatten()
+        .filter(|a| a.is_object())
+        .cloned();
+    // Run 2: the bound choices.
+    let clock = now.unwrap_or_else(default_time);
+    let replay = Replay {
+        ids: bound.clone().into_iter(),
+        extra: Placeholders(1_000_000),
+        empty_left: 0,
+    };
+    let mut ctx = Context::new(clock, replay);
+    if let Some(a) = &actor {
+        ctx = ctx.with_actor(a);
+    }
+    let (answer, state) = if state_after.is_some() {
+        let mut session = before.clone();
+        let answer = crate::apply_request_in_place(&mut session, request, options, &mut ctx);
+        (answer, Some(session.to_value()))
+    } else {
+        (
+            crate::answer_uncommitted(before, request, options, &mut ctx),
+            None,
+        )
+    };
+    // The time pointers, now under the bound clock; in the state, where it was written.
+    let mut times: Vec<String> = times;
+    if let Some(s) = &state {
+        let mut in_state = Vec::new();
+        find_string(s, &clock.to_string(), "/state", &mut in_state);
+        times.extend(in_state);
+    }
+    let expected = Expected {
+        status: answer.response.status,
+        body: answer.response.body_value(),
+        state,
+        outcomes: answer.outcomes,
+    };
+    let binding = Binding {
+        ids: bound
+            .into_iter()
+            .filter(|id| !id.starts_with('\u{1}'))
+            .collect(),
+        now,
+        actor,
+    };
+    (expected, binding, times)
+}
+
+/// The ids a round's additions bind: the observed entry of each addition that takes a
+/// server-made id (rule A7), else the new artifacts of the observed state, in order; checked as
+/// rule A7 checks a drawn id.
+fn bind_ids(
+    before: &Session,
+    outcomes: &[ItemOutcome],
+    round_body: Option<&Value>,
+    body: Option<&Value>,
+    state_after: Option<&Value>,
+    differences: &mut Vec<Difference>,
+) -> Vec<String> {
+    let delta = round_body.and_then(delta_name);
+    let collection = delta
+        .as_deref()
+        .and_then(ArtifactCollection::from_delta_name);
+    let observed_entries = match (&delta, body) {
+        (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
+        _ => None,
+    };
+    let align = alignment(outcomes, observed_entries, Profile::Docs);
+    let appended: Vec<&str> = match (state_after, collection) {
+        (Some(s), Some(c)) => s
+            .get(c.name())
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("id").and_then(Value::as_str))
+            .filter(|id| before.artifact(c, id).is_none())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut ids = Vec::new();
+    let mut from_state = appended.into_iter();
+    for (i, o) in outcomes.iter().enumerate() {
+        if takes_server_id(o) {
+            let entry = align
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|j| observed_entries.and_then(|e| e.get(j)));
+            // Where the reference adds, the only failure the rules allow is a 500 from an id
+            // source that gave nothing fresh (rule A7): an observed failure there is bound as
+            // an exhausted source, and then compared with that 500.
+            let exhausted =
+                entry.is_some_and(|e| e.get("@Core.DataModificationException").is_some());
+            if exhausted {
+                ids.push((i, Some(EXHAUSTED.to_owned())));
+                continue;
+            }
+            let seen = entry.and_then(|e| e.get("id")).and_then(Value::as_str);
+            let id = match seen {
+                Some(id) => Some(id.to_owned()),
+                None if observed_entries.is_none() => from_state.next().map(str::to_owned),
+                None => None,
+            };
+            ids.push((i, id));
+        }
+    }
+    validate_ids(
+        before,
+        collection,
+        outcomes,
+        &ids,
+        &align,
+        &delta,
+        differences,
+    )
+}
+
+/// The observed value at a time pointer of run 1's body: in the observed body (entries
+/// aligned), or, with no body, the same member of the observed state.
+fn observed_at<'v>(
+    pointer: &str,
+    body: Option<&'v Value>,
+    state: Option<&'v Value>,
+    align: &[Option<usize>],
+    delta: Option<&str>,
+) -> Option<&'v Value> {
+    let rest = pointer.strip_prefix("/body")?;
+    match body {
+        Some(b) => b.pointer(&observed_pointer(rest, align, delta)),
+        None => state.and_then(|s| s.pointer(rest)),
+    }
+}
+
+/// A pointer below the body with its delta entry index moved to the aligned observed index.
+fn observed_pointer(rest: &str, align: &[Option<usize>], delta: Option<&str>) -> String {
+    if let Some(d) = delta {
+        let prefix = format!("/{}/", token(d));
+        if let Some(tail) = rest.strip_prefix(&prefix) {
+            let (index, after) = tail.split_once('/').unwrap_or((tail, ""));
+            if let Some(j) = index
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| align.get(i).copied().flatten())
+            {
+                let after = if after.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{after}")
+                };
+                return format!("{prefix}{j}{after}");
+            }
+        }
+    }
+    rest.to_owned()
+}
+
+/// Checks each bound id as rule A7 checks a drawn one, against the collection as the earlier
+/// items left it; a refused or missing one is a difference and is replaced by a placeholder.
+fn validate_ids(
+    before: &Session,
+    collection: Option<ArtifactCollection>,
+    outcomes: &[ItemOutcome],
+    ids: &[(usize, Option<String>)],
+    align: &[Option<usize>],
+    delta: &Option<String>,
+    differences: &mut Vec<Difference>,
+) -> Vec<String> {
+    let mut removed: BTreeSet<String> = BTreeSet::new();
+    let mut added: BTreeSet<String> = BTreeSet::new();
+    let mut bound = Vec::with_capacity(ids.len());
+    let mut next = ids.iter().peekable();
+    for (i, o) in outcomes.iter().enumerate() {
+        match o {
+            ItemOutcome::Removed { id, existed: true } => {
+                added.remove(id);
+                removed.insert(id.clone());
+            }
+            ItemOutcome::Added {
+                id,
+                rule: RuleId::G4,
+            } => {
+                added.insert(id.clone());
+            }
+            o if takes_server_id(o) => {
+                let Some((_, id)) = next.next_if(|(at, _)| *at == i) else {
+                    continue;
+                };
+                let stored = |id: &str| {
+                    collection.is_some_and(|c| before.artifact(c, id).is_some())
+                        && !removed.contains(id)
+                };
+                let refused = match id {
+                    None => None,
+                    Some(id) if id == EXHAUSTED => {
+                        bound.push(id.clone());
+                        continue;
+                    }
+                    Some(id) if id.is_empty() || stored(id) || added.contains(id) => {
+                        Some(id.clone())
+                    }
+                    Some(_) => None,
+                };
+                match (id, refused) {
+                    (Some(id), None) => {
+                        added.insert(id.clone());
+                        bound.push(id.clone());
+                    }
+                    (_, refused) => {
+                        if let (Some(id), Some(d)) = (refused, delta) {
+                            let j = align.get(i).copied().flatten().unwrap_or(i);
+                            differences.push(Difference {
+                                pointer: format!("/body/{}/{j}/id", token(d)),
+                                kind: DifferenceKind::Id,
+                                expected: Some(json!("a fresh, non-empty id")),
+                                observed: Some(json!(id)),
+                                rule: Some(RuleId::A7),
+                            });
+                        }
+                        bound.push(placeholder(bound.len() + 500_000));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    bound
+}
+
+/// An addition that draws server-made ids: added with one (rule A7), or failed for want of one.
+fn takes_server_id(o: &ItemOutcome) -> bool {
+    match o {
+        ItemOutcome::Added { rule, .. } => *rule == RuleId::A7,
+        ItemOutcome::Failed(f) => f.rule == RuleId::A7,
+        _ => false,
+    }
+}
+
+/// The `…@delta` member of a 200 body.
+fn delta_name(body: &Value) -> Option<String> {
+    body.as_object()?
+        .keys()
+        .find(|k| k.ends_with("@delta"))
+        .cloned()
+}
+
+/// For each expected delta entry, the index of the observed entry it is compared with: one
+/// for one, except that under [`Profile::Docs`] a successful removal the observed delta leaves
+/// out is matched with nothing.
+fn alignment(
+    outcomes: &[ItemOutcome],
+    observed: Option<&Vec<Value>>,
+    profile: Profile,
+) -> Vec<Option<usize>> {
+    let mut j = 0usize;
+    outcomes
+        .iter()
+        .map(|o| {
+            if profile == Profile::Docs
+                && let ItemOutcome::Removed { id, .. } = o
+            {
+                let here = observed.and_then(|e| e.get(j));
+                let is_it = here.is_some_and(|e| {
+                    e.get("id").and_then(Value::as_str) == Some(id.as_str())
+                        && (e.get("@removed").is_some() || e.get("@odata.removed").is_some())
+                });
+                if !is_it {
+                    return None;
+                }
+            }
+            j += 1;
+            Some(j - 1)
+        })
+        .collect()
+}
+
+/// Which rule decided the expected value at a pointer.
+struct RuleMap {
+    status_rule: RuleId,
+    delta: Option<String>,
+    /// The outcome's rule of the item each observed entry stands for.
+    entries: Vec<Option<RuleId>>,
+    /// The item each observed entry stands for.
+    items: Vec<Option<usize>>,
+}
+
+impl RuleMap {
+    fn new(expected: &Expected, body: Option<&Value>, profile: Profile) -> RuleMap {
+        let delta = expected.body.as_ref().and_then(delta_name);
+        let observed = match (&delta, body) {
+            (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
+            _ => None,
+        };
+        let align = alignment(&expected.outcomes, observed, profile);
+        let len = align.iter().flatten().max().map_or(0, |m| m + 1);
+        let mut entries = vec![None; len];
+        let mut items = vec![None; len];
+        for (i, (o, j)) in expected.outcomes.iter().zip(&align).enumerate() {
+            if let Some(slot) = j.and_then(|j| entries.get_mut(j)) {
+                *slot = Some(o.rule());
+            }
+            if let Some(slot) = j.and_then(|j| items.get_mut(j)) {
+                *slot = Some(i);
+            }
+        }
+        let status_rule = match (&expected.body, expected.status) {
+            (_, 204) => RuleId::O5,
+            (Some(b), _) if b.get("error").is_some_and(|e| e.get("code").is_some()) => {
+                expected_error_rule(expected)
+            }
+            _ => RuleId::O3,
+        };
+        RuleMap {
+            status_rule,
+            delta,
+            entries,
+            items,
+        }
+    }
+
+    fn rule_at(&self, pointer: &str) -> Option<RuleId> {
+        if pointer == "/status" || pointer == "/body" {
+            return Some(self.status_rule);
+        }
+        if let Some(rest) = pointer.strip_prefix("/body/") {
+            if let Some(d) = &self.delta {
+                let prefix = format!("{}/", token(d));
+                if let Some(tail) = rest.strip_prefix(&prefix) {
+                    let index = tail.split('/').next().unwrap_or_default();
+                    return index
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|j| self.entries.get(j).copied().flatten())
+                        .or(Some(RuleId::O3));
+                }
+            }
+            return Some(member_rule(rest).unwrap_or(if rest.starts_with("error") {
+                self.status_rule
+            } else {
+                RuleId::O3
+            }));
+        }
+        if let Some(rest) = pointer.strip_prefix("/state/") {
+            if ArtifactCollection::ALL
+                .iter()
+                .any(|c| rest.split('/').next() == Some(c.name()))
+            {
+                return Some(RuleId::D4);
+            }
+            return Some(member_rule(rest).unwrap_or(RuleId::S4));
+        }
+        None
+    }
+}
+
+fn expected_error_rule(expected: &Expected) -> RuleId {
+    if expected.outcomes.is_empty() {
+        RuleId::O2
+    } else {
+        RuleId::O1
+    }
+}
+
+/// The rule of a session member the request changes.
+fn member_rule(rest: &str) -> Option<RuleId> {
+    let name = rest.split('/').next().unwrap_or_default();
+    match name {
+        "lastModifiedDateTime" | "lastModifiedBy" | "restoreSessionArtifactCount" => {
+            Some(RuleId::O6)
+        }
+        "restoreJobType" => Some(RuleId::E9),
+        "status" => Some(RuleId::O7),
+        _ => None,
+    }
+}
+
+/// The body comparison: entries aligned as the profile allows.
+fn compare_body(
+    walk: &mut Walk<'_>,
+    profile: Profile,
+    expected: &Expected,
+    observed_has_body: bool,
+    body: Option<&Value>,
+    rules: &RuleMap,
+    tolerated: &mut Vec<Tolerated>,
+) {
+    let Some(e) = &expected.body else {
+        if observed_has_body {
+            walk.out.push(Difference {
+                pointer: "/body".into(),
+                kind: DifferenceKind::Extra,
+                expected: None,
+                observed: body.cloned(),
+                rule: Some(rules.status_rule),
+            });
+        }
+        return;
+    };
+    let Some(o) = body else {
+        if !observed_has_body {
+            walk.out.push(Difference {
+                pointer: "/body".into(),
+                kind: DifferenceKind::Missing,
+                expected: Some(e.clone()),
+                observed: None,
+                rule: Some(rules.status_rule),
+            });
+        }
+        return;
+    };
+    let (Some(d), Value::Object(em), Value::Object(om)) = (&rules.delta, e, o) else {
+        walk.values("/body", e, o);
+        return;
+    };
+    // The entries first (each item's outcome), then the session members around them.
+    let mut e_rest = em.clone();
+    let mut o_rest = om.clone();
+    let e_entries = e_rest.remove(d.as_str());
+    let o_entries = o_rest.remove(d.as_str());
+    let base = format!("/body/{}", token(d));
+    match (e_entries, o_entries) {
+        (Some(Value::Array(e)), Some(Value::Array(o))) => {
+            let align = alignment(&expected.outcomes, Some(&o), profile);
+            for (i, ev) in e.iter().enumerate() {
+                match align.get(i).copied().flatten() {
+                    Some(j) => match o.get(j) {
+                        Some(ov) => walk.values(&format!("{base}/{j}"), ev, ov),
+                        None => walk.out.push(Difference {
+                            pointer: format!("{base}/{j}"),
+                            kind: DifferenceKind::Missing,
+                            expected: Some(ev.clone()),
+                            observed: None,
+                            rule: expected.outcomes.get(i).map(ItemOutcome::rule),
+                        }),
+                    },
+                    None => tolerated.push(Tolerated {
+                        difference: Difference {
+                            pointer: format!("{base}/-"),
+                            kind: DifferenceKind::Missing,
+                            expected: Some(ev.clone()),
+                            observed: None,
+                            rule: expected.outcomes.get(i).map(ItemOutcome::rule),
+                        },
+                        reason: "docs: a successful removal left out of the response".into(),
+                    }),
+                }
+            }
+            let used = align.iter().flatten().count();
+            for (j, ov) in o.iter().enumerate().skip(used) {
+                walk.out.push(Difference {
+                    pointer: format!("{base}/{j}"),
+                    kind: DifferenceKind::Extra,
+                    expected: None,
+                    observed: Some(ov.clone()),
+                    rule: Some(RuleId::O3),
+                });
+            }
+        }
+        (e, o) => walk.values(&base, &e.unwrap_or(Value::Null), &o.unwrap_or(Value::Null)),
+    }
+    walk.values("/body", &Value::Object(e_rest), &Value::Object(o_rest));
+}
+
+/// Splits the differences into those that stand and those the settings tolerate.
+fn judge(
+    all: Vec<Difference>,
+    expected: &Expected,
+    request: &[u8],
+    settings: &Settings,
+    rules: &RuleMap,
+) -> (Vec<Difference>, Vec<Tolerated>) {
+    let items: Option<Vec<Value>> = serde_json::from_slice::<Value>(request).ok().and_then(|v| {
+        let d = rules.delta.as_ref()?;
+        v.get(d.as_str()).and_then(Value::as_array).cloned()
+    });
+    let mut stand = Vec::new();
+    let mut tolerated = Vec::new();
+    for d in all {
+        match tolerance(&d, expected, items.as_deref(), settings, rules) {
+            Some(reason) => tolerated.push(Tolerated {
+                difference: d,
+                reason,
+            }),
+            None => stand.push(d),
+        }
+    }
+    (stand, tolerated)
+}
+
+/// Why a difference is tolerated, if it is.
+fn tolerance(
+    d: &Difference,
+    expected: &Expected,
+    items: Option<&[Value]>,
+    settings: &Settings,
+    rules: &RuleMap,
+) -> Option<String> {
+    for ignore in &settings.ignore {
+        let hit = match ignore {
+            Ignore::Kind(k) => *k == d.kind,
+            Ignore::Rule(r) => d.rule == Some(*r),
+        };
+        if hit {
+            return Some(format!("ignored: {ignore}"));
+        }
+    }
+    if settings.profile == Profile::Exact {
+        return None;
+    }
+    if d.kind == DifferenceKind::Message {
+        return Some(format!(
+            "{}: messages are not compared",
+            settings.profile.as_str()
+        ));
+    }
+    if d.kind == DifferenceKind::Extra
+        && let Some((collection, name)) = artifact_member(&d.pointer, expected, rules)
+        && schema_default(collection, name, d.observed.as_ref())
+    {
+        return Some(format!(
+            "{}: `{name}` is a property of the artifact type holding its default",
+            settings.profile.as_str()
+        ));
+    }
+    if settings.profile == Profile::Docs
+        && d.kind == DifferenceKind::Extra
+        && d.pointer.ends_with("/@contentId")
+        && let (Some(items), Some(d_name)) = (items, &rules.delta)
+    {
+        let base = format!("/body/{}/", token(d_name));
+        let index = d
+            .pointer
+            .strip_prefix(&base)
+            .and_then(|t| t.split('/').next())
+            .and_then(|i| i.parse::<usize>().ok());
+        let carried = index
+            .and_then(|j| rules.items.get(j).copied().flatten())
+            .and_then(|i| items.get(i))
+            .is_some_and(|item| item.get("@contentId").is_some());
+        if !carried {
+            return Some("docs: an @contentId the request did not carry".into());
+        }
+    }
+    None
+}
+
+/// For an extra member of a returned artifact (an added entry of the body, or an artifact of
+/// the state after), its collection and name.
+fn artifact_member<'p>(
+    pointer: &'p str,
+    expected: &Expected,
+    rules: &RuleMap,
+) -> Option<(ArtifactCollection, &'p str)> {
+    let mut parts = pointer.trim_start_matches('/').split('/');
+    let (root, coll, index, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let index: usize = index.parse().ok()?;
+    match root {
+        "body" => {
+            let d = rules.delta.as_deref()?;
+            if coll != token(d) {
+                return None;
+            }
+            let added = matches!(
+                rules.entries.get(index).copied().flatten(),
+                Some(RuleId::A7 | RuleId::G4)
+            );
+            let c = ArtifactCollection::from_delta_name(d)?;
+            (added && expected.status == 200).then_some((c, name))
+        }
+        "state" => ArtifactCollection::from_name(coll).map(|c| (c, name)),
+        _ => None,
+    }
+}
+
+/// Whether `name` is a schema property of the collection's artifact type and `value` is `null`
+/// or its type's default (`""`, `0`, `0001-01-01T00:00:00Z`).
+fn schema_default(collection: ArtifactCollection, name: &str, value: Option<&Value>) -> bool {
+    const STRING: &[&str] = &[
+        "restoredSiteId",
+        "restoredSiteName",
+        "restoredSiteWebUrl",
+        "restoredFolderId",
+        "restoredFolderName",
+        "restoredItemKey",
+        "restoredItemPath",
+        "restoredItemWebUrl",
+        "webUrl",
+    ];
+    const TIME: &[&str] = &[
+        "completionDateTime",
+        "startDateTime",
+        "restorePointDateTime",
+    ];
+    const INT: &[&str] = &["restoredItemCount", "artifactCount"];
+    let allowed: &[&str] = match collection.shape() {
+        Shape::GranularItem => &[
+            "completionDateTime",
+            "restoredItemKey",
+            "restoredItemPath",
+            "restoredItemWebUrl",
+            "restorePointDateTime",
+            "startDateTime",
+            "webUrl",
+        ],
+        _ => match collection {
+            ArtifactCollection::DriveRestoreArtifacts
+            | ArtifactCollection::SiteRestoreArtifacts => &[
+                "completionDateTime",
+                "startDateTime",
+                "error",
+                "restoredSiteId",
+                "restoredSiteName",
+                "restoredSiteWebUrl",
+            ],
+            ArtifactCollection::MailboxRestoreArtifacts => &[
+                "completionDateTime",
+                "startDateTime",
+                "error",
+                "restoredFolderId",
+                "restoredFolderName",
+                "restoredItemCount",
+            ],
+            _ => &[
+                "completionDateTime",
+                "startDateTime",
+                "error",
+                "restoredFolderId",
+                "restoredFolderName",
+                "restoredItemCount",
+                "artifactCount",
+            ],
+        },
+    };
+    if !allowed.contains(&name) {
+        return false;
+    }
+    match value {
+        Some(Value::Null) => true,
+        Some(Value::String(s)) if STRING.contains(&name) => s.is_empty(),
+        Some(Value::String(s)) if TIME.contains(&name) => {
+            Timestamp::parse_rfc3339(s).is_ok_and(|t| t.unix_seconds() == -62_135_596_800)
+        }
+        Some(Value::Number(n)) if INT.contains(&name) => n.as_f64() == Some(0.0),
+        _ => false,
+    }
+}
+
+impl Verdict {
+    /// The verdict as one JSON document: `conformant`, `differences`, `tolerated` (each with
+    /// `reason`), `binding` and the `expected` status.
+    pub fn to_json(&self) -> Value {
+        let d = |d: &Difference| {
+            json!({
+                "pointer": d.pointer, "kind": d.kind.as_str(),
+                "expected": d.expected, "observed": d.observed,
+                "rule": d.rule.map(RuleId::as_str),
+            })
+        };
+        json!({
+            "conformant": self.conformant,
+            "differences": self.differences.iter().map(d).collect::<Vec<_>>(),
+            "tolerated": self.tolerated.iter().map(|t| {
+                        let mut v = d(&t.difference);
+                        if let Some(o) = v.as_object_mut() {
+                            o.insert("reason".into(), json!(t.reason));
+                        }
+                        v
+                    }).collect::<Vec<_>>(),
+            "binding": {
+                "ids": self.binding.ids,
+                "now": self.binding.now.map(|t| t.to_string()),
+                "actor": self.binding.actor,
+            },
+            "expected": {"status": self.expected.status},
+        })
+    }
+}
+
+impl fmt::Display for Verdict {
+    /// A short report for people: the verdict, then one line per difference.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = |v: &Option<Value>| match v {
+            None => "nothing".to_owned(),
+            Some(v) => {
+                let t = v.to_string();
+                if t.chars().count() > 80 {
+                    format!("{}…", t.chars().take(80).collect::<String>())
+                } else {
+                    t
+                }
+            }
+        };
+        if self.conformant {
+            write!(f, "conformant")?;
+        } else {
+            write!(
+                f,
+                "NOT conformant: {} difference(s)",
+                self.differences.len()
+            )?;
+        }
+        if !self.tolerated.is_empty() {
+            write!(f, " ({} tolerated)", self.tolerated.len())?;
+        }
+        for d in &self.differences {
+            write!(
+                f,
+                "\n  {} {} [{}]: expected {}, observed {}",
+                d.pointer,
+                d.kind.as_str(),
+                d.rule.map_or("-", RuleId::as_str),
+                short(&d.expected),
+                short(&d.observed)
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,668 @@
+//! The reference check (rules C1–C3): the reference's own answers, with the server's free
+//! choices changed, are conformant under every profile; every single change to a conformant
+//! answer is not, and the first difference points at the changed place.
+
+use std::path::PathBuf;
+
+use restore_delta::check::{DifferenceKind, Ignore, Observed, Profile, Settings, Verdict, check};
+use restore_delta::{
+    Context, IdSource, ItemOutcome, MissingRemoval, Options, RuleId, SeededIds, Session, Timestamp,
+    apply,
+};
+use serde_json::{Value, json};
+
+const PROFILES: [Profile; 3] = [Profile::Exact, Profile::Default, Profile::Docs];
+
+/// One exchange: the state before, the request, the options, and the reference's answer
+/// (generated with `seed` and `now`).
+struct Case {
+    name: String,
+    before: String,
+    request: Vec<u8>,
+    options: Options,
+    status: u16,
+    body: Option<String>,
+    state_after: String,
+    /// The ids the reference generated, in item order.
+    generated: Vec<String>,
+    now: String,
+}
+
+/// Every conformance vector whose body is JSON and whose state is valid, as a case.
+fn cases() -> Vec<Case> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if v["expected"].get("state_error").is_some() {
+            continue;
+        }
+        let request = match &v["request"] {
+            Value::Null => continue,
+            Value::String(s) => s.clone().into_bytes(),
+            other => other.to_string().into_bytes(),
+        };
+        let o = &v["options"];
+        let mut options = Options::default();
+        if let Some(p) = o["prefer"].as_str() {
+            options = options.with_prefer(p);
+        }
+        if let Some(a) = o["atomic"].as_bool() {
+            options = options.with_atomic(a);
+        }
+        if let Some(n) = o["max_items"].as_u64() {
+            options = options.with_max_items(n as usize);
+        }
+        if let Some(n) = o["max_bytes"].as_u64() {
+            options = options.with_max_bytes(n as usize);
+        }
+        if let Some(n) = o["max_depth"].as_u64() {
+            options = options.with_max_depth(n as usize);
+        }
+        if o["missing_removal"] == "succeed" {
+            options = options.with_missing_removal(MissingRemoval::Succeed);
+        }
+        for r in o["service_roots"].as_array().into_iter().flatten() {
+            options = options.with_service_root(r.as_str().unwrap());
+        }
+        let before = v["state"].to_string();
+        let now = v["now"].as_str().unwrap().to_owned();
+        let mut ctx = Context::new(
+            Timestamp::parse_rfc3339(&now).unwrap(),
+            SeededIds::new(v["seed"].as_u64().unwrap()),
+        );
+        if let Some(actor) = o.get("actor") {
+            ctx = ctx.with_actor(actor);
+        }
+        let session = Session::from_json(before.as_bytes()).unwrap();
+        let a = apply(session, &request, &options, &mut ctx);
+        let generated = a
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                ItemOutcome::Added {
+                    id,
+                    rule: RuleId::A7,
+                } => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        out.push(Case {
+            name: path.file_name().unwrap().to_string_lossy().into_owned(),
+            before,
+            request,
+            options,
+            status: a.response.status,
+            body: a.response.body.map(|b| b.into_string()),
+            state_after: a.state.to_json(),
+            generated,
+            now: Timestamp::parse_rfc3339(&now).unwrap().to_string(),
+        });
+    }
+    assert!(out.len() > 150, "{} cases", out.len());
+    out
+}
+
+/// Another server's free choices: other ids, the clock 2.5 s later, written with milliseconds.
+/// An id the request itself names (the client knew it) is not the server's to choose.
+fn free(case: &Case, id: &str) -> bool {
+    !String::from_utf8_lossy(&case.request).contains(id)
+}
+
+fn as_another_server(case: &Case, text: &str) -> String {
+    let mut text = text.to_owned();
+    for (n, id) in case.generated.iter().enumerate() {
+        if free(case, id) {
+            text = text.replace(id.as_str(), &format!("server-id-{n}-{}", id.len()));
+        }
+    }
+    let later = Timestamp::parse_rfc3339(&case.now).unwrap();
+    let later = Timestamp::from_unix(later.unix_seconds() + 2, later.subsec_nanos()).unwrap();
+    let shown = format!("{}", later);
+    let shown = match shown.strip_suffix('Z') {
+        Some(s) if !s.contains('.') => format!("{s}.500Z"),
+        _ => shown,
+    };
+    text.replace(&format!("\"{}\"", case.now), &format!("\"{shown}\""))
+}
+
+fn judge(case: &Case, body: Option<&str>, state: Option<&str>, settings: &Settings) -> Verdict {
+    let before = Session::from_json(case.before.as_bytes()).unwrap();
+    let mut observed = Observed::new(case.status, body.map(str::as_bytes));
+    if let Some(s) = state {
+        observed = observed.with_state_after(s.as_bytes());
+    }
+    check(&before, &case.request, &case.options, &observed, settings)
+}
+
+#[test]
+fn c1_the_reference_with_other_free_choices_is_conformant_under_every_profile() {
+    let mut checked = 0;
+    for case in cases() {
+        let body = case.body.as_deref().map(|b| as_another_server(&case, b));
+        let state = as_another_server(&case, &case.state_after);
+        for profile in PROFILES {
+            let settings = Settings::default().with_profile(profile);
+            let v = judge(&case, body.as_deref(), Some(&state), &settings);
+            assert!(v.conformant, "{} under {profile:?}: {v}", case.name);
+            assert!(v.tolerated.is_empty(), "{}: {:?}", case.name, v.tolerated);
+            let v = judge(&case, body.as_deref(), None, &settings);
+            assert!(
+                v.conformant,
+                "{} (no state) under {profile:?}: {v}",
+                case.name
+            );
+        }
+        let v = judge(&case, body.as_deref(), None, &Settings::default());
+        let renamed: Vec<String> = case
+            .generated
+            .iter()
+            .enumerate()
+            .map(|(n, id)| {
+                if free(&case, id) {
+                    format!("server-id-{n}-{}", id.len())
+                } else {
+                    id.clone()
+                }
+            })
+            .collect();
+        if body.is_some() {
+            assert_eq!(v.binding.ids, renamed, "{}", case.name);
+        }
+        checked += 1;
+    }
+    assert!(checked > 150);
+}
+
+/// Single changes to a conformant answer and where the first difference must point.
+fn mutations(body: &Value) -> Vec<(String, Value, String)> {
+    let mut out = Vec::new();
+    let Some(obj) = body.as_object() else {
+        return out;
+    };
+    let Some((delta, entries)) = obj.iter().find(|(k, _)| k.ends_with("@delta")) else {
+        return out;
+    };
+    let entries = entries.as_array().unwrap();
+    let base = format!("/{delta}");
+    let with_entries = |e: Vec<Value>| {
+        let mut b = body.clone();
+        b[delta.as_str()] = Value::Array(e);
+        b
+    };
+    let n = entries.len();
+    // A dropped entry: the first difference is at its place.
+    for i in 0..n {
+        let mut e = entries.clone();
+        e.remove(i);
+        out.push((format!("drop {i}"), with_entries(e), format!("{base}/{i}")));
+    }
+    // A duplicated entry.
+    let mut e = entries.clone();
+    e.insert(0, entries[0].clone());
+    let at = if n > 1 && entries[0] != entries[1] {
+        format!("{base}/1")
+    } else {
+        format!("{base}/")
+    };
+    out.push(("duplicate 0".into(), with_entries(e), at));
+    // Two entries swapped.
+    if n > 1 && entries[0] != entries[1] {
+        let mut e = entries.clone();
+        e.swap(0, 1);
+        out.push(("swap 0 1".into(), with_entries(e), format!("{base}/0")));
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        let at = format!("{base}/{i}");
+        let mut set = |what: &str, path: &str, v: Value| {
+            let mut e = entries.clone();
+            let target = e[i].pointer_mut(path).unwrap();
+            *target = v;
+            out.push((
+                format!("{what} of {i}"),
+                with_entries(e),
+                format!("{at}{path}"),
+            ));
+        };
+        if let Some(x) = entry.get("@Core.DataModificationException") {
+            set(
+                "code",
+                "/@Core.DataModificationException/info/code",
+                json!("SomethingElse"),
+            );
+            let code = x["responseCode"].as_u64().unwrap();
+            set(
+                "responseCode",
+                "/@Core.DataModificationException/responseCode",
+                json!(code + 1),
+            );
+            let op = if x["failedOperation"] == "insert" {
+                "remove"
+            } else {
+                "insert"
+            };
+            set(
+                "failedOperation",
+                "/@Core.DataModificationException/failedOperation",
+                json!(op),
+            );
+            // A failure reported as a success.
+            let mut e = entries.clone();
+            e[i].as_object_mut()
+                .unwrap()
+                .remove("@Core.DataModificationException");
+            out.push((
+                format!("failure as success {i}"),
+                with_entries(e),
+                format!("{at}/@Core.DataModificationException"),
+            ));
+        } else if entry.get("@removed").is_some() {
+            set("removed id", "/id", json!("another-id"));
+        } else {
+            if entry.pointer("/restorePoint/id").is_some() {
+                set("restore point", "/restorePoint/id", json!("another-rp"));
+            }
+            if let Some(d) = entry.get("destinationType") {
+                let other = if d == "new" { "inPlace" } else { "new" };
+                set("destination", "/destinationType", json!(other));
+            }
+            set("status", "/status", json!("scheduled"));
+            // A success reported as a failure.
+            let mut e = entries.clone();
+            e[i]["@Core.DataModificationException"] = json!({"info": {"code": "Invalid", "message": "x"}, "failedOperation": "insert", "responseCode": 400});
+            out.push((
+                format!("success as failure {i}"),
+                with_entries(e),
+                format!("{at}/@Core.DataModificationException"),
+            ));
+        }
+    }
+    out
+}
+
+fn without_messages(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "message")
+                .map(|(k, v)| (k.clone(), without_messages(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_messages).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn c3_every_single_change_is_found_where_it_was_made() {
+    let mut tried = 0;
+    for case in cases() {
+        let Some(body) = case.body.as_deref() else {
+            continue;
+        };
+        let body: Value = serde_json::from_str(&as_another_server(&case, body)).unwrap();
+        for (what, changed, at) in mutations(&body) {
+            // Under Default, messages are not compared: a change that only moves messages
+            // (two entries alike but for them swapped) is no change there.
+            let visible = without_messages(&changed) != without_messages(&body);
+            for profile in [Profile::Exact, Profile::Default] {
+                if profile == Profile::Default && !visible {
+                    continue;
+                }
+                let text = changed.to_string();
+                let v = judge(
+                    &case,
+                    Some(&text),
+                    None,
+                    &Settings::default().with_profile(profile),
+                );
+                assert!(
+                    !v.conformant,
+                    "{}: {what} not found under {profile:?}",
+                    case.name
+                );
+                let first = &v.differences[0];
+                // A value change is found where it was made; an entry dropped, duplicated or
+                // moved is found at its place or, where the entries after it differ in
+                // nothing the profile compares, at the first place it shows: never before.
+                let structural = what.starts_with("drop")
+                    || what.starts_with("duplicate")
+                    || what.starts_with("swap");
+                let ok = if structural {
+                    let index = |p: &str| {
+                        p.strip_prefix(&format!("/body{}", at.rsplit_once('/').unwrap().0))
+                            .and_then(|t| {
+                                t.trim_start_matches('/')
+                                    .split('/')
+                                    .next()
+                                    .and_then(|i| i.parse::<usize>().ok())
+                            })
+                    };
+                    match (index(&first.pointer), index(&format!("/body{at}"))) {
+                        (Some(found), Some(changed)) => found >= changed,
+                        (Some(_), None) => true,
+                        _ => false,
+                    }
+                } else if what.contains(" as ") {
+                    // An outcome reported as another: found in that entry.
+                    let entry = at.rsplit_once('/').map_or(at.as_str(), |(e, _)| e);
+                    first.pointer.starts_with(&format!("/body{entry}"))
+                } else {
+                    first.pointer.starts_with(&format!("/body{at}"))
+                };
+                assert!(
+                    ok,
+                    "{}: {what}: first difference at {} (expected /body{at}): {v}",
+                    case.name, first.pointer
+                );
+                tried += 1;
+            }
+        }
+        // A changed status.
+        let before = Session::from_json(case.before.as_bytes()).unwrap();
+        let text = body.to_string();
+        let observed = Observed::new(case.status + 1, Some(text.as_bytes()));
+        let v = check(
+            &before,
+            &case.request,
+            &case.options,
+            &observed,
+            &Settings::default(),
+        );
+        assert_eq!(
+            v.differences[0].kind,
+            DifferenceKind::Status,
+            "{}",
+            case.name
+        );
+        // The state after: an extra artifact, a changed untouched one.
+        let mut state: Value =
+            serde_json::from_str(&as_another_server(&case, &case.state_after)).unwrap();
+        let coll = state
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, v)| {
+                k.ends_with("RestoreArtifacts") && v.as_array().is_some_and(|a| !a.is_empty())
+            })
+            .map(|(k, _)| k.clone());
+        if let Some(coll) = coll {
+            let mut extra = state.clone();
+            let mut a = extra[&coll][0].clone();
+            a["id"] = json!("smuggled");
+            extra[&coll].as_array_mut().unwrap().push(a);
+            let v = judge(
+                &case,
+                case.body
+                    .as_deref()
+                    .map(|b| as_another_server(&case, b))
+                    .as_deref(),
+                Some(&extra.to_string()),
+                &Settings::default(),
+            );
+            assert!(!v.conformant, "{}: an extra artifact", case.name);
+            state[&coll][0]["status"] = json!("someOtherStatus");
+            let v = judge(
+                &case,
+                case.body
+                    .as_deref()
+                    .map(|b| as_another_server(&case, b))
+                    .as_deref(),
+                Some(&state.to_string()),
+                &Settings::default(),
+            );
+            assert!(!v.conformant, "{}: a changed artifact", case.name);
+            assert!(
+                v.differences[0]
+                    .pointer
+                    .starts_with(&format!("/state/{coll}/0")),
+                "{}: {v}",
+                case.name
+            );
+        }
+    }
+    assert!(tried > 500, "{tried} mutations");
+}
+
+#[test]
+fn c1_a_bound_id_the_rules_refuse_is_a_difference_against_a7() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"},{"restorePoint":{"id":"rp-3"},"destinationType":"new"}]}"#;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let entry = |id: &str, rp: &str| json!({"id": id, "restorePoint": {"id": rp}, "destinationType": "new", "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
+    for (ids, bad) in [(["a1", "x"], 0), (["x", "x"], 1), (["", "y"], 0)] {
+        let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s", "status": "draft",
+            "lastModifiedDateTime": "2026-11-28T12:00:00Z",
+            "driveRestoreArtifacts@delta": [entry(ids[0], "rp-2"), entry(ids[1], "rp-3")]}).to_string();
+        let v = check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body.as_bytes())),
+            &Settings::default(),
+        );
+        assert!(!v.conformant, "{ids:?}");
+        let d = &v.differences[0];
+        assert_eq!(
+            (d.kind, d.rule, d.pointer.as_str()),
+            (
+                DifferenceKind::Id,
+                Some(RuleId::A7),
+                format!("/body/driveRestoreArtifacts@delta/{bad}/id").as_str()
+            ),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn c2_profiles_tolerate_what_they_name_and_say_so() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"},{"@removed":{"reason":"changed"},"id":"a1"},{"@removed":{"reason":"changed"},"id":"zz"}]}"#;
+    let observed = |entries: Value| {
+        json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s", "status": "draft",
+            "lastModifiedDateTime": "2026-11-28T12:00:00Z", "driveRestoreArtifacts@delta": entries}).to_string()
+    };
+    let added = json!({"id": "n1", "restorePoint": {"id": "rp-2"}, "destinationType": "new", "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
+    let removed = json!({"@removed": {"reason": "changed"}, "id": "a1"});
+    let failed = |msg: &str| json!({"id": "zz", "@Core.DataModificationException": {"info": {"code": "Invalid", "message": msg}, "failedOperation": "remove", "responseCode": 409}});
+    let run = |body: &str, profile: Profile| {
+        check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body.as_bytes())),
+            &Settings::default().with_profile(profile),
+        )
+    };
+    // Another message: tolerated by default and docs, a difference under exact.
+    let body = observed(json!([added, removed, failed("Not found.")]));
+    assert!(!run(&body, Profile::Exact).conformant);
+    for p in [Profile::Default, Profile::Docs] {
+        let v = run(&body, p);
+        assert!(v.conformant, "{v}");
+        assert_eq!(v.tolerated.len(), 1);
+        assert_eq!(v.tolerated[0].difference.kind, DifferenceKind::Message);
+    }
+    // Schema properties holding their defaults on an added artifact.
+    let mut extra = added.clone();
+    extra["restoredSiteId"] = json!("");
+    extra["completionDateTime"] = json!("0001-01-01T00:00:00Z");
+    extra["error"] = Value::Null;
+    let msg = "The identifier to be removed from the restore session does not exist";
+    let body = observed(json!([extra, removed, failed(msg)]));
+    assert!(!run(&body, Profile::Exact).conformant);
+    let v = run(&body, Profile::Default);
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.tolerated.len(), 3);
+    // Not its default, or not a property of the type: a difference under every profile.
+    let mut wrong = added.clone();
+    wrong["restoredSiteId"] = json!("site-9");
+    assert!(
+        !run(
+            &observed(json!([wrong, removed, failed(msg)])),
+            Profile::Docs
+        )
+        .conformant
+    );
+    let mut wrong = added.clone();
+    wrong["restoredFolderId"] = json!("");
+    assert!(
+        !run(
+            &observed(json!([wrong, removed, failed(msg)])),
+            Profile::Docs
+        )
+        .conformant
+    );
+    // The docs leave successful removals out and invent a content id.
+    let mut invented = failed(msg);
+    invented["@contentId"] = json!("3467e382-e96f-42c4-9cc6-4c3a1d2c6b3d");
+    let body = observed(json!([added, invented]));
+    assert!(!run(&body, Profile::Default).conformant);
+    let v = run(&body, Profile::Docs);
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.tolerated.len(), 2, "{:?}", v.tolerated);
+    // Ignoring by name: a rule or a kind.
+    let body = observed(json!([added, removed, failed("Not found.")]));
+    let v = check(
+        &session,
+        request,
+        &Options::default(),
+        &Observed::new(200, Some(body.as_bytes())),
+        &Settings::default()
+            .with_profile(Profile::Exact)
+            .ignoring("X3".parse::<Ignore>().unwrap()),
+    );
+    assert!(v.conformant, "{v}");
+    assert!(v.tolerated[0].reason.contains("X3"));
+    assert!("nonsense".parse::<Ignore>().is_err());
+}
+
+#[test]
+fn c1_time_is_bound_from_the_answer_and_compared_within_the_window() {
+    let before =
+        r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
+    let body = |t1: &str, t2: &str, t3: &str| {
+        let e = |id: &str, rp: &str, t: &str| json!({"id": id, "restorePoint": {"id": rp}, "destinationType": "new", "status": "added", "createdDateTime": t});
+        json!({"@odata.type": "#microsoft.graph.exchangeRestoreSession", "id": "s", "status": "draft", "restoreJobType": "standard",
+            "lastModifiedDateTime": t3, "mailboxRestoreArtifacts@delta": [e("i1", "r1", t1), e("i2", "r2", t2)]}).to_string()
+    };
+    let run = |b: String, window: f64| {
+        check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(b.as_bytes())),
+            &Settings::default().with_time_window(window),
+        )
+    };
+    let v = run(
+        body(
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:00:01.250Z",
+            "2026-11-28T13:00:03+01:00",
+        ),
+        5.0,
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.now.unwrap().to_string(), "2026-11-28T12:00:00Z");
+    let v = run(
+        body(
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:00:07Z",
+            "2026-11-28T12:00:00Z",
+        ),
+        5.0,
+    );
+    assert_eq!(v.differences.len(), 1, "{v}");
+    assert_eq!(
+        (v.differences[0].kind, v.differences[0].rule),
+        (DifferenceKind::Time, Some(RuleId::A7))
+    );
+    let v = run(
+        body(
+            "2026-11-28T12:00:00Z",
+            "2026-11-28T12:00:07Z",
+            "2026-11-28T12:00:00Z",
+        ),
+        10.0,
+    );
+    assert!(v.conformant, "{v}");
+    let v = run(
+        body("2026-11-28T12:00:00Z", "yesterday", "2026-11-28T12:00:00Z"),
+        5.0,
+    );
+    assert_eq!(
+        v.differences[0].pointer,
+        "/body/mailboxRestoreArtifacts@delta/1/createdDateTime"
+    );
+}
+
+#[test]
+fn c3_bad_observed_answers_get_a_verdict() {
+    let before =
+        r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let huge = vec![b'['; 2 * 1024 * 1024];
+    for body in [
+        &b"not json"[..],
+        b"[]",
+        b"{}",
+        b"null",
+        &huge[..],
+        b"{\"mailboxRestoreArtifacts@delta\":7}",
+    ] {
+        let v = check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body)),
+            &Settings::default(),
+        );
+        assert!(!v.conformant);
+        assert!(!v.differences.is_empty());
+    }
+    let v = check(
+        &session,
+        request,
+        &Options::default(),
+        &Observed::new(204, None),
+        &Settings::default(),
+    );
+    assert_eq!(v.differences[0].kind, DifferenceKind::Status);
+    // A request the reference refuses: the observed answer must refuse it the same way.
+    let v = check(
+        &session,
+        b"{",
+        &Options::default(),
+        &Observed::new(
+            400,
+            Some(br#"{"error":{"code":"InvalidPatchRequest","message":"bad"}}"#),
+        ),
+        &Settings::default(),
+    );
+    assert!(v.conformant, "{v}");
+    let v = check(
+        &session,
+        b"{",
+        &Options::default(),
+        &Observed::new(
+            400,
+            Some(br#"{"error":{"code":"BadRequest","message":"bad"}}"#),
+        ),
+        &Settings::default(),
+    );
+    assert_eq!(v.differences[0].rule, Some(RuleId::O2));
+    let _ = SeededIds::new(1).next_id();
+}
