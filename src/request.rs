@@ -3,7 +3,7 @@
 use crate::borrowed::{self, Json, Object};
 use crate::enums::SessionStatus;
 use crate::error::{ErrorCode, RequestError};
-use crate::kinds::{ArtifactCollection, type_name_matches};
+use crate::kinds::{ArtifactCollection, SessionKind, type_name_matches};
 use crate::options::Options;
 use crate::rule::RuleId;
 use crate::session::Session;
@@ -78,6 +78,16 @@ impl<'b> Request<'b> {
             return Err(malformed(RuleId::E2, "The body is not a JSON object."));
         };
         Ok(Request { body })
+    }
+}
+
+impl Request<'_> {
+    /// The collection of `kind` whose delta the body carries (the standard one when it carries
+    /// both, which rule E5 refuses).
+    pub(crate) fn edited_collection(&self, kind: SessionKind) -> Option<ArtifactCollection> {
+        [kind.standard(), kind.granular()]
+            .into_iter()
+            .find(|c| self.body.contains_key(c.delta_name()))
     }
 }
 

@@ -349,9 +349,11 @@ fn c3_every_single_change_is_found_where_it_was_made() {
                         _ => false,
                     }
                 } else if what.contains(" as ") {
-                    // An outcome reported as another: found in that entry.
+                    // An outcome reported as another: found in that entry, or, all or nothing,
+                    // in the status (one failure refuses the whole request).
                     let entry = at.rsplit_once('/').map_or(at.as_str(), |(e, _)| e);
                     first.pointer.starts_with(&format!("/body{entry}"))
+                        || (case.options.atomic && first.pointer == "/status")
                 } else {
                     first.pointer.starts_with(&format!("/body{at}"))
                 };

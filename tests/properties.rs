@@ -1712,3 +1712,74 @@ fn generators_reach_every_outcome() {
         "never generated: {missing:?}\nseen: {seen:#?}"
     );
 }
+
+/// The reference's answer as another server would give it: each generated id the request does
+/// not name renamed, and the clock 1.5 s later, written with milliseconds.
+fn as_another_server(text: &str, generated: &[String], request: &[u8], now: &str) -> String {
+    let request = String::from_utf8_lossy(request);
+    let mut text = text.to_owned();
+    for (n, id) in generated.iter().enumerate() {
+        if !request.contains(id.as_str()) {
+            text = text.replace(id.as_str(), &format!("other-server-{n}"));
+        }
+    }
+    let t = Timestamp::parse_rfc3339(now).expect("a timestamp");
+    let later = Timestamp::from_unix(t.unix_seconds() + 1, t.subsec_nanos()).expect("a time");
+    let written = now_text(t);
+    text.replace(
+        &format!("\"{written}\""),
+        &format!(
+            "\"{}\"",
+            later.to_string().replace('Z', "").to_owned() + "+00:00"
+        ),
+    )
+}
+
+fn now_text(t: Timestamp) -> String {
+    t.to_string()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 10. Rule C1: the reference's own answer, with the server's free choices changed (ids,
+    /// clock, its spelling), is conformant under every profile, with and without the state
+    /// after; and a changed status never is.
+    #[test]
+    fn p10_the_reference_with_other_free_choices_is_conformant(case in case()) {
+        use restore_delta::check::{check, DifferenceKind, Observed, Profile, Settings};
+        let a = case.run();
+        // The ids the reference draws, seen in a run that continues on errors.
+        let shown = case.run_with(&case.options().with_atomic(false), case.state.seed);
+        let generated: Vec<String> = shown.outcomes.iter().filter_map(|o| match o {
+            ItemOutcome::Added { id, rule: restore_delta::RuleId::A7 } => Some(id.clone()),
+            _ => None,
+        }).collect();
+        let body = a.response.body.as_ref().map(|b| as_another_server(b.get(), &generated, &case.body, case.now));
+        let state = as_another_server(&a.state.to_json(), &generated, &case.body, case.now);
+        let before = case.state.session();
+        let options = case.options();
+        // A request that names an id the server generates (a client cannot know one
+        // beforehand; the generator can) binds it only from an answer that shows it: a 200 body
+        // (the state after a 204 does not show an artifact added and removed again).
+        let names_generated = generated
+            .iter()
+            .any(|id| String::from_utf8_lossy(&case.body).contains(id.as_str()));
+        prop_assume!(!names_generated || matches!(a.response.status, 200 | 204));
+        for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
+            let settings = Settings::default().with_profile(profile);
+            let observed = Observed::new(a.response.status, body.as_deref().map(str::as_bytes));
+            let v = check(&before, &case.body, &options, &observed, &settings);
+            prop_assert!(v.conformant || (names_generated && body.is_none()), "{:?}: {}", profile, v);
+            let v = check(&before, &case.body, &options, &observed.with_state_after(state.as_bytes()), &settings);
+            prop_assert!(
+                v.conformant || (names_generated && body.is_none()),
+                "{:?} with the state after: {}", profile, v
+            );
+        }
+        let wrong = Observed::new(a.response.status + 1, body.as_deref().map(str::as_bytes));
+        let v = check(&before, &case.body, &options, &wrong, &Settings::default());
+        prop_assert!(!v.conformant);
+        prop_assert_eq!(v.differences[0].kind, DifferenceKind::Status);
+    }
+}

@@ -399,11 +399,19 @@ pub fn check(
             request,
             options,
             body.as_ref(),
-            state_after.as_ref(),
+            // A server that refused the request changed nothing: its state after shows no id.
+            state_after
+                .as_ref()
+                .filter(|_| matches!(observed.status, 200 | 204)),
+            state_after.is_some(),
             &mut differences,
         ),
     };
-    let rules = RuleMap::new(&expected, body.as_ref(), settings.profile);
+    let edited = parsed
+        .as_ref()
+        .ok()
+        .and_then(|r| r.edited_collection(before.kind()));
+    let rules = RuleMap::new(&expected, body.as_ref(), settings.profile, edited);
     let mut walk = Walk {
         times: &times,
         window_ns: (settings.time_window_secs.max(0.0) * 1e9) as i128,
@@ -470,13 +478,18 @@ fn reference(
     options: &Options,
     body: Option<&Value>,
     state_after: Option<&Value>,
+    with_state: bool,
     differences: &mut Vec<Difference>,
 ) -> (Expected, Binding, Vec<String>) {
     // Rounds with a sentinel clock show where the server is free: the first with placeholder
     // ids, the next with the ids bound so far, until the additions that take a server-made id
     // stay the same (an id the request itself names can turn a removal, and so a later
     // addition, around).
-    let shape_options = options.clone().with_return_minimal(false);
+    // Every item's outcome shows in a full body of a request that continues on errors.
+    let shape_options = options
+        .clone()
+        .with_return_minimal(false)
+        .with_atomic(false);
     let mut bound: Vec<String> = Vec::new();
     let mut found: Vec<Difference> = Vec::new();
     let mut first;
@@ -493,6 +506,7 @@ fn reference(
         found.clear();
         let next = bind_ids(
             before,
+            request.edited_collection(before.kind()),
             &first.outcomes,
             first.response.body_value().as_ref(),
             body,
@@ -507,7 +521,8 @@ fn reference(
     }
     differences.append(&mut found);
     let first_body = first.response.body_value();
-    let delta = first_body.as_ref().and_then(delta_name);
+    let edited = request.edited_collection(before.kind());
+    let delta = first_body.as_ref().and_then(|b| delta_name(b, edited));
     let observed_entries = match (&delta, body) {
         (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
         _ => None,
@@ -545,7 +560,7 @@ fn reference(
     if let Some(a) = &actor {
         ctx = ctx.with_actor(a);
     }
-    let (answer, state) = if state_after.is_some() {
+    let (answer, state) = if with_state {
         let mut session = before.clone();
         let answer = crate::apply_request_in_place(&mut session, request, options, &mut ctx);
         (answer, Some(session.to_value()))
@@ -584,13 +599,14 @@ fn reference(
 /// rule A7 checks a drawn id.
 fn bind_ids(
     before: &Session,
+    edited: Option<ArtifactCollection>,
     outcomes: &[ItemOutcome],
     round_body: Option<&Value>,
     body: Option<&Value>,
     state_after: Option<&Value>,
     differences: &mut Vec<Difference>,
 ) -> Vec<String> {
-    let delta = round_body.and_then(delta_name);
+    let delta = round_body.and_then(|b| delta_name(b, edited));
     let collection = delta
         .as_deref()
         .and_then(ArtifactCollection::from_delta_name);
@@ -599,6 +615,13 @@ fn bind_ids(
         _ => None,
     };
     let align = alignment(outcomes, observed_entries, Profile::Docs);
+    let removed: BTreeSet<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Removed { id, existed: true } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
     let appended: Vec<&str> = match (state_after, collection) {
         (Some(s), Some(c)) => s
             .get(c.name())
@@ -606,7 +629,9 @@ fn bind_ids(
             .into_iter()
             .flatten()
             .filter_map(|a| a.get("id").and_then(Value::as_str))
-            .filter(|id| before.artifact(c, id).is_none())
+            // New: not stored before, or stored and removed by the request (an id removed is
+            // fresh again, rule A7).
+            .filter(|id| before.artifact(c, id).is_none() || removed.contains(id))
             .collect(),
         _ => Vec::new(),
     };
@@ -768,12 +793,13 @@ fn takes_server_id(o: &ItemOutcome) -> bool {
     }
 }
 
-/// The `…@delta` member of a 200 body.
-fn delta_name(body: &Value) -> Option<String> {
+/// The delta member of a 200 body: the edited collection's, when the body holds it (a state
+/// member spelled like the other collection's delta is a session member like any other).
+fn delta_name(body: &Value, edited: Option<ArtifactCollection>) -> Option<String> {
+    let name = edited?.delta_name();
     body.as_object()?
-        .keys()
-        .find(|k| k.ends_with("@delta"))
-        .cloned()
+        .contains_key(name)
+        .then(|| name.to_owned())
 }
 
 /// For each expected delta entry, the index of the observed entry it is compared with: one
@@ -817,8 +843,13 @@ struct RuleMap {
 }
 
 impl RuleMap {
-    fn new(expected: &Expected, body: Option<&Value>, profile: Profile) -> RuleMap {
-        let delta = expected.body.as_ref().and_then(delta_name);
+    fn new(
+        expected: &Expected,
+        body: Option<&Value>,
+        profile: Profile,
+        edited: Option<ArtifactCollection>,
+    ) -> RuleMap {
+        let delta = expected.body.as_ref().and_then(|b| delta_name(b, edited));
         let observed = match (&delta, body) {
             (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
             _ => None,
