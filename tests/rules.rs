@@ -1623,32 +1623,33 @@ fn o8_preference_applied_names_what_was_honoured() {
         applied("include-unknown-enum-members", ok()),
         (200, Some("include-unknown-enum-members".into()))
     );
-    // Overridden by the embedder: asked to continue, run atomically: not honoured.
-    let options = Options::default()
-        .with_prefer("continue-on-error")
-        .with_atomic(true);
-    let a = run_with(&state, &drive(failing()), &options);
-    assert_eq!(
-        (a.response.status, a.response.preference_applied),
-        (409, None)
-    );
-    // Likewise `return`, overridden either way.
-    let options = Options::default()
-        .with_prefer("return=representation")
-        .with_return_minimal(true);
-    let a = run_with(&state, &drive(ok()), &options);
-    assert_eq!(
-        (a.response.status, a.response.preference_applied),
-        (204, None)
-    );
-    let options = Options::default()
-        .with_prefer("return=minimal")
-        .with_return_minimal(false);
-    let a = run_with(&state, &drive(ok()), &options);
-    assert_eq!(
-        (a.response.status, a.response.preference_applied),
-        (200, None)
-    );
+    // Overridden by the embedder (atomic after `continue-on-error`, `return` either way): not
+    // honoured.
+    let prefer = |p: &str| Options::default().with_prefer(p);
+    let overridden = [
+        (
+            prefer("continue-on-error").with_atomic(true),
+            failing(),
+            409,
+        ),
+        (
+            prefer("return=representation").with_return_minimal(true),
+            ok(),
+            204,
+        ),
+        (
+            prefer("return=minimal").with_return_minimal(false),
+            ok(),
+            200,
+        ),
+    ];
+    for (options, items, status) in overridden {
+        let a = run_with(&state, &drive(items), &options);
+        assert_eq!(
+            (a.response.status, a.response.preference_applied),
+            (status, None)
+        );
+    }
     // A request refused before its items ran honoured nothing.
     let options = Options::default().with_prefer("return=minimal, continue-on-error=false");
     let a = apply_raw(&state, b"{", &options);
