@@ -148,51 +148,7 @@ pub fn apply_request_in_place<I: IdSource>(
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Answer {
-    let envelope = match request::envelope(session, request, options) {
-        Ok(envelope) => envelope,
-        Err(error) => return refuse(error),
-    };
-    let family = envelope.collection.family();
-    let was_empty = session.collection(Family::Standard).is_empty()
-        && session.collection(Family::Granular).is_empty();
-    let hints = decide::prepare(session.collection(family), &envelope.items, options);
-    let plan = decide::decide(
-        session.collection(family),
-        &envelope.items,
-        &hints,
-        options,
-        ctx,
-    );
-
-    if options.atomic && plan.any_failed() {
-        return refuse_atomic(envelope.collection, &plan, options);
-    }
-
-    commit::commit(session, family, &plan, ctx, was_empty);
-    let minimal = options.return_minimal && !plan.any_failed();
-    let answered = if minimal {
-        Answered::Minimal
-    } else {
-        Answered::Representation
-    };
-    let response = Response {
-        status: if minimal { 204 } else { 200 },
-        body: (!minimal).then(|| {
-            render::success_body(
-                session,
-                envelope.collection,
-                &envelope.items,
-                &plan,
-                options,
-            )
-        }),
-        preference_applied: options.asked().applied(options, answered),
-    };
-    Answer {
-        response,
-        outcomes: outcomes(plan, envelope.collection),
-        error: None,
-    }
+    answer(Target::Commit(session), request, options, ctx)
 }
 
 /// The answer [`apply_request_in_place`] gives, without changing the session and without copying
@@ -205,6 +161,27 @@ pub(crate) fn answer_uncommitted<I: IdSource>(
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Answer {
+    answer(Target::Shell(session), request, options, ctx)
+}
+
+/// What [`answer`] does with a decided plan: commit it to the session, or render the response
+/// from a shell of the session and leave the session as it is.
+enum Target<'s> {
+    Commit(&'s mut Session),
+    Shell(&'s Session),
+}
+
+/// Rules E3 on: the envelope, the decisions, then the commit (or its shell) and the response.
+fn answer<I: IdSource>(
+    target: Target<'_>,
+    request: &Request<'_>,
+    options: &Options,
+    ctx: &mut Context<I>,
+) -> Answer {
+    let session: &Session = match &target {
+        Target::Commit(s) => s,
+        Target::Shell(s) => s,
+    };
     let envelope = match request::envelope(session, request, options) {
         Ok(envelope) => envelope,
         Err(error) => return refuse(error),
@@ -224,12 +201,20 @@ pub(crate) fn answer_uncommitted<I: IdSource>(
         return refuse_atomic(envelope.collection, &plan, options);
     }
     let minimal = options.return_minimal && !plan.any_failed();
-    let body = (!minimal).then(|| {
-        let mut shell = session.shell();
-        let total = commit::total_after(session, &plan);
-        commit::bookkeeping(&mut shell, family, &plan, ctx, was_empty, total);
-        render::success_body(&shell, envelope.collection, &envelope.items, &plan, options)
-    });
+    let render =
+        |s: &Session| render::success_body(s, envelope.collection, &envelope.items, &plan, options);
+    let body = match target {
+        Target::Commit(session) => {
+            commit::commit(session, family, &plan, ctx, was_empty);
+            (!minimal).then(|| render(session))
+        }
+        Target::Shell(session) => (!minimal).then(|| {
+            let mut shell = session.shell();
+            let total = commit::total_after(session, &plan);
+            commit::bookkeeping(&mut shell, family, &plan, ctx, was_empty, total);
+            render(&shell)
+        }),
+    };
     let answered = if minimal {
         Answered::Minimal
     } else {
