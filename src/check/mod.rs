@@ -240,6 +240,12 @@ pub struct Settings {
     pub time_window_secs: f64,
     /// Differences accepted by name.
     pub ignore: Vec<Ignore>,
+    /// The largest observed body read, in bytes; a larger one is a `not-json` difference,
+    /// unread (memory stays bounded). Default 16 MiB: a PATCH answer holds the session's members
+    /// and one entry per item, never the collections.
+    pub max_body_bytes: usize,
+    /// The largest observed state after read, in bytes. Default 1 GiB.
+    pub max_state_bytes: usize,
 }
 
 impl Default for Settings {
@@ -248,6 +254,8 @@ impl Default for Settings {
             profile: Profile::Default,
             time_window_secs: 5.0,
             ignore: Vec::new(),
+            max_body_bytes: 16 << 20,
+            max_state_bytes: 1 << 30,
         }
     }
 }
@@ -380,8 +388,18 @@ pub fn check(
     settings: &Settings,
 ) -> Verdict {
     let mut differences = Vec::new();
-    let body = parse_observed(observed.body, "/body", &mut differences);
-    let state_after = parse_observed(observed.state_after, "/state", &mut differences);
+    let body = parse_observed(
+        observed.body,
+        settings.max_body_bytes,
+        "/body",
+        &mut differences,
+    );
+    let state_after = parse_observed(
+        observed.state_after,
+        settings.max_state_bytes,
+        "/state",
+        &mut differences,
+    );
     let parsed = Request::parse(request, options);
     let (expected, binding, times) = match &parsed {
         Err(error) => {
@@ -452,8 +470,25 @@ pub fn check(
 }
 
 /// The observed body or state as JSON; a text that is not JSON is a difference.
-fn parse_observed(bytes: Option<&[u8]>, pointer: &str, out: &mut Vec<Difference>) -> Option<Value> {
+fn parse_observed(
+    bytes: Option<&[u8]>,
+    limit: usize,
+    pointer: &str,
+    out: &mut Vec<Difference>,
+) -> Option<Value> {
     let bytes = bytes?;
+    if bytes.len() > limit {
+        out.push(Difference {
+            pointer: pointer.to_owned(),
+            kind: DifferenceKind::NotJson,
+            expected: None,
+            observed: Some(json!({
+                "error": format!("{} bytes, over the limit of {limit} bytes (not read)", bytes.len())
+            })),
+            rule: Some(RuleId::O3),
+        });
+        return None;
+    }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(v) => Some(v),
         Err(e) => {
