@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example perf            # about 20 seconds once built, on 2 busy cores
-//! cargo run --release --example perf -- --only t4,t2   # some targets only (t1-t5, a7, wide)
+//! cargo run --release --example perf -- --only t4,t2   # some targets only (t1-t5, a7, wide, check)
 //! ```
 //!
 //! Prints one JSON object on stdout (progress goes to stderr) and exits with status 1 when a
@@ -52,6 +52,15 @@
 //!   artifact or a nested member of 200,000 members, read with `Session::from_json`, each over
 //!   serde_json parsing the same bytes into a `Value`: at most 10. Catches any step quadratic in
 //!   the size of one object.
+//! - `check_max_ratio` (gated, issue 10): the reference check (`restore_delta::check::check`,
+//!   profile `default`, no state after) judging a 50-item exchange (25 additions, 25 removals of
+//!   present ids), the observed answer being the reference's own body with its generated ids
+//!   renamed and its time shifted by 2.5 s, over `apply` of the same request to the same state,
+//!   at N = 1,000 and N = 100,000 artifacts: at most 3 at each N. The session is held by value:
+//!   each timed `apply` is followed by an untimed request that undoes it (it removes the new
+//!   artifacts and adds the removed restore points back under their old ids), so every check
+//!   and every apply meets the same session and request. Each check is verified conformant,
+//!   after its timing.
 
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -60,7 +69,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use restore_delta::{SeededIds, Session};
+use restore_delta::check::{Observed, Settings};
+use restore_delta::{ItemOutcome, Options, RuleId, SeededIds, Session};
 use serde_json::{Value, json};
 
 use workload::{Churn, PatchChurn, State};
@@ -69,6 +79,7 @@ const T1_MAX: f64 = 3.0;
 const T2_MAX: f64 = 1.5;
 const T3_MIN: f64 = 20.0;
 const T4_MAX: f64 = 2.0;
+const CHECK_MAX: f64 = 3.0;
 
 /// glibc's tunable that fixes its mmap threshold (see [`pinned_allocator`]).
 const PIN: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";
@@ -149,8 +160,21 @@ fn main() -> ExitCode {
         skipped()
     };
 
+    let check = if run("check") {
+        progress("check: the reference check vs apply at 1e3 and 1e5");
+        check_vs_apply(&state_100k)
+    } else {
+        skipped()
+    };
+
     let pass = |v: &Value| v["pass"].as_bool().unwrap_or(false);
-    let all_pass = pass(&t1) && pass(&t2) && pass(&t3) && pass(&t4) && pass(&wide) && pass(&stuck);
+    let all_pass = pass(&t1)
+        && pass(&t2)
+        && pass(&t3)
+        && pass(&t4)
+        && pass(&wide)
+        && pass(&stuck)
+        && pass(&check);
     let report = json!({
         "t1_ratio": t1["ratio"], "t1": t1,
         "t2_ratio": t2["ratio"], "t2": t2,
@@ -159,6 +183,7 @@ fn main() -> ExitCode {
         "t5": t5,
         "stuck_source": stuck,
         "wide_max_ratio": wide["max_ratio"], "wide": wide,
+        "check_max_ratio": check["max_ratio"], "check": check,
         "all_pass": all_pass,
         "elapsed_s": round(started.elapsed().as_secs_f64(), 1),
     });
@@ -207,7 +232,7 @@ fn pinned_allocator() -> Option<ExitCode> {
 /// The targets named by `--only a,b` (or `--only=a,b`), if given: a skipped target is reported
 /// as `{"skipped": true}` and does not fail the run.
 fn only() -> Result<Option<Vec<String>>, String> {
-    const TARGETS: [&str; 7] = ["t1", "t2", "t3", "t4", "t5", "a7", "wide"];
+    const TARGETS: [&str; 8] = ["t1", "t2", "t3", "t4", "t5", "a7", "wide", "check"];
     let mut args = std::env::args().skip(1);
     let mut only = None;
     while let Some(arg) = args.next() {
@@ -218,7 +243,7 @@ fn only() -> Result<Option<Vec<String>>, String> {
             list.to_owned()
         } else {
             return Err(format!(
-                "unknown argument {arg:?} (only --only t1,...,t5,a7,wide)"
+                "unknown argument {arg:?} (only --only t1,...,t5,a7,wide,check)"
             ));
         };
         let names: Vec<String> = list.split(',').map(|t| t.trim().to_lowercase()).collect();
@@ -624,6 +649,162 @@ fn wide_bodies() -> Value {
         "max_ratio": round(worst, 2), "target_max": WIDE_MAX, "pass": worst <= WIDE_MAX,
         "rounds": ROUNDS, "cases": out,
     })
+}
+
+/// The reference check against `apply`, at N = 1,000 and at `state_100k`'s 100,000 artifacts.
+fn check_vs_apply(state_100k: &State) -> Value {
+    let small = workload::state(1_000, 1_000);
+    let mut by_n = serde_json::Map::new();
+    let mut worst: f64 = 0.0;
+    for state in [&small, state_100k] {
+        let at = check_at(state);
+        worst = worst.max(at["ratio"].as_f64().unwrap_or(f64::INFINITY));
+        by_n.insert(format!("n{}", state.artifacts.len()), at);
+    }
+    json!({
+        "max_ratio": round(worst, 3), "target_max": CHECK_MAX, "pass": worst <= CHECK_MAX,
+        "by_n": by_n,
+    })
+}
+
+/// One 50-item exchange on one session: the check's median time over `apply`'s, blocks of
+/// each alternating (one untimed run, then `K` timed ones), as T1 does.
+fn check_at(state: &State) -> Value {
+    const BLOCKS: usize = 100;
+    const K: usize = 10;
+    let n = state.artifacts.len();
+    // 25 removals of present artifacts spread over the collection, 25 absent restore points.
+    let removed: Vec<&workload::Stored> = (0..25).map(|i| &state.artifacts[i * (n / 25)]).collect();
+    let removed_ids: Vec<String> = removed.iter().map(|s| s.id.clone()).collect();
+    let removed_rps: Vec<String> = removed.iter().map(|s| s.restore_point.clone()).collect();
+    let mut rng = workload::Rng::new(n as u64 ^ 0xC4EC_0BAD);
+    let fresh: Vec<String> = (0..25).map(|_| rng.restore_point_id()).collect();
+    let body = workload::request_body(&fresh, &removed_ids);
+    let options = workload::options_for(50);
+    let mut ctx = workload::context(n as u64);
+    let session = Session::from_json(&state.json).expect("a valid state");
+
+    // The observed answer: the reference's own body as another server would write it.
+    let reference = restore_delta::apply(session, &body, &options, &mut ctx);
+    let generated: Vec<String> = reference
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Added {
+                id,
+                rule: RuleId::A7,
+            } => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(generated.len(), 25, "every addition succeeds");
+    let mut observed = reference
+        .response
+        .body
+        .as_ref()
+        .expect("a 200 body")
+        .get()
+        .to_owned();
+    let renamed: Vec<String> = (0..generated.len())
+        .map(|k| format!("server-made-{k}"))
+        .collect();
+    for (id, new) in generated.iter().zip(&renamed) {
+        observed = observed.replace(&format!("\"{id}\""), &format!("\"{new}\""));
+    }
+    let shifted = observed.replace(
+        &format!("\"{}\"", workload::NOW),
+        "\"2026-11-28T12:00:02.500Z\"",
+    );
+    assert_ne!(shifted, observed, "the body stamps the time");
+    let observed = shifted;
+    let mut session = undo(reference, &removed_ids, &removed_rps, &options);
+
+    let settings = Settings::default();
+    let judge = |session: &Session| {
+        let start = Instant::now();
+        let verdict = restore_delta::check::check(
+            session,
+            &body,
+            &options,
+            &Observed::new(200, Some(observed.as_bytes())),
+            &settings,
+        );
+        let elapsed = start.elapsed();
+        assert!(verdict.conformant, "n = {n}: {verdict}");
+        assert_eq!(verdict.binding.ids, renamed, "n = {n}");
+        elapsed
+    };
+    let mut apply_once = |session: Session| {
+        let start = Instant::now();
+        let applied = restore_delta::apply(session, &body, &options, &mut ctx);
+        let elapsed = start.elapsed();
+        (undo(applied, &removed_ids, &removed_rps, &options), elapsed)
+    };
+    let (mut c, mut a) = (Vec::new(), Vec::new());
+    for r in 0..BLOCKS {
+        for turn in 0..2 {
+            if (r + turn) % 2 == 0 {
+                judge(&session);
+                for _ in 0..K {
+                    c.push(judge(&session));
+                }
+            } else {
+                for k in 0..=K {
+                    let (next, elapsed) = apply_once(session);
+                    session = next;
+                    if k > 0 {
+                        a.push(elapsed);
+                    }
+                }
+            }
+        }
+    }
+    let (c, a) = (median(&mut c), median(&mut a));
+    let ratio = c.as_secs_f64() / a.as_secs_f64();
+    json!({
+        "ratio": round(ratio, 3), "n": n, "items": 50, "samples": BLOCKS * K,
+        "check_median_us": us(c), "apply_median_us": us(a),
+    })
+}
+
+/// Undoes one apply of a [`check_at`] request (untimed): removes the artifacts it added and
+/// adds the removed restore points back under their old ids, so the next request meets the
+/// same session (the artifacts put back are at the end of the collection, with a new
+/// `createdDateTime`, which the request does not read).
+fn undo(
+    applied: restore_delta::Applied,
+    ids: &[String],
+    restore_points: &[String],
+    options: &Options,
+) -> Session {
+    assert_eq!(applied.response.status, 200);
+    let added: Vec<String> = applied
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Added { id, .. } => Some(id.clone()),
+            _ => None,
+        })
+        .collect();
+    let back = workload::request_body(restore_points, &added);
+    let mut old = ids.iter().cloned();
+    let mut ctx =
+        restore_delta::Context::new(workload::now(), move || old.next().unwrap_or_default());
+    let undone = restore_delta::apply(applied.state, &back, options, &mut ctx);
+    let readded: Vec<&String> = undone
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Added { id, .. } => Some(id),
+            ItemOutcome::Removed { existed: true, .. } => None,
+            other => panic!("undo failed: {other:?}"),
+        })
+        .collect();
+    assert!(
+        readded.iter().copied().eq(ids.iter()),
+        "the old ids come back"
+    );
+    undone.state
 }
 
 /// Runs `a` and `b` `warm + rounds` times each, alternating which goes first; the median
