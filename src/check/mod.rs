@@ -1177,6 +1177,8 @@ fn artifact_member<'p>(
 /// or its type's default (`""`, `0`, `0001-01-01T00:00:00Z`).
 fn schema_default(collection: ArtifactCollection, name: &str, value: Option<&Value>) -> bool {
     const STRING: &[&str] = &[
+        "directoryObjectId",
+        "siteId",
         "restoredSiteId",
         "restoredSiteName",
         "restoredSiteWebUrl",
@@ -1194,15 +1196,28 @@ fn schema_default(collection: ArtifactCollection, name: &str, value: Option<&Val
     ];
     const INT: &[&str] = &["restoredItemCount", "artifactCount"];
     let allowed: &[&str] = match collection.shape() {
-        Shape::GranularItem => &[
-            "completionDateTime",
-            "restoredItemKey",
-            "restoredItemPath",
-            "restoredItemWebUrl",
-            "restorePointDateTime",
-            "startDateTime",
-            "webUrl",
-        ],
+        Shape::GranularItem => match collection {
+            ArtifactCollection::GranularDriveRestoreArtifacts => &[
+                "completionDateTime",
+                "restoredItemKey",
+                "restoredItemPath",
+                "restoredItemWebUrl",
+                "restorePointDateTime",
+                "startDateTime",
+                "webUrl",
+                "directoryObjectId",
+            ],
+            _ => &[
+                "completionDateTime",
+                "restoredItemKey",
+                "restoredItemPath",
+                "restoredItemWebUrl",
+                "restorePointDateTime",
+                "startDateTime",
+                "webUrl",
+                "siteId",
+            ],
+        },
         _ => match collection {
             ArtifactCollection::DriveRestoreArtifacts
             | ArtifactCollection::SiteRestoreArtifacts => &[
