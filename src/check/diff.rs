@@ -1,7 +1,7 @@
 //! Comparing an expected JSON value with an observed one: objects without regard to member
 //! order, numbers by value, arrays by position; each difference at a JSON pointer (RFC 6901).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Difference, DifferenceKind};
 use crate::rule::RuleId;
@@ -58,21 +58,7 @@ impl Walk<'_> {
             return;
         }
         match (expected, observed) {
-            (Value::Object(e), Value::Object(o)) => {
-                for (name, ev) in e {
-                    let at = format!("{pointer}/{}", token(name));
-                    match o.get(name) {
-                        Some(ov) => self.values(&at, ev, ov),
-                        None => self.push(&at, DifferenceKind::Missing, Some(ev), None),
-                    }
-                }
-                for (name, ov) in o {
-                    if !e.contains_key(name) {
-                        let at = format!("{pointer}/{}", token(name));
-                        self.push(&at, DifferenceKind::Extra, None, Some(ov));
-                    }
-                }
-            }
+            (Value::Object(e), Value::Object(o)) => self.objects(pointer, e, o, None),
             (Value::Array(e), Value::Array(o)) => {
                 for (i, ev) in e.iter().enumerate() {
                     let at = format!("{pointer}/{i}");
@@ -105,6 +91,32 @@ impl Walk<'_> {
                         Some(observed),
                     );
                 }
+            }
+        }
+    }
+
+    /// Compares two objects member by member, leaving out the member named `skip`.
+    pub(super) fn objects(
+        &mut self,
+        pointer: &str,
+        e: &Map<String, Value>,
+        o: &Map<String, Value>,
+        skip: Option<&str>,
+    ) {
+        for (name, ev) in e {
+            if Some(name.as_str()) == skip {
+                continue;
+            }
+            let at = format!("{pointer}/{}", token(name));
+            match o.get(name) {
+                Some(ov) => self.values(&at, ev, ov),
+                None => self.push(&at, DifferenceKind::Missing, Some(ev), None),
+            }
+        }
+        for (name, ov) in o {
+            if Some(name.as_str()) != skip && !e.contains_key(name) {
+                let at = format!("{pointer}/{}", token(name));
+                self.push(&at, DifferenceKind::Extra, None, Some(ov));
             }
         }
     }

@@ -516,15 +516,16 @@ fn reference(
     with_state: bool,
     differences: &mut Vec<Difference>,
 ) -> (Expected, Binding, Vec<String>) {
-    // Rounds with a sentinel clock show where the server is free: the first with placeholder
-    // ids, the next with the ids bound so far, until the additions that take a server-made id
-    // stay the same (an id the request itself names can turn a removal, and so a later
-    // addition, around).
+    // Rounds show where the server is free: the first with placeholder ids, the next with the
+    // ids bound so far, until the additions that take a server-made id stay the same. Only a
+    // removal of an id the collection does not hold can turn around with the bound ids (an id
+    // the request itself names), so a second round runs only when there is one.
     // Every item's outcome shows in a full body of a request that continues on errors.
     let shape_options = options
         .clone()
         .with_return_minimal(false)
         .with_atomic(false);
+    let edited = request.edited_collection(before.kind());
     let mut bound: Vec<String> = Vec::new();
     let mut found: Vec<Difference> = Vec::new();
     let mut first;
@@ -539,35 +540,59 @@ fn reference(
         let mut ctx = Context::new(sentinel(), replay);
         first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
         found.clear();
+        let delta = (first.response.status == 200)
+            .then(|| edited.map(ArtifactCollection::delta_name))
+            .flatten();
         let next = bind_ids(
             before,
-            request.edited_collection(before.kind()),
+            edited,
             &first.outcomes,
-            first.response.body_value().as_ref(),
+            delta,
             body,
             state_after,
             &mut found,
         );
-        if next == bound || rounds == 4 {
+        let may_turn = first.outcomes.iter().any(|o| {
+            matches!(o, ItemOutcome::Removed { existed: false, .. })
+                || matches!(o, ItemOutcome::Failed(f) if f.rule == RuleId::X3)
+        });
+        if next == bound || rounds == 4 || !may_turn {
             bound = next;
             break;
         }
         bound = next;
     }
     differences.append(&mut found);
-    let first_body = first.response.body_value();
-    let edited = request.edited_collection(before.kind());
-    let delta = first_body.as_ref().and_then(|b| delta_name(b, edited));
+    let delta = (first.response.status == 200)
+        .then(|| edited.map(|c| c.delta_name().to_owned()))
+        .flatten();
     let observed_entries = match (&delta, body) {
         (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
         _ => None,
     };
     let align = alignment(&first.outcomes, observed_entries, Profile::Docs);
 
-    // Time: where run 1 wrote the sentinel, the first observed instant.
+    // Where the reference stamps the time (rules O6, A7): `lastModifiedDateTime` when an item
+    // changed the collection, and each new standard artifact's `createdDateTime`.
     let mut times = Vec::new();
-    if let Some(b) = &first_body {
-        find_string(b, &sentinel().to_string(), "/body", &mut times);
+    let changed = first.outcomes.iter().any(|o| {
+        matches!(
+            o,
+            ItemOutcome::Added { .. } | ItemOutcome::Removed { existed: true, .. }
+        )
+    });
+    if changed && first.response.status == 200 {
+        times.push("/body/lastModifiedDateTime".to_owned());
+    }
+    if let Some(d) = &delta {
+        for (i, o) in first.outcomes.iter().enumerate() {
+            if let ItemOutcome::Added {
+                rule: RuleId::A7, ..
+            } = o
+            {
+                times.push(format!("/body/{}/{i}/createdDateTime", token(d)));
+            }
+        }
     }
     // The earliest instant the answer stamps where the reference stamps the time.
     let now = times
@@ -575,7 +600,6 @@ fn reference(
         .filter_map(|p| observed_at(p, body, state_after, &align, delta.as_deref()))
         .filter_map(|v| v.as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()))
         .min_by_key(|t| (t.unix_seconds(), t.subsec_nanos()));
-    let changed = times.iter().any(|p| p == "/body/lastModifiedDateTime");
     let actor = changed
         .then(|| {
             body.and_then(|b| b.get("lastModifiedBy"))
@@ -636,17 +660,14 @@ fn bind_ids(
     before: &Session,
     edited: Option<ArtifactCollection>,
     outcomes: &[ItemOutcome],
-    round_body: Option<&Value>,
+    delta: Option<&str>,
     body: Option<&Value>,
     state_after: Option<&Value>,
     differences: &mut Vec<Difference>,
 ) -> Vec<String> {
-    let delta = round_body.and_then(|b| delta_name(b, edited));
-    let collection = delta
-        .as_deref()
-        .and_then(ArtifactCollection::from_delta_name);
-    let observed_entries = match (&delta, body) {
-        (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
+    let collection = delta.and(edited);
+    let observed_entries = match (delta, body) {
+        (Some(d), Some(b)) => b.get(d).and_then(Value::as_array),
         _ => None,
     };
     let align = alignment(outcomes, observed_entries, Profile::Docs);
@@ -703,7 +724,7 @@ fn bind_ids(
         outcomes,
         &ids,
         &align,
-        &delta,
+        delta,
         differences,
     )
 }
@@ -755,7 +776,7 @@ fn validate_ids(
     outcomes: &[ItemOutcome],
     ids: &[(usize, Option<String>)],
     align: &[Option<usize>],
-    delta: &Option<String>,
+    delta: Option<&str>,
     differences: &mut Vec<Difference>,
 ) -> Vec<String> {
     let mut removed: BTreeSet<String> = BTreeSet::new();
@@ -1011,14 +1032,12 @@ fn compare_body(
         return;
     };
     // The entries first (each item's outcome), then the session members around them.
-    let mut e_rest = em.clone();
-    let mut o_rest = om.clone();
-    let e_entries = e_rest.remove(d.as_str());
-    let o_entries = o_rest.remove(d.as_str());
+    let e_entries = em.get(d.as_str());
+    let o_entries = om.get(d.as_str());
     let base = format!("/body/{}", token(d));
     match (e_entries, o_entries) {
         (Some(Value::Array(e)), Some(Value::Array(o))) => {
-            let align = alignment(&expected.outcomes, Some(&o), profile);
+            let align = alignment(&expected.outcomes, Some(o), profile);
             for (i, ev) in e.iter().enumerate() {
                 match align.get(i).copied().flatten() {
                     Some(j) => match o.get(j) {
@@ -1054,9 +1073,9 @@ fn compare_body(
                 });
             }
         }
-        (e, o) => walk.values(&base, &e.unwrap_or(Value::Null), &o.unwrap_or(Value::Null)),
+        (e, o) => walk.values(&base, e.unwrap_or(&Value::Null), o.unwrap_or(&Value::Null)),
     }
-    walk.values("/body", &Value::Object(e_rest), &Value::Object(o_rest));
+    walk.objects("/body", em, om, Some(d.as_str()));
 }
 
 /// Splits the differences into those that stand and those the settings tolerate.
@@ -1067,10 +1086,16 @@ fn judge(
     settings: &Settings,
     rules: &RuleMap,
 ) -> (Vec<Difference>, Vec<Tolerated>) {
-    let items: Option<Vec<Value>> = serde_json::from_slice::<Value>(request).ok().and_then(|v| {
-        let d = rules.delta.as_ref()?;
-        v.get(d.as_str()).and_then(Value::as_array).cloned()
-    });
+    // The request's items, read again only when a docs-profile `@contentId` needs them.
+    let wanted = settings.profile == Profile::Docs
+        && all.iter().any(|d| d.pointer.ends_with("/@contentId"));
+    let items: Option<Vec<Value>> = wanted
+        .then(|| serde_json::from_slice::<Value>(request).ok())
+        .flatten()
+        .and_then(|v| {
+            let d = rules.delta.as_ref()?;
+            v.get(d.as_str()).and_then(Value::as_array).cloned()
+        });
     let mut stand = Vec::new();
     let mut tolerated = Vec::new();
     for d in all {
