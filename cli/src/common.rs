@@ -25,7 +25,7 @@ pub struct OptionArgs {
     pub atomic: bool,
     /// An HTTP Prefer header value, e.g. 'return=minimal' or 'continue-on-error=false'.
     /// May be repeated: the values are one list, and a preference given twice counts the first
-    /// time (RFC 7240). The output's "preferenceApplied" names those honoured.
+    /// time (RFC 7240). `apply` names those honoured in its output's "preferenceApplied".
     #[arg(long, value_name = "VALUE")]
     pub prefer: Vec<String>,
     /// A service root an absolute restorePoint@odata.id may start with, besides Graph's own
@@ -150,4 +150,16 @@ pub fn read_input(path: &Path, limit: Option<usize>) -> Result<Vec<u8>, Usage> {
     }
     .map_err(|e| Usage::unreadable(path, &e))?;
     Ok(buf)
+}
+/// Reads a file that must not be larger than `limit` bytes; a larger one is a usage error
+/// naming `flag` (which sets the limit), noticed without reading more than `limit + 1` bytes.
+pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> Result<Vec<u8>, Usage> {
+    let bytes = read_input(path, Some(limit.saturating_add(1)))?;
+    if bytes.len() > limit {
+        return Err(Usage(format!(
+            "{} is larger than {limit} bytes (raise {flag})",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }

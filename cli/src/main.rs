@@ -2,7 +2,10 @@
 //! implementation's answer against the reference, from the shell.
 
 mod apply;
+mod check;
 mod common;
+mod har;
+mod report;
 
 use std::process::ExitCode;
 
@@ -23,6 +26,10 @@ enum Command {
     /// Apply a PATCH body to a restore-session state; print the response and the new state.
     #[command(after_help = apply::APPLY_EXAMPLES)]
     Apply(apply::ApplyArgs),
+    /// Judge another implementation's answer to a PATCH (or every restore-session PATCH of a
+    /// HAR capture) against the reference; exit 0 conformant, 1 not conformant.
+    #[command(after_help = check::CHECK_EXAMPLES)]
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +48,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Apply(args) => apply::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,
