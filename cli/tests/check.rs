@@ -81,8 +81,9 @@ fn assert_clap_error(o: &Output, needle: &str) {
     assert!(err.contains(needle), "{err:?} lacks {needle:?}");
 }
 
-/// The crate's own answer (`restore-delta apply`): `{"response": {"status", "body"}, "state"}`.
-fn reference(state: &str, request: &str, now: &str, seed: &str, prefer: &[&str]) -> Value {
+/// The crate's own answer (`restore-delta apply` with `extra` flags):
+/// `{"now", "seed", "response": {"status", "body", "preferenceApplied"}, "state"}`.
+fn reference(state: &str, request: &str, now: &str, seed: &str, extra: &[&str]) -> Value {
     let mut args = vec![
         "apply",
         "--state",
@@ -94,9 +95,7 @@ fn reference(state: &str, request: &str, now: &str, seed: &str, prefer: &[&str])
         "--seed",
         seed,
     ];
-    for p in prefer {
-        args.extend(["--prefer", p]);
-    }
+    args.extend_from_slice(extra);
     let o = run(&args);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -156,13 +155,10 @@ fn artifact_ids(session: &Value) -> Vec<&str> {
 const NOW: &str = "2026-11-28T12:00:00Z";
 const LATER: &str = "2026-11-28T12:00:01.500Z";
 
-/// The OneDrive example as another server answers it, written to `tmp`: (state, request,
-/// response, state after, the answer).
-fn onedrive(tmp: &Tmp) -> (String, String, String, String, Answer) {
-    let (state, request) = (
-        example("onedrive.state.json"),
-        example("onedrive.request.json"),
-    );
+/// The OneDrive example as another server answers it, written to `tmp`: (response, state
+/// after, the answer).
+fn onedrive(tmp: &Tmp) -> (String, String, Answer) {
+    let (state, request) = onedrive_files();
     let a = as_server(
         &state,
         &reference(&state, &request, NOW, "7", &[]),
@@ -172,7 +168,15 @@ fn onedrive(tmp: &Tmp) -> (String, String, String, String, Answer) {
     );
     let response = tmp.write("response.json", a.body.as_deref().unwrap());
     let after = tmp.write("after.json", &a.state);
-    (state, request, response, after, a)
+    (response, after, a)
+}
+
+/// The OneDrive example's state and request files.
+fn onedrive_files() -> (String, String) {
+    (
+        example("onedrive.state.json"),
+        example("onedrive.request.json"),
+    )
 }
 
 fn check(state: &str, request: &str, status: &str, response: &str, extra: &[&str]) -> Output {
@@ -191,6 +195,12 @@ fn check(state: &str, request: &str, status: &str, response: &str, extra: &[&str
     run(&args)
 }
 
+/// The OneDrive example's exchange judged with this response body (status 200) and flags.
+fn judge(response: &str, extra: &[&str]) -> Output {
+    let (state, request) = onedrive_files();
+    check(&state, &request, "200", response, extra)
+}
+
 fn json_doc(o: &Output) -> Value {
     let text = stdout(o);
     assert_eq!(
@@ -204,7 +214,8 @@ fn json_doc(o: &Output) -> Value {
 #[test]
 fn exit_0_for_the_reference_answer_with_another_servers_ids_and_clock() {
     let tmp = Tmp::new("exit0");
-    let (state, request, response, after, a) = onedrive(&tmp);
+    let (response, after, a) = onedrive(&tmp);
+    let (state, request) = onedrive_files();
     assert_eq!(a.ids.len(), 4, "four additions, renamed");
     assert!(a.body.as_deref().unwrap().contains(LATER));
     assert_eq!(a.status, 200);
@@ -220,12 +231,13 @@ fn exit_0_for_the_reference_answer_with_another_servers_ids_and_clock() {
 #[test]
 fn exit_1_for_a_changed_answer_with_each_difference_on_a_line() {
     let tmp = Tmp::new("exit1");
-    let (state, request, _, after, a) = onedrive(&tmp);
+    let (_, after, a) = onedrive(&tmp);
+    let (state, request) = onedrive_files();
     let body = a.body.unwrap();
     let changed = body.replacen(r#""status":"added""#, r#""status":"active""#, 1);
     assert_ne!(changed, body);
     let response = tmp.write("changed.json", &changed);
-    let o = check(&state, &request, "200", &response, &[]);
+    let o = judge(&response, &[]);
     assert_eq!(code(&o), 1);
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -247,7 +259,7 @@ fn exit_1_for_a_changed_answer_with_each_difference_on_a_line() {
     );
     assert_ne!(untouched, a.state);
     let bad_after = tmp.write("bad-after.json", &untouched);
-    let o = check(&state, &request, "200", &ok, &["--state-after", &bad_after]);
+    let o = judge(&ok, &["--state-after", &bad_after]);
     assert_eq!(code(&o), 1);
     assert!(
         stdout(&o).contains(
@@ -257,15 +269,15 @@ fn exit_1_for_a_changed_answer_with_each_difference_on_a_line() {
         stdout(&o)
     );
     // The good state after still passes: the difference was the change.
-    let o = check(&state, &request, "200", &ok, &["--state-after", &after]);
+    let o = judge(&ok, &["--state-after", &after]);
     assert_eq!(code(&o), 0);
 }
 
 #[test]
 fn json_output_is_one_verdict_document() {
     let tmp = Tmp::new("json");
-    let (state, request, response, _, a) = onedrive(&tmp);
-    let v = json_doc(&check(&state, &request, "200", &response, &["--json"]));
+    let (response, _, a) = onedrive(&tmp);
+    let v = json_doc(&judge(&response, &["--json"]));
     assert_eq!(v["conformant"], true);
     assert_eq!(v["differences"], json!([]));
     assert_eq!(v["binding"]["ids"], json!(a.ids));
@@ -286,7 +298,7 @@ fn json_output_is_one_verdict_document() {
 
     let changed = a.body.unwrap().replacen("\"new\"", "\"inPlace\"", 1);
     let response = tmp.write("changed.json", &changed);
-    let o = check(&state, &request, "200", &response, &["--json"]);
+    let o = judge(&response, &["--json"]);
     assert_eq!(code(&o), 1);
     let v = json_doc(&o);
     assert_eq!(v["conformant"], false);
@@ -302,9 +314,9 @@ fn json_output_is_one_verdict_document() {
 #[test]
 fn an_observed_body_that_is_not_json_is_a_verdict() {
     let tmp = Tmp::new("notjson");
-    let (state, request, _, _, _) = onedrive(&tmp);
+    let (state, request) = onedrive_files();
     let html = tmp.write("html.json", "<html>502 Bad Gateway</html>");
-    let o = check(&state, &request, "200", &html, &["--json"]);
+    let o = judge(&html, &["--json"]);
     assert_eq!(code(&o), 1);
     let v = json_doc(&o);
     assert_eq!(v["differences"][0]["kind"], "not-json");
@@ -326,7 +338,7 @@ fn an_observed_body_that_is_not_json_is_a_verdict() {
 #[test]
 fn ignore_accepts_named_differences_and_reports_them_as_tolerated() {
     let tmp = Tmp::new("ignore");
-    let (state, request, _, _, a) = onedrive(&tmp);
+    let (_, _, a) = onedrive(&tmp);
     let body = a.body.unwrap();
     // The failing removal's message, changed: a difference under `exact` only.
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -337,13 +349,10 @@ fn ignore_accepts_named_differences_and_reports_them_as_tolerated() {
             .to_owned();
     let response = tmp.write("m.json", body.replace(&message, "Something else."));
     let exact = ["--profile", "exact"];
-    assert_eq!(code(&check(&state, &request, "200", &response, &exact)), 1);
-    assert_eq!(code(&check(&state, &request, "200", &response, &[])), 0);
+    assert_eq!(code(&judge(&response, &exact)), 1);
+    assert_eq!(code(&judge(&response, &[])), 0);
     for ignore in ["messages", "message", "X3", "A7,X3"] {
-        let o = check(
-            &state,
-            &request,
-            "200",
+        let o = judge(
             &response,
             &["--profile", "exact", "--ignore", ignore, "--json"],
         );
@@ -359,10 +368,7 @@ fn ignore_accepts_named_differences_and_reports_them_as_tolerated() {
         );
     }
     // An ignore that names something else leaves the difference standing.
-    let o = check(
-        &state,
-        &request,
-        "200",
+    let o = judge(
         &response,
         &["--profile", "exact", "--ignore", "A7", "--ignore", "value"],
     );
@@ -373,7 +379,7 @@ fn ignore_accepts_named_differences_and_reports_them_as_tolerated() {
 #[test]
 fn profile_and_time_window_reach_the_check() {
     let tmp = Tmp::new("profile");
-    let (state, request, _, _, a) = onedrive(&tmp);
+    let (_, _, a) = onedrive(&tmp);
     let mut v: Value = serde_json::from_str(a.body.as_deref().unwrap()).unwrap();
     // The docs leave successful removals out of the delta: items 5 and 7.
     let entries = v["driveRestoreArtifacts@delta"].as_array_mut().unwrap();
@@ -381,8 +387,8 @@ fn profile_and_time_window_reach_the_check() {
     entries.remove(6);
     entries.remove(4);
     let docs_like = tmp.write("docs.json", v.to_string());
-    assert_eq!(code(&check(&state, &request, "200", &docs_like, &[])), 1);
-    let o = check(&state, &request, "200", &docs_like, &["--profile", "docs"]);
+    assert_eq!(code(&judge(&docs_like, &[])), 1);
+    let o = judge(&docs_like, &["--profile", "docs"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     assert_eq!(stdout(&o), "conformant (2 tolerated)\n");
 
@@ -392,23 +398,24 @@ fn profile_and_time_window_reach_the_check() {
         .unwrap()
         .replacen(LATER, "2026-11-28T12:00:11.500Z", 1);
     let late = tmp.write("late.json", late);
-    let o = check(&state, &request, "200", &late, &[]);
+    let o = judge(&late, &[]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains(" time ["), "{}", stdout(&o));
-    let o = check(&state, &request, "200", &late, &["--time-window", "20"]);
+    let o = judge(&late, &["--time-window", "20"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
 
 #[test]
 fn usage_io_and_state_errors_exit_2_with_one_line() {
     let tmp = Tmp::new("usage");
-    let (state, request, response, _, _) = onedrive(&tmp);
+    let (response, _, _) = onedrive(&tmp);
+    let (state, request) = onedrive_files();
     assert_usage_error(
         &check("/nonexistent/s.json", &request, "200", &response, &[]),
         "can't read /nonexistent/s.json",
     );
     assert_usage_error(
-        &check(&state, &request, "200", "/nonexistent/r.json", &[]),
+        &judge("/nonexistent/r.json", &[]),
         "can't read /nonexistent/r.json",
     );
     let not_state = tmp.write("not-state.json", "[1]");
@@ -417,33 +424,15 @@ fn usage_io_and_state_errors_exit_2_with_one_line() {
         "--state",
     );
     assert_usage_error(
-        &check(
-            &state,
-            &request,
-            "200",
-            &response,
-            &["--ignore", "A7,nonsense"],
-        ),
+        &judge(&response, &["--ignore", "A7,nonsense"]),
         "--ignore A7,nonsense",
     );
     assert_usage_error(
-        &check(
-            &state,
-            &request,
-            "200",
-            &response,
-            &["--report", "xml=out.xml"],
-        ),
+        &judge(&response, &["--report", "xml=out.xml"]),
         "junit=FILE or json=FILE",
     );
-    assert_usage_error(
-        &check(&state, &request, "200", &response, &["--time-window", "-1"]),
-        "--time-window",
-    );
-    assert_usage_error(
-        &check(&state, &request, "200", &response, &["--state", &state]),
-        "only --har",
-    );
+    assert_usage_error(&judge(&response, &["--time-window", "-1"]), "--time-window");
+    assert_usage_error(&judge(&response, &["--state", &state]), "only --har");
     assert_usage_error(
         &check(&state, "-", "200", "-", &[]),
         "only one of --request and --response can read stdin",
@@ -451,13 +440,7 @@ fn usage_io_and_state_errors_exit_2_with_one_line() {
     let dir = tmp.path("a-file");
     std::fs::write(&dir, "").unwrap();
     assert_usage_error(
-        &check(
-            &state,
-            &request,
-            "200",
-            &response,
-            &["--report", &format!("json={dir}/report.json")],
-        ),
+        &judge(&response, &["--report", &format!("json={dir}/report.json")]),
         "can't write",
     );
     // A 100 MiB response (sparse: nothing is written to disk) is refused after reading one
@@ -468,34 +451,22 @@ fn usage_io_and_state_errors_exit_2_with_one_line() {
         .set_len(100 << 20)
         .unwrap();
     assert_usage_error(
-        &check(&state, &request, "200", &big, &[]),
+        &judge(&big, &[]),
         "larger than 67108864 bytes (raise --max-observed-bytes)",
     );
     assert_usage_error(
-        &check(
-            &state,
-            &request,
-            "200",
-            &response,
-            &["--max-observed-bytes", "100"],
-        ),
+        &judge(&response, &["--max-observed-bytes", "100"]),
         "larger than 100 bytes",
     );
 
     assert_clap_error(&run(&["check", "--state", &state]), "--request");
     assert_clap_error(&check(&state, &request, "99", &response, &[]), "--status");
     assert_clap_error(
-        &check(
-            &state,
-            &request,
-            "200",
-            &response,
-            &["--profile", "lenient"],
-        ),
+        &judge(&response, &["--profile", "lenient"]),
         "exact, default, docs",
     );
     assert_clap_error(
-        &check(&state, &request, "200", &response, &["--har", "x.har"]),
+        &judge(&response, &["--har", "x.har"]),
         "cannot be used with",
     );
 }
@@ -619,7 +590,8 @@ fn parse_xml(text: &str) -> Element {
 #[test]
 fn junit_and_json_reports_for_one_exchange() {
     let tmp = Tmp::new("reports1");
-    let (state, request, _, _, a) = onedrive(&tmp);
+    let (_, _, a) = onedrive(&tmp);
+    let (_, request) = onedrive_files();
     // A restore point id with markup characters: the report must escape them.
     let changed =
         a.body
@@ -627,10 +599,7 @@ fn junit_and_json_reports_for_one_exchange() {
             .replacen("1b014d8c-71fe-4d00-a01a-31850bc5b32c", r#"rp<&'\">"#, 1);
     let response = tmp.write("changed.json", &changed);
     let (junit, report) = (tmp.path("junit.xml"), tmp.path("report.json"));
-    let o = check(
-        &state,
-        &request,
-        "200",
+    let o = judge(
         &response,
         &[
             "--report",
@@ -694,17 +663,15 @@ fn member_order(text: &str) -> Vec<String> {
 #[test]
 fn reproducers_are_vector_files_that_replay() {
     let tmp = Tmp::new("repro");
-    let (state, request, _, _, a) = onedrive(&tmp);
+    let (_, _, a) = onedrive(&tmp);
+    let (_, request) = onedrive_files();
     let changed = a
         .body
         .unwrap()
         .replacen(r#""responseCode":409"#, r#""responseCode":404"#, 1);
     let response = tmp.write("changed.json", &changed);
     let dir = tmp.path("failing");
-    let o = check(
-        &state,
-        &request,
-        "200",
+    let o = judge(
         &response,
         &["--reproducers", &dir, "--prefer", "return=representation"],
     );
@@ -752,29 +719,25 @@ fn reproducers_are_vector_files_that_replay() {
     let s = tmp.write("v-state.json", v["state"].to_string());
     let r = tmp.write("v-request.json", v["request"].as_str().unwrap());
     let actor = tmp.write("v-actor.json", v["options"]["actor"].to_string());
-    let o = run(&[
-        "apply",
-        "--state",
+    let out = reference(
         &s,
-        "--request",
         &r,
-        "--now",
         v["now"].as_str().unwrap(),
-        "--seed",
         "0",
-        "--prefer",
-        v["options"]["prefer"].as_str().unwrap(),
-        "--actor",
-        &actor,
-    ]);
-    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+        &[
+            "--prefer",
+            v["options"]["prefer"].as_str().unwrap(),
+            "--actor",
+            &actor,
+        ],
+    );
     assert_eq!(out["response"]["status"], v["expected"]["status"]);
     assert_eq!(out["response"]["body"], v["expected"]["body"]);
     assert_eq!(out["state"], v["expected"]["state"]);
     // And the observed answer, judged against the vector's inputs, fails the same way.
     let observed = tmp.write("v-observed.json", v["observed"]["body"].to_string());
     let again = json_doc(&check(&s, &r, "200", &observed, &["--json"]));
-    let first = json_doc(&check(&state, &request, "200", &response, &["--json"]));
+    let first = json_doc(&judge(&response, &["--json"]));
     assert_eq!(again["differences"], first["differences"]);
     assert_eq!(first["differences"].as_array().unwrap().len(), 1);
 
@@ -784,23 +747,14 @@ fn reproducers_are_vector_files_that_replay() {
         "ok.json",
         changed.replacen(r#""responseCode":404"#, r#""responseCode":409"#, 1),
     );
-    assert_eq!(
-        code(&check(
-            &state,
-            &request,
-            "200",
-            &ok,
-            &["--reproducers", &ok_dir]
-        )),
-        0
-    );
+    assert_eq!(code(&judge(&ok, &["--reproducers", &ok_dir])), 0);
     assert_eq!(std::fs::read_dir(&ok_dir).unwrap().count(), 0);
 }
 
 #[test]
 fn a_reproducer_keeps_a_body_that_is_not_json_as_text() {
     let tmp = Tmp::new("repro-text");
-    let (state, request, _, _, _) = onedrive(&tmp);
+    let (state, request) = onedrive_files();
     let html = tmp.write("html.json", "<html>oops</html>");
     let dir = tmp.path("out");
     assert_eq!(
@@ -948,7 +902,8 @@ fn capture(name: &str) -> Capture {
     let third_request_file = tmp.write("od-request-3.json", &third_request);
     let t3 = "2026-11-28T12:10:00Z";
     let prefer = ["foo=bar", "return=minimal", "return=representation"];
-    let third = reference(&after_first, &third_request_file, t3, "9", &prefer);
+    let flags = prefer.map(|p| ["--prefer", p]).concat();
+    let third = reference(&after_first, &third_request_file, t3, "9", &flags);
     assert_eq!(third["response"]["status"], 204, "{third}");
     assert_eq!(third["response"]["body"], Value::Null);
 
