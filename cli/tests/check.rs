@@ -1254,6 +1254,20 @@ fn bad_captures_exit_2_with_one_line() {
         )]),
     );
     assert_usage_error(&check_har(&kind, &both), "names exchangeRestoreSessions");
+    // A response body over the bound.
+    let o = run(&[
+        "check",
+        "--har",
+        &c.har,
+        "--state",
+        &c.onedrive,
+        "--state",
+        &c.exchange,
+        "--max-observed-bytes",
+        "100",
+    ]);
+    assert_usage_error(&o, "log.entries[1] PATCH ");
+    assert_usage_error(&o, "larger than 100 bytes (raise --max-observed-bytes)");
     // A capture's answer that is not JSON is a verdict, not an error.
     let html = c.tmp.write(
         "html.har",
@@ -1334,4 +1348,74 @@ fn a_har_with_thousands_of_unrelated_entries() {
         })
         .collect();
     assert_eq!(judged, [(2500, true), (5001, false)]);
+}
+
+#[test]
+fn a_har_whose_answers_bind_ids_the_rules_refuse_still_evolves() {
+    // The first PATCH's answer gives the second addition the first one's id (refused by A7),
+    // or reports the first addition as a 500 (bound as an id source that gave nothing fresh):
+    // each is a verdict, and the session still evolves through the reference answer, so the
+    // later PATCHes are judged too (no exit 2).
+    let c = capture("har-refused");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&c.har).unwrap()).unwrap();
+    let text = v["log"]["entries"][1]["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let entries = &body["driveRestoreArtifacts@delta"];
+    let mut dup = body.clone();
+    dup["driveRestoreArtifacts@delta"][1]["id"] = entries[0]["id"].clone();
+    let mut exhausted = body.clone();
+    exhausted["driveRestoreArtifacts@delta"][0] = json!({
+        "@Core.DataModificationException": {"failedOperation": "insert", "responseCode": 500,
+            "info": {"code": "InternalServerError", "message": "No id."}},
+        "restorePoint": entries[0]["restorePoint"], "destinationType": "new",
+    });
+    // The 500 itself is what the reference answers then (its message tolerated); the count of
+    // artifacts the answer left unchanged is not.
+    let cases = [
+        (
+            "dup",
+            dup,
+            ("/body/driveRestoreArtifacts@delta/1/id", "id", "A7"),
+        ),
+        (
+            "exhausted",
+            exhausted,
+            ("/body/restoreSessionArtifactCount/total", "value", "O6"),
+        ),
+    ];
+    for (name, answer, (pointer, kind, rule)) in cases {
+        let mut har = v.clone();
+        har["log"]["entries"][1]["response"]["content"]["text"] = json!(answer.to_string());
+        let file = c.tmp.write(&format!("{name}.har"), har.to_string());
+        let o = run(&[
+            "check",
+            "--har",
+            &file,
+            "--state",
+            &c.onedrive,
+            "--state",
+            &c.exchange,
+            "--json",
+        ]);
+        assert_eq!(
+            code(&o),
+            1,
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r = json_doc(&o);
+        let ex = r["exchanges"].as_array().unwrap();
+        assert_eq!(ex.len(), 3, "{name}");
+        let first = &ex[0]["verdict"];
+        assert_eq!(first["conformant"], false, "{name}");
+        let d = &first["differences"][0];
+        assert_eq!(
+            (&d["pointer"], &d["kind"], &d["rule"]),
+            (&json!(pointer), &json!(kind), &json!(rule)),
+            "{name}: {first}"
+        );
+    }
 }
