@@ -1,0 +1,521 @@
+//! `restore-delta check`: judges another implementation's answer against the reference, one
+//! exchange from files or every restore-session PATCH of a HAR capture.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use restore_delta::check::{Ignore, Observed, Profile, Settings, Verdict, check};
+use restore_delta::{
+    Context, ItemOutcome, MAX_DRAWS_PER_ITEM, Options, RuleId, Session, Timestamp, apply,
+};
+use serde_json::{Value, json};
+
+use crate::common::{OptionArgs, Usage, one_stdin, read_bounded, read_input, read_state};
+use crate::har;
+use crate::report::{self, Report};
+
+pub const CHECK_EXAMPLES: &str = "\
+Examples:
+  # One exchange: the state before, the body sent, what the server answered.
+  restore-delta check --state before.json --request body.json --status 200 \\
+      --response response.json [--state-after after.json]
+
+  # Every restore-session PATCH of a browser or proxy capture, in order:
+  restore-delta check --har capture.har --state session-1.json --state session-2.json \\
+      --report junit=check.xml --reproducers failing/
+
+Output: the verdict for people (\"conformant\", or \"NOT conformant: N difference(s)\" and one
+line per difference: JSON pointer into the observed answer, kind, [rule], expected, observed);
+with --har one such verdict per exchange, named by its number, method and URL, then a summary.
+With --json one JSON document instead: the verdict (conformant, differences, tolerated,
+binding, expected), or with --har {\"conformant\":…,\"exchanges\":[{\"index\",\"entry\",
+\"method\",\"url\",\"session\",\"verdict\"},…]}.
+Exit status: 0 conformant (every exchange); 1 not conformant (any exchange); 2, with one line
+on stderr starting with \"restore-delta: \" (or clap's whole message for a command line it
+refuses), for an unreadable or oversized file, a state the library can't work on, a HAR that
+is not JSON or not HAR, a PATCH in a capture for a session without --state, a capture without
+any restore-session PATCH, or a report or reproducer that can't be written.";
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The session before the exchange, as Graph JSON with the collections expanded. `-` reads
+    /// stdin. With --har: the session before its first PATCH in the capture; give one --state
+    /// per session, matched to the PATCHes by the session's `id`.
+    #[arg(long, value_name = "FILE", required = true)]
+    state: Vec<PathBuf>,
+    /// The PATCH body that was sent. `-` reads stdin.
+    #[arg(long, value_name = "FILE", required_unless_present = "har")]
+    request: Option<PathBuf>,
+    /// The HTTP status the server answered with.
+    #[arg(long, value_name = "N", required_unless_present = "har",
+          value_parser = clap::value_parser!(u16).range(100..=599))]
+    status: Option<u16>,
+    /// The response body the server answered with; without it, the response had no body (as a
+    /// 204 has). `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    response: Option<PathBuf>,
+    /// The session after the exchange as the server shows it (a GET with the collections
+    /// expanded); compared too when given. `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    state_after: Option<PathBuf>,
+    /// A HAR 1.2 capture (browser developer tools, mitmproxy, Fiddler, Postman): every PATCH
+    /// of …/solutions/backupRestore/{oneDriveForBusiness,sharePoint,exchange,}RestoreSessions/{id}
+    /// (v1.0 or beta) is judged, in capture order, its Prefer headers read from the capture;
+    /// each session's state evolves through the reference answer of each exchange.
+    #[arg(long, value_name = "FILE",
+          conflicts_with_all = ["request", "status", "response", "state_after", "prefer", "atomic"])]
+    har: Option<PathBuf>,
+    #[command(flatten)]
+    options: OptionArgs,
+    /// What is tolerated: exact (nothing beyond the server's free choices), default (messages
+    /// for people; schema properties holding their default on returned artifacts), docs (also
+    /// what the Graph docs' printed responses do). Tolerated differences are reported as such.
+    #[arg(long, value_enum, value_name = "PROFILE", default_value_t = ProfileArg::Default)]
+    profile: ProfileArg,
+    /// How far apart, in seconds, the times a server stamps may be each side of the bound time.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5.0,
+        allow_negative_numbers = true
+    )]
+    time_window: f64,
+    /// Differences to accept, by rule id or kind, as a comma list, e.g. `A7,messages` (kinds:
+    /// status, not-json, missing, extra, value, time, id, message or messages). May be repeated.
+    #[arg(long, value_name = "LIST")]
+    ignore: Vec<String>,
+    /// Print one JSON document instead of the report for people.
+    #[arg(long)]
+    json: bool,
+    /// Also write a report file: `junit=FILE` (JUnit XML, one test case per exchange) or
+    /// `json=FILE` (a JSON array, one object per exchange with its verdict). May be repeated.
+    #[arg(long, value_name = "KIND=FILE")]
+    report: Vec<String>,
+    /// Write each non-conformant exchange into this directory as a vector file
+    /// (docs/VECTORS.md) with the observed answer beside the expected one.
+    #[arg(long, value_name = "DIR")]
+    reproducers: Option<PathBuf>,
+    /// The largest observed body or state after read, in bytes (default 64 MiB); a larger one
+    /// is refused (exit 2).
+    #[arg(long, value_name = "N", default_value_t = 64 << 20)]
+    max_observed_bytes: usize,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ProfileArg {
+    /// Nothing tolerated beyond the server's free choices.
+    Exact,
+    /// Messages for people; extra schema properties holding their default.
+    Default,
+    /// `default`, and the Graph docs' habits: successful removals left out, invented @contentId.
+    Docs,
+}
+
+impl ProfileArg {
+    fn profile(self) -> Profile {
+        match self {
+            ProfileArg::Exact => Profile::Exact,
+            ProfileArg::Default => Profile::Default,
+            ProfileArg::Docs => Profile::Docs,
+        }
+    }
+}
+
+/// Where one judged exchange came from.
+pub struct Exchange {
+    /// 1-based, in the order judged.
+    pub index: usize,
+    /// The index in the capture's `log.entries`, with --har.
+    pub entry: Option<usize>,
+    pub method: String,
+    /// The request URL, with --har.
+    pub url: Option<String>,
+    /// The --request file, without --har.
+    pub request_file: Option<String>,
+    /// The session's id.
+    pub session: String,
+}
+
+impl Exchange {
+    /// How reports name the exchange: `#2 PATCH <url>`, or the --request file.
+    pub fn name(&self) -> String {
+        match (&self.url, &self.request_file) {
+            (Some(url), _) => format!("#{} {} {url}", self.index, self.method),
+            (None, Some(file)) => format!("{} {file}", self.method),
+            (None, None) => format!("#{} {}", self.index, self.method),
+        }
+    }
+
+    /// The exchange and its verdict as JSON.
+    pub fn to_json(&self, verdict: &Verdict) -> Value {
+        let mut v = json!({
+            "index": self.index,
+            "method": self.method,
+            "session": self.session,
+        });
+        if let Some(o) = v.as_object_mut() {
+            if let Some(e) = self.entry {
+                o.insert("entry".into(), json!(e));
+            }
+            if let Some(u) = &self.url {
+                o.insert("url".into(), json!(u));
+            }
+            if let Some(f) = &self.request_file {
+                o.insert("request".into(), json!(f));
+            }
+            o.insert("verdict".into(), verdict.to_json());
+        }
+        v
+    }
+}
+
+/// One exchange as judged.
+pub struct Judged {
+    pub exchange: Exchange,
+    pub verdict: Verdict,
+    /// The vector file of a non-conformant exchange, when --reproducers asks for it.
+    pub reproducer: Option<String>,
+}
+
+/// What one exchange is judged from.
+pub struct Input<'a> {
+    pub before: &'a Session,
+    pub request: &'a [u8],
+    /// The client's preferences (the Prefer values, then --atomic), for the reproducer.
+    pub prefer: &'a [String],
+    pub atomic: bool,
+    pub options: &'a Options,
+    pub observed: Observed<'a>,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode, Usage> {
+    let settings = settings(&args)?;
+    let reports = args
+        .report
+        .iter()
+        .map(|r| r.parse::<Report>().map_err(Usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reproduce = args.reproducers.is_some();
+    let judged = match &args.har {
+        Some(har) => judge_capture(&args, har, &settings, reproduce)?,
+        None => vec![judge_files(&args, &settings, reproduce)?],
+    };
+    // The files first: a report that can't be written is an error with nothing on stdout.
+    for r in &reports {
+        r.write(&judged)?;
+    }
+    if let Some(dir) = &args.reproducers {
+        report::write_reproducers(dir, &judged)?;
+    }
+    print(&judged, args.har.is_some(), args.json)?;
+    Ok(if judged.iter().all(|j| j.verdict.conformant) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn settings(args: &CheckArgs) -> Result<Settings, Usage> {
+    if !(args.time_window.is_finite() && args.time_window >= 0.0) {
+        return Err(Usage(format!(
+            "--time-window {}: must be a number of seconds, 0 or more",
+            args.time_window
+        )));
+    }
+    let mut settings = Settings::default()
+        .with_profile(args.profile.profile())
+        .with_time_window(args.time_window);
+    for list in &args.ignore {
+        for name in list.split(',') {
+            let ignore: Ignore = name
+                .parse()
+                .map_err(|e| Usage(format!("--ignore {list}: {e}")))?;
+            settings = settings.ignoring(ignore);
+        }
+    }
+    Ok(settings)
+}
+
+/// One exchange from files.
+fn judge_files(args: &CheckArgs, settings: &Settings, reproduce: bool) -> Result<Judged, Usage> {
+    let [state] = args.state.as_slice() else {
+        return Err(Usage(format!(
+            "--state given {} times: only --har takes one per session",
+            args.state.len()
+        )));
+    };
+    let (Some(request), Some(status)) = (&args.request, args.status) else {
+        return Err(Usage(
+            "--request and --status are needed without --har".into(),
+        ));
+    };
+    let mut files = vec![
+        ("--state", state.as_path()),
+        ("--request", request.as_path()),
+    ];
+    files.extend(args.response.as_deref().map(|p| ("--response", p)));
+    files.extend(args.state_after.as_deref().map(|p| ("--state-after", p)));
+    one_stdin(files)?;
+
+    let options = args.options.options();
+    let before = read_state(state)?;
+    // One byte past the limit is enough to know the body is too large (rule E1).
+    let request_bytes = read_input(request, Some(options.max_bytes.saturating_add(1)))?;
+    let observed_file =
+        |p: &PathBuf| read_bounded(p, args.max_observed_bytes, "--max-observed-bytes");
+    let response = args.response.as_ref().map(observed_file).transpose()?;
+    let state_after = args.state_after.as_ref().map(observed_file).transpose()?;
+    let mut observed = Observed::new(status, response.as_deref());
+    if let Some(s) = &state_after {
+        observed = observed.with_state_after(s);
+    }
+    let exchange = Exchange {
+        index: 1,
+        entry: None,
+        method: "PATCH".into(),
+        url: None,
+        request_file: Some(request.display().to_string()),
+        session: before.id().to_owned(),
+    };
+    let input = Input {
+        before: &before,
+        request: &request_bytes,
+        prefer: &args.options.prefer,
+        atomic: args.options.atomic,
+        options: &options,
+        observed,
+    };
+    Ok(judge(exchange, &input, settings, reproduce))
+}
+
+fn judge(exchange: Exchange, input: &Input<'_>, settings: &Settings, reproduce: bool) -> Judged {
+    let verdict = check(
+        input.before,
+        input.request,
+        input.options,
+        &input.observed,
+        settings,
+    );
+    let reproducer = (reproduce && !verdict.conformant)
+        .then(|| report::reproducer(&exchange, input, &verdict, settings));
+    Judged {
+        exchange,
+        verdict,
+        reproducer,
+    }
+}
+
+/// Every restore-session PATCH of a capture, in order, each session's state evolving through
+/// the reference answers.
+fn judge_capture(
+    args: &CheckArgs,
+    path: &Path,
+    settings: &Settings,
+    reproduce: bool,
+) -> Result<Vec<Judged>, Usage> {
+    one_stdin(
+        args.state
+            .iter()
+            .map(|p| ("--state", p.as_path()))
+            .chain([("--har", path)]),
+    )?;
+    let server = args.options.server_options();
+    let capture = har::read(
+        path,
+        server.max_bytes.saturating_add(1),
+        args.max_observed_bytes,
+    )?;
+    if capture.patches.is_empty() {
+        return Err(Usage(format!(
+            "--har {}: no restore-session PATCH among its {} entries",
+            path.display(),
+            capture.entries
+        )));
+    }
+    let mut sessions: HashMap<String, (Option<Session>, &Path)> = HashMap::new();
+    for p in &args.state {
+        let session = read_state(p)?;
+        let id = session.id().to_owned();
+        if let Some((_, other)) = sessions.insert(id.clone(), (Some(session), p.as_path())) {
+            return Err(Usage(format!(
+                "--state {} and --state {} are both session {id:?}",
+                other.display(),
+                p.display()
+            )));
+        }
+    }
+    // Every PATCH has its state before anything is judged: a partial report would pass for a
+    // complete one.
+    for patch in &capture.patches {
+        let Some((Some(session), file)) = sessions.get(&patch.session) else {
+            return Err(Usage(format!(
+                "--har {}: log.entries[{}] PATCH {} is for session {:?}, which no --state holds",
+                path.display(),
+                patch.entry,
+                patch.url,
+                patch.session
+            )));
+        };
+        if !patch.kind_matches(session.kind()) {
+            return Err(Usage(format!(
+                "--har {}: log.entries[{}] PATCH {} names {}, but --state {} is a {}",
+                path.display(),
+                patch.entry,
+                patch.url,
+                patch.collection,
+                file.display(),
+                session
+                    .kind()
+                    .odata_type()
+                    .trim_start_matches("#microsoft.graph.")
+            )));
+        }
+    }
+    let mut judged = Vec::with_capacity(capture.patches.len());
+    for (n, patch) in capture.patches.iter().enumerate() {
+        let before = sessions
+            .get_mut(&patch.session)
+            .and_then(|(s, _)| s.take())
+            .ok_or_else(|| Usage(format!("session {:?} lost its state", patch.session)))?;
+        let mut options = server.clone();
+        for p in &patch.prefer {
+            options = options.with_prefer(p);
+        }
+        let exchange = Exchange {
+            index: n + 1,
+            entry: Some(patch.entry),
+            method: patch.method.clone(),
+            url: Some(patch.url.clone()),
+            request_file: None,
+            session: patch.session.clone(),
+        };
+        let input = Input {
+            before: &before,
+            request: &patch.body,
+            prefer: &patch.prefer,
+            atomic: false,
+            options: &options,
+            observed: Observed::new(patch.status, patch.response.as_deref()),
+        };
+        let one = judge(exchange, &input, settings, reproduce);
+        let after = evolve(before, &patch.body, &options, &one.verdict).map_err(|why| {
+            Usage(format!(
+                "log.entries[{}]: the reference answer could not be replayed ({why}); please \
+                 report this",
+                patch.entry
+            ))
+        })?;
+        if let Some((slot, _)) = sessions.get_mut(&patch.session) {
+            *slot = Some(after);
+        }
+        judged.push(one);
+    }
+    let used: HashSet<&str> = capture.patches.iter().map(|p| p.session.as_str()).collect();
+    let mut unused: Vec<&Path> = sessions
+        .iter()
+        .filter(|(id, _)| !used.contains(id.as_str()))
+        .map(|(_, (_, f))| *f)
+        .collect();
+    unused.sort();
+    for f in unused {
+        eprintln!(
+            "restore-delta: note: no PATCH in the capture for --state {}",
+            f.display()
+        );
+    }
+    Ok(judged)
+}
+
+/// The state after the reference answer the verdict compared with: the request applied again
+/// with the choices the check bound. The check's API gives the bound ids only where the server's
+/// were accepted (`Binding::ids`); the reference's own additions (`Expected::outcomes`) carry
+/// every id it used, placeholders included, in the order it drew them, so they are replayed
+/// instead, and an addition that failed for want of a fresh id (A7's 500) gets as many empty
+/// ids as the engine draws. The replayed response must be the expected one, or this is refused.
+pub fn evolve(
+    before: Session,
+    request: &[u8],
+    options: &Options,
+    verdict: &Verdict,
+) -> Result<Session, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for o in &verdict.expected.outcomes {
+        match o {
+            ItemOutcome::Added {
+                id,
+                rule: RuleId::A7,
+            } => ids.push(id.clone()),
+            ItemOutcome::Failed(f) if f.rule == RuleId::A7 => {
+                ids.extend(std::iter::repeat_n(String::new(), MAX_DRAWS_PER_ITEM));
+            }
+            _ => {}
+        }
+    }
+    let mut ids = ids.into_iter();
+    let source = move || ids.next().unwrap_or_default();
+    let mut ctx = Context::new(bound_now(verdict)?, source);
+    if let Some(actor) = &verdict.binding.actor {
+        ctx = ctx.with_actor(actor);
+    }
+    let applied = apply(before, request, options, &mut ctx);
+    if applied.response.status != verdict.expected.status {
+        return Err(format!(
+            "status {} instead of {}",
+            applied.response.status, verdict.expected.status
+        ));
+    }
+    if applied.response.body_value() != verdict.expected.body {
+        return Err("another body".into());
+    }
+    Ok(applied.state)
+}
+
+/// The time the check answered with: the bound one, or, when the answer bound none, the clock
+/// the check uses then (the Unix epoch).
+pub fn bound_now(verdict: &Verdict) -> Result<Timestamp, String> {
+    match verdict.binding.now {
+        Some(t) => Ok(t),
+        None => Timestamp::from_unix(0, 0).map_err(|e| e.to_string()),
+    }
+}
+
+fn print(judged: &[Judged], har: bool, as_json: bool) -> Result<(), Usage> {
+    let stdout = io::stdout();
+    let mut w = io::BufWriter::new(stdout.lock());
+    let written = if as_json {
+        let doc = if har {
+            json!({
+                "conformant": judged.iter().all(|j| j.verdict.conformant),
+                "exchanges": judged.iter().map(|j| j.exchange.to_json(&j.verdict)).collect::<Vec<_>>(),
+            })
+        } else {
+            judged.first().map_or(Value::Null, |j| j.verdict.to_json())
+        };
+        serde_json::to_writer(&mut w, &doc)
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(w))
+    } else if har {
+        print_capture(&mut w, judged)
+    } else {
+        judged.iter().try_for_each(|j| writeln!(w, "{}", j.verdict))
+    };
+    written
+        .and_then(|()| w.flush())
+        .map_err(|e| Usage(format!("can't write stdout: {e}")))
+}
+
+fn print_capture<W: Write>(w: &mut W, judged: &[Judged]) -> io::Result<()> {
+    for j in judged {
+        writeln!(w, "{}: {}", j.exchange.name(), j.verdict)?;
+    }
+    let bad = judged.iter().filter(|j| !j.verdict.conformant).count();
+    writeln!(
+        w,
+        "{} exchange(s) judged: {} conformant, {bad} not conformant",
+        judged.len(),
+        judged.len() - bad
+    )
+}
