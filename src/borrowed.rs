@@ -52,6 +52,39 @@ impl<'a> Object<'a> {
     }
 }
 
+impl<'a> Json<'a> {
+    /// The member `name` of an object.
+    pub(crate) fn get(&self, name: &str) -> Option<&Json<'a>> {
+        match self {
+            Json::Object(o) => o.get(name),
+            _ => None,
+        }
+    }
+
+    /// The items of an array.
+    pub(crate) fn as_array(&self) -> Option<&[Json<'a>]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The text of a string.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a `serde_json::Value` (members sorted).
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        let mut text = String::new();
+        write(&mut text, self);
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 /// Writes `v` compactly, object members sorted by name (as serde_json writes a `Value` without
 /// `preserve_order`), so the bytes do not depend on the order the client sent.
 pub(crate) fn write(out: &mut String, v: &Json<'_>) {
@@ -166,7 +199,9 @@ impl<'de> Visitor<'de> for Limited {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let inner = self.enter()?;
-        let mut out = Vec::new();
+        // Most arrays of a body are its delta (up to 50 items): start where a few doublings
+        // would end.
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(16).min(64));
         while let Some(v) = seq.next_element_seed(inner)? {
             out.push(v);
         }
@@ -174,7 +209,8 @@ impl<'de> Visitor<'de> for Limited {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let inner = self.enter()?;
-        let mut members: Vec<(Cow<'de, str>, Json<'de>)> = Vec::new();
+        let mut members: Vec<(Cow<'de, str>, Json<'de>)> =
+            Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
         let mut many: BTreeSet<Cow<'de, str>> = BTreeSet::new();
         while let Some(name) = map.next_key_seed(Name)? {
             let seen = if members.len() < LINEAR_NAMES {

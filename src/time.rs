@@ -58,6 +58,9 @@ impl Timestamp {
         Ok(Timestamp { secs, nanos })
     }
 
+    /// 1970-01-01T00:00:00Z.
+    pub(crate) const EPOCH: Timestamp = Timestamp { secs: 0, nanos: 0 };
+
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(&self) -> i64 {
         self.secs

@@ -467,7 +467,7 @@ pub fn evolve(
             applied.response.status, verdict.expected.status
         ));
     }
-    if applied.response.body_value() != verdict.expected.body {
+    if applied.response.body != verdict.expected.body {
         return Err("another body".into());
     }
     Ok(applied.state)

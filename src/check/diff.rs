@@ -1,21 +1,19 @@
-//! Comparing an expected JSON value with an observed one: objects without regard to member
+//! Comparing an expected JSON tree with an observed one: objects without regard to member
 //! order, numbers by value, arrays by position; each difference at a JSON pointer (RFC 6901).
-
-use serde_json::{Map, Value};
+//!
+//! Both sides are read with the crate's borrowed reader (strings point into the texts), and a
+//! pointer is written only for a difference: the walk allocates nothing per node.
 
 use super::{Difference, DifferenceKind};
+use crate::borrowed::{Json, Object};
 use crate::rule::RuleId;
 use crate::time::Timestamp;
 
-/// What the comparison knows of the places it walks.
-pub(super) struct Walk<'a> {
-    /// Pointers (relative to the compared root) where the reference wrote the request time:
-    /// compared as instants within `window_ns` of each other.
-    pub(super) times: &'a [String],
-    pub(super) window_ns: i128,
-    /// The rule that decided the expected value at a pointer.
-    pub(super) rule_at: &'a dyn Fn(&str) -> Option<RuleId>,
-    pub(super) out: &'a mut Vec<Difference>,
+/// One step of a path: a member name or an array index.
+#[derive(Clone, Copy)]
+pub(super) enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 /// Escapes a member name as a JSON pointer token.
@@ -23,33 +21,78 @@ pub(super) fn token(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
+/// The pointer of a path.
+pub(super) fn pointer(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        out.push('/');
+        match seg {
+            Seg::Key(k) => out.push_str(&token(k)),
+            Seg::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+/// What the comparison knows of the places it walks.
+pub(super) struct Walk<'c> {
+    /// The request time as the reference wrote it: where the expected answer holds it, the
+    /// observed one may hold any instant within `window_ns` of it.
+    pub(super) now: Option<(&'c str, i128)>,
+    pub(super) window_ns: i128,
+    /// The rule that decided the expected value at a pointer.
+    pub(super) rule_at: &'c dyn Fn(&str) -> Option<RuleId>,
+    pub(super) out: &'c mut Vec<Difference>,
+}
+
+/// An instant in nanoseconds since the epoch.
+pub(super) fn instant(text: &str) -> Option<i128> {
+    Timestamp::parse_rfc3339(text)
+        .ok()
+        .map(|t| i128::from(t.unix_seconds()) * 1_000_000_000 + i128::from(t.subsec_nanos()))
+}
+
 impl Walk<'_> {
     fn push(
         &mut self,
-        pointer: &str,
+        path: &[Seg<'_>],
         kind: DifferenceKind,
-        expected: Option<&Value>,
-        observed: Option<&Value>,
+        expected: Option<&Json<'_>>,
+        observed: Option<&Json<'_>>,
     ) {
+        let pointer = pointer(path);
         self.out.push(Difference {
-            pointer: pointer.to_owned(),
+            rule: (self.rule_at)(&pointer),
+            pointer,
             kind,
-            expected: expected.cloned(),
-            observed: observed.cloned(),
-            rule: (self.rule_at)(pointer),
+            expected: expected.map(Json::to_value),
+            observed: observed.map(Json::to_value),
         });
     }
 
-    /// Compares `expected` with `observed` at `pointer`.
-    pub(super) fn values(&mut self, pointer: &str, expected: &Value, observed: &Value) {
-        if self.times.iter().any(|t| t == pointer) {
-            self.time(pointer, expected, observed);
+    /// Compares `expected` with `observed` at `path`.
+    pub(super) fn values<'t>(
+        &mut self,
+        path: &mut Vec<Seg<'t>>,
+        expected: &'t Json<'_>,
+        observed: &'t Json<'_>,
+    ) {
+        if let (Some((now, at)), Json::String(e)) = (self.now, expected)
+            && e.as_ref() == now
+        {
+            let close = observed
+                .as_str()
+                .and_then(instant)
+                .is_some_and(|o| (o - at).abs() <= self.window_ns);
+            if !close {
+                self.push(path, DifferenceKind::Time, Some(expected), Some(observed));
+            }
             return;
         }
-        if is_message(pointer) {
+        if is_message(path) {
             if expected != observed {
                 self.push(
-                    pointer,
+                    path,
                     DifferenceKind::Message,
                     Some(expected),
                     Some(observed),
@@ -58,113 +101,90 @@ impl Walk<'_> {
             return;
         }
         match (expected, observed) {
-            (Value::Object(e), Value::Object(o)) => self.objects(pointer, e, o, None),
-            (Value::Array(e), Value::Array(o)) => {
+            (Json::Object(e), Json::Object(o)) => self.objects(path, e, o, None),
+            (Json::Array(e), Json::Array(o)) => {
                 for (i, ev) in e.iter().enumerate() {
-                    let at = format!("{pointer}/{i}");
+                    path.push(Seg::Index(i));
                     match o.get(i) {
-                        Some(ov) => self.values(&at, ev, ov),
-                        None => self.push(&at, DifferenceKind::Missing, Some(ev), None),
+                        Some(ov) => self.values(path, ev, ov),
+                        None => self.push(path, DifferenceKind::Missing, Some(ev), None),
                     }
+                    path.pop();
                 }
                 for (i, ov) in o.iter().enumerate().skip(e.len()) {
-                    let at = format!("{pointer}/{i}");
-                    self.push(&at, DifferenceKind::Extra, None, Some(ov));
+                    path.push(Seg::Index(i));
+                    self.push(path, DifferenceKind::Extra, None, Some(ov));
+                    path.pop();
                 }
             }
-            (Value::Number(a), Value::Number(b)) => {
+            (Json::Number(a), Json::Number(b)) => {
                 if a != b && a.as_f64() != b.as_f64() {
-                    self.push(
-                        pointer,
-                        DifferenceKind::Value,
-                        Some(expected),
-                        Some(observed),
-                    );
+                    self.push(path, DifferenceKind::Value, Some(expected), Some(observed));
                 }
             }
             _ => {
                 if expected != observed {
-                    self.push(
-                        pointer,
-                        DifferenceKind::Value,
-                        Some(expected),
-                        Some(observed),
-                    );
+                    self.push(path, DifferenceKind::Value, Some(expected), Some(observed));
                 }
             }
         }
     }
 
     /// Compares two objects member by member, leaving out the member named `skip`.
-    pub(super) fn objects(
+    pub(super) fn objects<'t>(
         &mut self,
-        pointer: &str,
-        e: &Map<String, Value>,
-        o: &Map<String, Value>,
+        path: &mut Vec<Seg<'t>>,
+        e: &'t Object<'_>,
+        o: &'t Object<'_>,
         skip: Option<&str>,
     ) {
-        for (name, ev) in e {
-            if Some(name.as_str()) == skip {
+        for (name, ev) in e.iter() {
+            if Some(name) == skip {
                 continue;
             }
-            let at = format!("{pointer}/{}", token(name));
+            path.push(Seg::Key(name));
             match o.get(name) {
-                Some(ov) => self.values(&at, ev, ov),
-                None => self.push(&at, DifferenceKind::Missing, Some(ev), None),
+                Some(ov) => self.values(path, ev, ov),
+                None => self.push(path, DifferenceKind::Missing, Some(ev), None),
             }
+            path.pop();
         }
-        for (name, ov) in o {
-            if Some(name.as_str()) != skip && !e.contains_key(name) {
-                let at = format!("{pointer}/{}", token(name));
-                self.push(&at, DifferenceKind::Extra, None, Some(ov));
+        for (name, ov) in o.iter() {
+            if Some(name) != skip && !e.contains_key(name) {
+                path.push(Seg::Key(name));
+                self.push(path, DifferenceKind::Extra, None, Some(ov));
+                path.pop();
             }
         }
     }
 
-    /// A place where the reference wrote the request time: any RFC 3339 instant within the
-    /// window of the bound time.
-    fn time(&mut self, pointer: &str, expected: &Value, observed: &Value) {
-        let instant = |v: &Value| {
-            v.as_str()
-                .and_then(|s| Timestamp::parse_rfc3339(s).ok())
-                .map(|t| {
-                    i128::from(t.unix_seconds()) * 1_000_000_000 + i128::from(t.subsec_nanos())
-                })
-        };
-        match (instant(expected), instant(observed)) {
-            (Some(e), Some(o)) if (e - o).abs() <= self.window_ns => {}
-            _ => self.push(
-                pointer,
-                DifferenceKind::Time,
-                Some(expected),
-                Some(observed),
-            ),
-        }
+    /// A difference the walk did not find itself (an entry left unmatched, say).
+    pub(super) fn record(
+        &mut self,
+        path: &[Seg<'_>],
+        kind: DifferenceKind,
+        expected: Option<&Json<'_>>,
+        observed: Option<&Json<'_>>,
+    ) {
+        self.push(path, kind, expected, observed);
     }
 }
 
 /// The places that hold a message for people: `error.message`, `error.details[].message`, and a
 /// failed entry's `@Core.DataModificationException.info.message`.
-pub(super) fn is_message(pointer: &str) -> bool {
-    pointer.ends_with("/error/message")
-        || (pointer.contains("/error/details/") && pointer.ends_with("/message"))
-        || pointer.ends_with("/@Core.DataModificationException/info/message")
-}
-
-/// Every pointer (below `pointer`) where `value` holds the string `needle`.
-pub(super) fn find_string(value: &Value, needle: &str, pointer: &str, into: &mut Vec<String>) {
-    match value {
-        Value::String(s) if s == needle => into.push(pointer.to_owned()),
-        Value::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                find_string(v, needle, &format!("{pointer}/{i}"), into);
-            }
-        }
-        Value::Object(o) => {
-            for (k, v) in o {
-                find_string(v, needle, &format!("{pointer}/{}", token(k)), into);
-            }
-        }
-        _ => {}
+fn is_message(path: &[Seg<'_>]) -> bool {
+    let key = |i: usize| match path.len().checked_sub(i).and_then(|j| path.get(j)) {
+        Some(Seg::Key(k)) => Some(*k),
+        _ => None,
+    };
+    if key(1) != Some("message") {
+        return false;
     }
+    key(2) == Some("error")
+        || (key(2) == Some("info") && key(3) == Some("@Core.DataModificationException"))
+        || (matches!(
+            path.len().checked_sub(2).and_then(|j| path.get(j)),
+            Some(Seg::Index(_))
+        ) && key(3) == Some("details")
+            && key(4) == Some("error"))
 }

@@ -36,16 +36,18 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
+use crate::borrowed::{self, Json};
 use crate::context::Context;
 use crate::ids::IdSource;
 use crate::kinds::{ArtifactCollection, Shape};
 use crate::options::Options;
+use crate::outcome::Body;
 use crate::outcome::ItemOutcome;
 use crate::request::Request;
 use crate::rule::RuleId;
 use crate::session::Session;
 use crate::time::Timestamp;
-use diff::{Walk, find_string, token};
+use diff::{Seg, Walk, instant, token};
 
 /// What the server under test answered, as observed.
 #[derive(Clone, Copy, Debug)]
@@ -303,9 +305,9 @@ pub struct Expected {
     /// The status.
     pub status: u16,
     /// The body; `None` for none.
-    pub body: Option<Value>,
-    /// The state after, computed when the observed state after was given.
-    pub state: Option<Value>,
+    pub body: Option<Body>,
+    /// The state after, as JSON text, computed when the observed state after was given.
+    pub state: Option<String>,
     /// One outcome per item (empty for a refused request).
     pub outcomes: Vec<ItemOutcome>,
 }
@@ -327,13 +329,9 @@ pub struct Verdict {
     pub binding: Binding,
 }
 
-/// A clock value no server writes, to find where the reference stamps the time.
-fn sentinel() -> Timestamp {
-    Timestamp::from_unix(-2_177_452_800, 123_456_789).unwrap_or_else(|_| default_time())
-}
-
+/// The clock when the answer stamps no time: the epoch.
 fn default_time() -> Timestamp {
-    Timestamp::from_unix(0, 0).unwrap_or_else(|_| sentinel())
+    Timestamp::EPOCH
 }
 
 /// Ids no server makes (they hold a control character), one per draw.
@@ -401,16 +399,16 @@ pub fn check(
         &mut differences,
     );
     let parsed = Request::parse(request, options);
-    let (expected, binding, times) = match &parsed {
+    let (expected, binding, clock) = match &parsed {
         Err(error) => {
             let response = error.response();
             let expected = Expected {
                 status: response.status,
-                body: response.body_value(),
-                state: state_after.as_ref().map(|_| before.to_value()),
+                body: response.body,
+                state: state_after.as_ref().map(|_| before.to_json()),
                 outcomes: Vec::new(),
             };
-            (expected, Binding::default(), Vec::new())
+            (expected, Binding::default(), default_time())
         }
         Ok(request) => reference(
             before,
@@ -429,9 +427,26 @@ pub fn check(
         .as_ref()
         .ok()
         .and_then(|r| r.edited_collection(before.kind()));
-    let rules = RuleMap::new(&expected, body.as_ref(), settings.profile, edited);
+    // The reference's texts, read as trees borrowing from them.
+    let expected_body = expected
+        .body
+        .as_ref()
+        .and_then(|b| borrowed::parse(b.get(), OBSERVED_DEPTH).ok());
+    let expected_state = expected
+        .state
+        .as_ref()
+        .and_then(|t| borrowed::parse(t, OBSERVED_DEPTH).ok());
+    let rules = RuleMap::new(
+        &expected,
+        expected_body.as_ref(),
+        body.as_ref(),
+        settings.profile,
+        edited,
+    );
+    let clock_text = clock.to_string();
+    let clock_ns = instant(&clock_text).unwrap_or_default();
     let mut walk = Walk {
-        times: &times,
+        now: Some((clock_text.as_str(), clock_ns)),
         window_ns: (settings.time_window_secs.max(0.0) * 1e9) as i128,
         rule_at: &|p: &str| rules.rule_at(p),
         out: &mut differences,
@@ -450,13 +465,13 @@ pub fn check(
         &mut walk,
         settings.profile,
         &expected,
+        (expected_body.as_ref(), body.as_ref()),
         observed.body.is_some(),
-        body.as_ref(),
         &rules,
         &mut tolerated,
     );
-    if let (Some(e), Some(o)) = (&expected.state, &state_after) {
-        walk.values("/state", e, o);
+    if let (Some(e), Some(o)) = (&expected_state, &state_after) {
+        walk.values(&mut vec![Seg::Key("state")], e, o);
     }
     let (differences, more) = judge(differences, &expected, request, settings, &rules);
     tolerated.extend(more);
@@ -469,41 +484,46 @@ pub fn check(
     }
 }
 
-/// The observed body or state as JSON; a text that is not JSON is a difference.
-fn parse_observed(
-    bytes: Option<&[u8]>,
+/// The observed body or state as a JSON tree; a text that is not JSON is a difference.
+fn parse_observed<'a>(
+    bytes: Option<&'a [u8]>,
     limit: usize,
     pointer: &str,
     out: &mut Vec<Difference>,
-) -> Option<Value> {
+) -> Option<Json<'a>> {
     let bytes = bytes?;
-    if bytes.len() > limit {
+    let not_json = |error: String, out: &mut Vec<Difference>| {
+        let start = String::from_utf8_lossy(bytes.get(..200).unwrap_or(bytes)).into_owned();
         out.push(Difference {
             pointer: pointer.to_owned(),
             kind: DifferenceKind::NotJson,
             expected: None,
-            observed: Some(json!({
-                "error": format!("{} bytes, over the limit of {limit} bytes (not read)", bytes.len())
-            })),
+            observed: Some(json!({ "error": error, "start": start })),
             rule: Some(RuleId::O3),
         });
+    };
+    if bytes.len() > limit {
+        let error = format!(
+            "{} bytes, over the limit of {limit} bytes (not read)",
+            bytes.len()
+        );
+        not_json(error, out);
         return None;
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    let parsed = std::str::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8: {e}"))
+        .and_then(|text| borrowed::parse(text, OBSERVED_DEPTH).map_err(|e| e.to_string()));
+    match parsed {
         Ok(v) => Some(v),
-        Err(e) => {
-            let text = String::from_utf8_lossy(bytes.get(..200).unwrap_or(bytes)).into_owned();
-            out.push(Difference {
-                pointer: pointer.to_owned(),
-                kind: DifferenceKind::NotJson,
-                expected: None,
-                observed: Some(json!({ "error": e.to_string(), "start": text })),
-                rule: Some(RuleId::O3),
-            });
+        Err(error) => {
+            not_json(error, out);
             None
         }
     }
 }
+
+/// The deepest nesting of an observed body or state that is read.
+const OBSERVED_DEPTH: usize = 512;
 
 /// Binds the server's choices from the observed answer and computes the reference answer with
 /// them; returns the pointers where it stamps the time.
@@ -511,11 +531,11 @@ fn reference(
     before: &Session,
     request: &Request<'_>,
     options: &Options,
-    body: Option<&Value>,
-    state_after: Option<&Value>,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
     with_state: bool,
     differences: &mut Vec<Difference>,
-) -> (Expected, Binding, Vec<String>) {
+) -> (Expected, Binding, Timestamp) {
     // Rounds show where the server is free: the first with placeholder ids, the next with the
     // ids bound so far, until the additions that take a server-made id stay the same. Only a
     // removal of an id the collection does not hold can turn around with the bound ids (an id
@@ -526,6 +546,17 @@ fn reference(
         .with_return_minimal(false)
         .with_atomic(false);
     let edited = request.edited_collection(before.kind());
+    // The caller's identity, as the answer shows it: written only when the session changed (O6).
+    let observed_actor = body
+        .and_then(|b| b.get("lastModifiedBy"))
+        .or_else(|| state_after.and_then(|s| s.get("lastModifiedBy")))
+        .filter(|a| matches!(a, Json::Object(_)))
+        .map(Json::to_value);
+    // The time: the earliest instant the answer stamps where a server stamps the request time
+    // (rules A7, O6): a new artifact's `createdDateTime`, and `lastModifiedDateTime` when it
+    // moved. (Which entries are new the rounds tell; an instant elsewhere is compared anyway.)
+    let now = observed_time(before, body, state_after, edited);
+    let clock = now.unwrap_or_else(default_time);
     let mut bound: Vec<String> = Vec::new();
     let mut found: Vec<Difference> = Vec::new();
     let mut first;
@@ -537,7 +568,10 @@ fn reference(
             extra: Placeholders(0),
             empty_left: 0,
         };
-        let mut ctx = Context::new(sentinel(), replay);
+        let mut ctx = Context::new(clock, replay);
+        if let Some(a) = &observed_actor {
+            ctx = ctx.with_actor(a);
+        }
         first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
         found.clear();
         let delta = (first.response.status == 200)
@@ -563,53 +597,49 @@ fn reference(
         bound = next;
     }
     differences.append(&mut found);
-    let delta = (first.response.status == 200)
-        .then(|| edited.map(|c| c.delta_name().to_owned()))
-        .flatten();
-    let observed_entries = match (&delta, body) {
-        (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
-        _ => None,
-    };
-    let align = alignment(&first.outcomes, observed_entries, Profile::Docs);
-
-    // Where the reference stamps the time (rules O6, A7): `lastModifiedDateTime` when an item
-    // changed the collection, and each new standard artifact's `createdDateTime`.
-    let mut times = Vec::new();
     let changed = first.outcomes.iter().any(|o| {
         matches!(
             o,
             ItemOutcome::Added { .. } | ItemOutcome::Removed { existed: true, .. }
         )
     });
-    if changed && first.response.status == 200 {
-        times.push("/body/lastModifiedDateTime".to_owned());
-    }
-    if let Some(d) = &delta {
-        for (i, o) in first.outcomes.iter().enumerate() {
-            if let ItemOutcome::Added {
-                rule: RuleId::A7, ..
-            } = o
-            {
-                times.push(format!("/body/{}/{i}/createdDateTime", token(d)));
-            }
-        }
-    }
-    // The earliest instant the answer stamps where the reference stamps the time.
-    let now = times
+    let actor = observed_actor.filter(|_| changed);
+    let any_failed = first
+        .outcomes
         .iter()
-        .filter_map(|p| observed_at(p, body, state_after, &align, delta.as_deref()))
-        .filter_map(|v| v.as_str().and_then(|s| Timestamp::parse_rfc3339(s).ok()))
-        .min_by_key(|t| (t.unix_seconds(), t.subsec_nanos()));
-    let actor = changed
-        .then(|| {
-            body.and_then(|b| b.get("lastModifiedBy"))
-                .or_else(|| state_after.and_then(|s| s.get("lastModifiedBy")))
-        })
-        .flatten()
-        .filter(|a| a.is_object())
-        .cloned();
+        .any(|o| matches!(o, ItemOutcome::Failed(_)));
+    // One round that decided as the request runs: its answer, with the bound ids and clock
+    // written in, is the reference's (no second decision).
+    let same_run = rounds == 1
+        && !with_state
+        && first.response.status == 200
+        && !(options.atomic && any_failed)
+        && !bound.iter().any(|b| b == EXHAUSTED);
+    if same_run {
+        let minimal = options.return_minimal && !any_failed;
+        let text = first
+            .response
+            .body
+            .map(Body::into_string)
+            .unwrap_or_default();
+        let (text, outcomes) = bind_text(&text, first.outcomes, &bound);
+        let expected = Expected {
+            status: if minimal { 204 } else { 200 },
+            body: (!minimal).then(|| Body::new(text)),
+            state: None,
+            outcomes,
+        };
+        let binding = Binding {
+            ids: bound
+                .into_iter()
+                .filter(|id| !id.starts_with('\u{1}'))
+                .collect(),
+            now,
+            actor,
+        };
+        return (expected, binding, clock);
+    }
     // Run 2: the bound choices.
-    let clock = now.unwrap_or_else(default_time);
     let replay = Replay {
         ids: bound.clone().into_iter(),
         extra: Placeholders(1_000_000),
@@ -622,23 +652,16 @@ fn reference(
     let (answer, state) = if with_state {
         let mut session = before.clone();
         let answer = crate::apply_request_in_place(&mut session, request, options, &mut ctx);
-        (answer, Some(session.to_value()))
+        (answer, Some(session.to_json()))
     } else {
         (
             crate::answer_uncommitted(before, request, options, &mut ctx),
             None,
         )
     };
-    // The time pointers, now under the bound clock; in the state, where it was written.
-    let mut times: Vec<String> = times;
-    if let Some(s) = &state {
-        let mut in_state = Vec::new();
-        find_string(s, &clock.to_string(), "/state", &mut in_state);
-        times.extend(in_state);
-    }
     let expected = Expected {
         status: answer.response.status,
-        body: answer.response.body_value(),
+        body: answer.response.body,
         state,
         outcomes: answer.outcomes,
     };
@@ -650,7 +673,106 @@ fn reference(
         now,
         actor,
     };
-    (expected, binding, times)
+    (expected, binding, clock)
+}
+
+/// A first round's body and outcomes with the bound ids in place of its placeholders, in one
+/// pass over the text (a placeholder's JSON spelling is the only `\u0001` a body holds).
+fn bind_text(
+    text: &str,
+    outcomes: Vec<ItemOutcome>,
+    bound: &[String],
+) -> (String, Vec<ItemOutcome>) {
+    let quoted = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 2);
+        crate::json::write_str(&mut out, s);
+        out
+    };
+    // `"\u0001unbound-N"`: the N-th placeholder drawn, the N-th bound id.
+    let mut prefix = quoted(&placeholder(0));
+    prefix.truncate(prefix.len().saturating_sub(2));
+    let escape = prefix.get(1..).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + bound.len() * 40);
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let opening = at
+            .checked_sub(1)
+            .filter(|&q| rest.as_bytes().get(q) == Some(&b'"'));
+        let after = rest.get(at..).unwrap_or_default();
+        let Some(q) = opening.filter(|_| after.starts_with(escape)) else {
+            out.push_str(rest.get(..=at).unwrap_or_default());
+            rest = rest.get(at + 1..).unwrap_or_default();
+            continue;
+        };
+        let tail = after.get(escape.len()..).unwrap_or_default();
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let n = tail.get(..digits).and_then(|d| d.parse::<usize>().ok());
+        match n.filter(|_| tail.get(digits..).is_some_and(|t| t.starts_with('"'))) {
+            Some(n) => {
+                out.push_str(rest.get(..q).unwrap_or_default());
+                let id = n.checked_sub(1).and_then(|k| bound.get(k)).cloned();
+                out.push_str(&quoted(&id.unwrap_or_else(|| placeholder(n))));
+                rest = tail.get(digits + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push_str(rest.get(..=at).unwrap_or_default());
+                rest = rest.get(at + 1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    let mut k = 0;
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| match o {
+            ItemOutcome::Added {
+                rule: RuleId::A7,
+                id,
+            } => {
+                k += 1;
+                let id = bound.get(k - 1).cloned().unwrap_or(id);
+                ItemOutcome::Added {
+                    id,
+                    rule: RuleId::A7,
+                }
+            }
+            other => other,
+        })
+        .collect();
+    (out, outcomes)
+}
+
+/// The earliest instant the observed answer stamps where a server stamps the request time:
+/// the entries' `createdDateTime` (rule A7), and `lastModifiedDateTime` when it is not the one
+/// the session had (rule O6).
+fn observed_time(
+    before: &Session,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
+    edited: Option<ArtifactCollection>,
+) -> Option<Timestamp> {
+    let old: Option<String> = before
+        .member("lastModifiedDateTime")
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    let modified = body
+        .or(state_after)
+        .and_then(|at| at.get("lastModifiedDateTime"))
+        .and_then(Json::as_str)
+        .filter(|t| Some(*t) != old.as_deref());
+    let created = match (body, edited) {
+        (Some(b), Some(c)) => b
+            .get(c.delta_name())
+            .and_then(Json::as_array)
+            .unwrap_or_default(),
+        _ => &[],
+    }
+    .iter()
+    .filter_map(|e| e.get("createdDateTime").and_then(Json::as_str));
+    modified
+        .into_iter()
+        .chain(created)
+        .filter_map(|t| Timestamp::parse_rfc3339(t).ok())
+        .min_by_key(|t| (t.unix_seconds(), t.subsec_nanos()))
 }
 
 /// The ids a round's additions bind: the observed entry of each addition that takes a
@@ -661,13 +783,13 @@ fn bind_ids(
     edited: Option<ArtifactCollection>,
     outcomes: &[ItemOutcome],
     delta: Option<&str>,
-    body: Option<&Value>,
-    state_after: Option<&Value>,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
     differences: &mut Vec<Difference>,
 ) -> Vec<String> {
     let collection = delta.and(edited);
     let observed_entries = match (delta, body) {
-        (Some(d), Some(b)) => b.get(d).and_then(Value::as_array),
+        (Some(d), Some(b)) => b.get(d).and_then(Json::as_array),
         _ => None,
     };
     let align = alignment(outcomes, observed_entries, Profile::Docs);
@@ -681,10 +803,10 @@ fn bind_ids(
     let appended: Vec<&str> = match (state_after, collection) {
         (Some(s), Some(c)) => s
             .get(c.name())
-            .and_then(Value::as_array)
+            .and_then(Json::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|a| a.get("id").and_then(Value::as_str))
+            .filter_map(|a| a.get("id").and_then(Json::as_str))
             // New: not stored before, or stored and removed by the request (an id removed is
             // fresh again, rule A7).
             .filter(|id| before.artifact(c, id).is_none() || removed.contains(id))
@@ -709,7 +831,7 @@ fn bind_ids(
                 ids.push((i, Some(EXHAUSTED.to_owned())));
                 continue;
             }
-            let seen = entry.and_then(|e| e.get("id")).and_then(Value::as_str);
+            let seen = entry.and_then(|e| e.get("id")).and_then(Json::as_str);
             let id = match seen {
                 Some(id) => Some(id.to_owned()),
                 None if observed_entries.is_none() => from_state.next().map(str::to_owned),
@@ -729,45 +851,6 @@ fn bind_ids(
     )
 }
 
-/// The observed value at a time pointer of run 1's body: in the observed body (entries
-/// aligned), or, with no body, the same member of the observed state.
-fn observed_at<'v>(
-    pointer: &str,
-    body: Option<&'v Value>,
-    state: Option<&'v Value>,
-    align: &[Option<usize>],
-    delta: Option<&str>,
-) -> Option<&'v Value> {
-    let rest = pointer.strip_prefix("/body")?;
-    match body {
-        Some(b) => b.pointer(&observed_pointer(rest, align, delta)),
-        None => state.and_then(|s| s.pointer(rest)),
-    }
-}
-
-/// A pointer below the body with its delta entry index moved to the aligned observed index.
-fn observed_pointer(rest: &str, align: &[Option<usize>], delta: Option<&str>) -> String {
-    if let Some(d) = delta {
-        let prefix = format!("/{}/", token(d));
-        if let Some(tail) = rest.strip_prefix(&prefix) {
-            let (index, after) = tail.split_once('/').unwrap_or((tail, ""));
-            if let Some(j) = index
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| align.get(i).copied().flatten())
-            {
-                let after = if after.is_empty() {
-                    String::new()
-                } else {
-                    format!("/{after}")
-                };
-                return format!("{prefix}{j}{after}");
-            }
-        }
-    }
-    rest.to_owned()
-}
-
 /// Checks each bound id as rule A7 checks a drawn one, against the collection as the earlier
 /// items left it; a refused or missing one is a difference and is replaced by a placeholder.
 fn validate_ids(
@@ -779,21 +862,21 @@ fn validate_ids(
     delta: Option<&str>,
     differences: &mut Vec<Difference>,
 ) -> Vec<String> {
-    let mut removed: BTreeSet<String> = BTreeSet::new();
-    let mut added: BTreeSet<String> = BTreeSet::new();
+    let mut removed: BTreeSet<&str> = BTreeSet::new();
+    let mut added: BTreeSet<&str> = BTreeSet::new();
     let mut bound = Vec::with_capacity(ids.len());
     let mut next = ids.iter().peekable();
     for (i, o) in outcomes.iter().enumerate() {
         match o {
             ItemOutcome::Removed { id, existed: true } => {
-                added.remove(id);
-                removed.insert(id.clone());
+                added.remove(id.as_str());
+                removed.insert(id);
             }
             ItemOutcome::Added {
                 id,
                 rule: RuleId::G4,
             } => {
-                added.insert(id.clone());
+                added.insert(id);
             }
             o if takes_server_id(o) => {
                 let Some((_, id)) = next.next_if(|(at, _)| *at == i) else {
@@ -809,14 +892,14 @@ fn validate_ids(
                         bound.push(id.clone());
                         continue;
                     }
-                    Some(id) if id.is_empty() || stored(id) || added.contains(id) => {
+                    Some(id) if id.is_empty() || stored(id) || added.contains(id.as_str()) => {
                         Some(id.clone())
                     }
                     Some(_) => None,
                 };
                 match (id, refused) {
                     (Some(id), None) => {
-                        added.insert(id.clone());
+                        added.insert(id);
                         bound.push(id.clone());
                     }
                     (_, refused) => {
@@ -851,11 +934,9 @@ fn takes_server_id(o: &ItemOutcome) -> bool {
 
 /// The delta member of a 200 body: the edited collection's, when the body holds it (a state
 /// member spelled like the other collection's delta is a session member like any other).
-fn delta_name(body: &Value, edited: Option<ArtifactCollection>) -> Option<String> {
+fn delta_name(body: &Json<'_>, edited: Option<ArtifactCollection>) -> Option<String> {
     let name = edited?.delta_name();
-    body.as_object()?
-        .contains_key(name)
-        .then(|| name.to_owned())
+    body.get(name).map(|_| name.to_owned())
 }
 
 /// For each expected delta entry, the index of the observed entry it is compared with: one
@@ -863,7 +944,7 @@ fn delta_name(body: &Value, edited: Option<ArtifactCollection>) -> Option<String
 /// out is matched with nothing.
 fn alignment(
     outcomes: &[ItemOutcome],
-    observed: Option<&Vec<Value>>,
+    observed: Option<&[Json<'_>]>,
     profile: Profile,
 ) -> Vec<Option<usize>> {
     let mut j = 0usize;
@@ -875,7 +956,7 @@ fn alignment(
             {
                 let here = observed.and_then(|e| e.get(j));
                 let is_it = here.is_some_and(|e| {
-                    e.get("id").and_then(Value::as_str) == Some(id.as_str())
+                    e.get("id").and_then(Json::as_str) == Some(id.as_str())
                         && (e.get("@removed").is_some() || e.get("@odata.removed").is_some())
                 });
                 if !is_it {
@@ -901,13 +982,14 @@ struct RuleMap {
 impl RuleMap {
     fn new(
         expected: &Expected,
-        body: Option<&Value>,
+        expected_body: Option<&Json<'_>>,
+        body: Option<&Json<'_>>,
         profile: Profile,
         edited: Option<ArtifactCollection>,
     ) -> RuleMap {
-        let delta = expected.body.as_ref().and_then(|b| delta_name(b, edited));
+        let delta = expected_body.and_then(|b| delta_name(b, edited));
         let observed = match (&delta, body) {
-            (Some(d), Some(b)) => b.get(d.as_str()).and_then(Value::as_array),
+            (Some(d), Some(b)) => b.get(d.as_str()).and_then(Json::as_array),
             _ => None,
         };
         let align = alignment(&expected.outcomes, observed, profile);
@@ -922,7 +1004,7 @@ impl RuleMap {
                 *slot = Some(i);
             }
         }
-        let status_rule = match (&expected.body, expected.status) {
+        let status_rule = match (expected_body, expected.status) {
             (_, 204) => RuleId::O5,
             (Some(b), _) if b.get("error").is_some_and(|e| e.get("code").is_some()) => {
                 expected_error_rule(expected)
@@ -998,63 +1080,48 @@ fn compare_body(
     walk: &mut Walk<'_>,
     profile: Profile,
     expected: &Expected,
+    (expected_body, body): (Option<&Json<'_>>, Option<&Json<'_>>),
     observed_has_body: bool,
-    body: Option<&Value>,
     rules: &RuleMap,
     tolerated: &mut Vec<Tolerated>,
 ) {
-    let Some(e) = &expected.body else {
+    let Some(e) = expected_body else {
         if observed_has_body {
-            walk.out.push(Difference {
-                pointer: "/body".into(),
-                kind: DifferenceKind::Extra,
-                expected: None,
-                observed: body.cloned(),
-                rule: Some(rules.status_rule),
-            });
+            walk.record(&[Seg::Key("body")], DifferenceKind::Extra, None, body);
         }
         return;
     };
     let Some(o) = body else {
         if !observed_has_body {
-            walk.out.push(Difference {
-                pointer: "/body".into(),
-                kind: DifferenceKind::Missing,
-                expected: Some(e.clone()),
-                observed: None,
-                rule: Some(rules.status_rule),
-            });
+            walk.record(&[Seg::Key("body")], DifferenceKind::Missing, Some(e), None);
         }
         return;
     };
-    let (Some(d), Value::Object(em), Value::Object(om)) = (&rules.delta, e, o) else {
-        walk.values("/body", e, o);
+    let mut path = vec![Seg::Key("body")];
+    let (Some(d), Json::Object(em), Json::Object(om)) = (&rules.delta, e, o) else {
+        walk.values(&mut path, e, o);
         return;
     };
     // The entries first (each item's outcome), then the session members around them.
-    let e_entries = em.get(d.as_str());
-    let o_entries = om.get(d.as_str());
-    let base = format!("/body/{}", token(d));
-    match (e_entries, o_entries) {
-        (Some(Value::Array(e)), Some(Value::Array(o))) => {
+    path.push(Seg::Key(d.as_str()));
+    match (em.get(d.as_str()), om.get(d.as_str())) {
+        (Some(Json::Array(e)), Some(Json::Array(o))) => {
             let align = alignment(&expected.outcomes, Some(o), profile);
             for (i, ev) in e.iter().enumerate() {
                 match align.get(i).copied().flatten() {
-                    Some(j) => match o.get(j) {
-                        Some(ov) => walk.values(&format!("{base}/{j}"), ev, ov),
-                        None => walk.out.push(Difference {
-                            pointer: format!("{base}/{j}"),
-                            kind: DifferenceKind::Missing,
-                            expected: Some(ev.clone()),
-                            observed: None,
-                            rule: expected.outcomes.get(i).map(ItemOutcome::rule),
-                        }),
-                    },
+                    Some(j) => {
+                        path.push(Seg::Index(j));
+                        match o.get(j) {
+                            Some(ov) => walk.values(&mut path, ev, ov),
+                            None => walk.record(&path, DifferenceKind::Missing, Some(ev), None),
+                        }
+                        path.pop();
+                    }
                     None => tolerated.push(Tolerated {
                         difference: Difference {
-                            pointer: format!("{base}/-"),
+                            pointer: format!("/body/{}/-", token(d)),
                             kind: DifferenceKind::Missing,
-                            expected: Some(ev.clone()),
+                            expected: Some(ev.to_value()),
                             observed: None,
                             rule: expected.outcomes.get(i).map(ItemOutcome::rule),
                         },
@@ -1064,18 +1131,19 @@ fn compare_body(
             }
             let used = align.iter().flatten().count();
             for (j, ov) in o.iter().enumerate().skip(used) {
-                walk.out.push(Difference {
-                    pointer: format!("{base}/{j}"),
-                    kind: DifferenceKind::Extra,
-                    expected: None,
-                    observed: Some(ov.clone()),
-                    rule: Some(RuleId::O3),
-                });
+                path.push(Seg::Index(j));
+                walk.record(&path, DifferenceKind::Extra, None, Some(ov));
+                path.pop();
             }
         }
-        (e, o) => walk.values(&base, e.unwrap_or(&Value::Null), o.unwrap_or(&Value::Null)),
+        (e, o) => walk.values(
+            &mut path,
+            e.unwrap_or(&Json::Null),
+            o.unwrap_or(&Json::Null),
+        ),
     }
-    walk.objects("/body", em, om, Some(d.as_str()));
+    path.pop();
+    walk.objects(&mut path, em, om, Some(d.as_str()));
 }
 
 /// Splits the differences into those that stand and those the settings tolerate.
@@ -1087,8 +1155,8 @@ fn judge(
     rules: &RuleMap,
 ) -> (Vec<Difference>, Vec<Tolerated>) {
     // The request's items, read again only when a docs-profile `@contentId` needs them.
-    let wanted = settings.profile == Profile::Docs
-        && all.iter().any(|d| d.pointer.ends_with("/@contentId"));
+    let wanted =
+        settings.profile == Profile::Docs && all.iter().any(|d| d.pointer.ends_with("/@contentId"));
     let items: Option<Vec<Value>> = wanted
         .then(|| serde_json::from_slice::<Value>(request).ok())
         .flatten()
