@@ -398,26 +398,19 @@ fn c3_every_single_change_is_found_where_it_was_made() {
             let mut a = extra[&coll][0].clone();
             a["id"] = json!("smuggled");
             extra[&coll].as_array_mut().unwrap().push(a);
-            let v = judge(
-                &case,
-                case.body
-                    .as_deref()
-                    .map(|b| as_another_server(&case, b))
-                    .as_deref(),
-                Some(&extra.to_string()),
-                &Settings::default(),
-            );
+            let other = case.body.as_deref().map(|b| as_another_server(&case, b));
+            let with_state = |state: &Value| {
+                judge(
+                    &case,
+                    other.as_deref(),
+                    Some(&state.to_string()),
+                    &Settings::default(),
+                )
+            };
+            let v = with_state(&extra);
             assert!(!v.conformant, "{}: an extra artifact", case.name);
             state[&coll][0]["status"] = json!("someOtherStatus");
-            let v = judge(
-                &case,
-                case.body
-                    .as_deref()
-                    .map(|b| as_another_server(&case, b))
-                    .as_deref(),
-                Some(&state.to_string()),
-                &Settings::default(),
-            );
+            let v = with_state(&state);
             assert!(!v.conformant, "{}: a changed artifact", case.name);
             assert!(
                 v.differences[0]
