@@ -661,3 +661,51 @@ fn c3_bad_observed_answers_get_a_verdict() {
     assert_eq!(v.differences[0].rule, Some(RuleId::O2));
     let _ = SeededIds::new(1).next_id();
 }
+
+/// Rule C3 under hostile answers: any bytes as the observed body or state, and a conformant
+/// body cut short or with a byte changed, get a verdict, never a panic.
+#[test]
+fn c3_any_observed_bytes_get_a_verdict() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = cases();
+    let mut runner = TestRunner::new(Config {
+        cases: 512,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        0..cases.len(),
+        proptest::collection::vec(any::<u8>(), 0..300),
+        any::<u16>(),
+        any::<u8>(),
+        any::<bool>(),
+    );
+    runner
+        .run(&strategy, |(k, noise, at, byte, as_state)| {
+            let case = &cases[k];
+            let before = Session::from_json(case.before.as_bytes()).unwrap();
+            let mut body = case.body.clone().unwrap_or_default().into_bytes();
+            if !body.is_empty() {
+                let at = usize::from(at) % body.len();
+                if byte % 3 == 0 {
+                    body.truncate(at);
+                } else {
+                    body[at] = byte;
+                }
+            }
+            for observed in [&body, &noise] {
+                let mut o = Observed::new(case.status, Some(observed));
+                if as_state {
+                    o = o.with_state_after(observed);
+                }
+                for profile in PROFILES {
+                    let settings = Settings::default().with_profile(profile);
+                    let v = check(&before, &case.request, &case.options, &o, &settings);
+                    prop_assert_eq!(v.conformant, v.differences.is_empty());
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
