@@ -21,6 +21,13 @@ mod context;
 mod decide;
 mod enums;
 mod error;
+/// The fuzz harness: entry points of the fuzz targets and the model of the rules.
+///
+/// **Unstable, not for embedders**: compiled only with the `_internal_test_exports` feature,
+/// which exists for this repository's tests and fuzz targets. No semver promise: it may change
+/// or go in any release. It panics on a broken invariant by design, which is why the default
+/// build leaves it out.
+#[cfg(feature = "_internal_test_exports")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod ids;

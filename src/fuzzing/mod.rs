@@ -1,5 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/`, kept in the library so a plain `cargo test`
-//! replays the committed corpus on stable. Not part of the public API.
+//! replays the committed corpus on stable. Not part of the public API: compiled only with the
+//! unstable `_internal_test_exports` feature, which the package's tests get from its
+//! dev-dependency on itself and the fuzz crate enables.
 //!
 //! Each function takes arbitrary bytes and panics only when an invariant of
 //! `docs/SEMANTICS.md` is broken:
@@ -14,8 +16,8 @@
 //! dependency.
 
 // Panicking is what this module is for: a broken invariant must abort so libFuzzer records the
-// input, and the checks index into JSON they have just verified. Nothing but the fuzz targets and
-// `tests/fuzz_replay.rs` calls it.
+// input, and the checks index into JSON they have just verified. Nothing but the fuzz targets,
+// `tests/fuzz_replay.rs` and `tests/properties.rs` calls it, and the default build leaves it out.
 #![allow(
     clippy::panic,
     clippy::unwrap_used,
