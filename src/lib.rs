@@ -23,6 +23,9 @@ mod enums;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "gen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gen")))]
+pub mod r#gen;
 mod ids;
 mod index;
 mod json;
