@@ -171,3 +171,25 @@ fn decided_rules_name_the_refusal_or_each_outcome_once() {
     }
     assert!(seen_refusal && seen_items);
 }
+
+#[test]
+fn valid_mix_with_many_items_still_succeeds() {
+    for case in Generator::new(8)
+        .mix(Mix::Valid)
+        .artifacts(0)
+        .items(200)
+        .take(50)
+    {
+        let mut case = case;
+        case.options.max_items = 200;
+        let applied = case.apply().unwrap();
+        assert!(
+            applied
+                .outcomes
+                .iter()
+                .all(|o| !matches!(o, restore_delta::ItemOutcome::Failed(_))),
+            "{:?}",
+            applied.outcomes
+        );
+    }
+}

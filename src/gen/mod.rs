@@ -517,9 +517,10 @@ impl<'r> Builder<'r> {
         self.rng.pick(&ABSENT_IDS, "nope").to_owned()
     }
 
-    /// A fresh restore point or item key, unique within the case.
+    /// A fresh restore point or item key, unique within the case (the item's position is in
+    /// it), whatever the item count.
     fn fresh(&mut self, prefix: &str) -> String {
-        format!("{prefix}-n{}", self.items.len() + self.rng.below(1000) * 64)
+        format!("{prefix}-n{}-{}", self.items.len(), self.rng.below(1000))
     }
 
     /// A valid addition for the edited collection.
