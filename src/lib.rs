@@ -30,6 +30,9 @@ mod error;
 #[cfg(feature = "_internal_test_exports")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "gen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gen")))]
+pub mod r#gen;
 mod ids;
 mod index;
 mod json;

@@ -536,3 +536,35 @@ fn rule_rows_are_parsed_by_hand() {
     let ids: Vec<String> = documented_rule_ids(text).into_iter().collect();
     assert_eq!(ids, ["D4", "E10", "S1"]);
 }
+
+/// Generated cases (`restore_delta::gen`, as `restore-delta gen` writes them) pass this harness:
+/// each is written as a file and checked like the shipped vectors (status, body, state,
+/// `Preference-Applied`, O2, D1, clean JSON), for every mix. (Compiled with the `gen` feature,
+/// which the package's self dev-dependency turns on here.)
+#[cfg(feature = "gen")]
+#[test]
+fn generated_vectors_pass() {
+    use restore_delta::r#gen::{Generator, Mix};
+    let dir =
+        std::env::temp_dir().join(format!("restore-delta-gen-vectors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    let mut hex = 0;
+    for (m, mix) in [Mix::Valid, Mix::Mixed, Mix::Hostile]
+        .into_iter()
+        .enumerate()
+    {
+        for (i, case) in Generator::new(11).mix(mix).take(300).enumerate() {
+            let text = case.vector(&format!("Generated case {i}.")).unwrap();
+            hex += usize::from(text.contains("\"request_hex\""));
+            let path = dir.join(format!("{m}-{i:03}.json"));
+            std::fs::write(&path, &text).unwrap();
+            if let Err(problems) = check_file(&path) {
+                failures.push(format!("{} {i}: {problems:?}", mix.as_str()));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(hex > 0, "no generated body needed request_hex");
+}

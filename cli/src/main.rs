@@ -1,9 +1,11 @@
 //! `restore-delta`: apply a restore-session PATCH body to a state file, or judge another
-//! implementation's answer against the reference, from the shell.
+//! implementation's answer against the reference, or generate cases with their answers, from
+//! the shell.
 
 mod apply;
 mod check;
 mod common;
+mod generate;
 mod har;
 mod report;
 
@@ -30,6 +32,10 @@ enum Command {
     /// HAR capture) against the reference; exit 0 conformant, 1 not conformant.
     #[command(after_help = check::CHECK_EXAMPLES)]
     Check(check::CheckArgs),
+    /// Generate cases (state, body, options, clock, seed) with the reference's answer, as
+    /// conformance vectors, for fuzzing and differential testing of other implementations.
+    #[command(after_help = generate::GEN_EXAMPLES)]
+    Gen(generate::GenArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Apply(args) => apply::run(args),
         Command::Check(args) => check::run(args),
+        Command::Gen(args) => generate::run(args),
     };
     match result {
         Ok(code) => code,

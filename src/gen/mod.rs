@@ -1,0 +1,866 @@
+//! Generated cases for fuzzing and differential campaigns (feature `gen`).
+//!
+//! A [`Generator`] turns a seed into an endless, deterministic stream of [`Case`]s: a state, a
+//! request body, the options, the clock value and the id seed, everything another
+//! implementation of the endpoint needs to be run on the same inputs as [`apply`]. The same
+//! seed and knobs give the same cases, byte for byte, on every platform: the generator draws
+//! from its own SplitMix64 (the algorithm of [`SeededIds`](crate::SeededIds)) and never from
+//! the operating system.
+//!
+//! [`Coverage`] counts which rules decided the answers to a set of cases (the rule an outcome
+//! or a refusal names), and [`Case::vector`] writes a case in the format of `docs/VECTORS.md`
+//! with the reference's answer.
+//!
+//! ```
+//! use restore_delta::r#gen::{Coverage, Generator, Mix};
+//! use restore_delta::RuleId;
+//! let cases: Vec<_> = Generator::new(7).mix(Mix::Mixed).take(200).collect();
+//! let again: Vec<_> = Generator::new(7).mix(Mix::Mixed).take(200).collect();
+//! assert_eq!(cases, again);
+//! let coverage = Coverage::of(&cases);
+//! assert_eq!(coverage.cases(), 200);
+//! assert!(coverage.count(RuleId::X4) > 0);
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use crate::{
+    Applied, Context, Family, ItemOutcome, Options, RequestError, RuleId, SeededIds, Session,
+    SessionKind, StateError, Timestamp, TimestampError, apply,
+};
+
+mod hostile;
+mod vector;
+
+/// The rules an [`ItemOutcome`] or a [`RequestError`] can name: those that decide an answer.
+///
+/// The other rules of `docs/SEMANTICS.md` shape every answer rather than decide one, so no
+/// outcome names them: S1–S5 read the state (a bad one is a [`StateError`], S3, before any
+/// request is looked at); O2–O9 fix the response's shape, echoes, headers and bookkeeping; D1–D4
+/// are properties of every run (determinism, seeded ids, no panic, order kept); C1–C3 belong to
+/// the reference check.
+pub const DECISION_RULES: &[RuleId] = &[
+    RuleId::E1,
+    RuleId::E2,
+    RuleId::E3,
+    RuleId::E4,
+    RuleId::E5,
+    RuleId::E6,
+    RuleId::E7,
+    RuleId::E8,
+    RuleId::E9,
+    RuleId::X1,
+    RuleId::X2,
+    RuleId::X3,
+    RuleId::X4,
+    RuleId::A1,
+    RuleId::A2,
+    RuleId::A3,
+    RuleId::A4,
+    RuleId::A5,
+    RuleId::A6,
+    RuleId::A7,
+    RuleId::G1,
+    RuleId::G2,
+    RuleId::G3,
+    RuleId::G4,
+    RuleId::O1,
+];
+
+/// What kind of requests a [`Generator`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mix {
+    /// Requests that mostly succeed: well-formed additions and removals on draft sessions.
+    Valid,
+    /// Requests that reach the failure of every rule: refused envelopes (E1–E9), failing items
+    /// of every kind (X, A, G) and atomic requests (O1), among successful items.
+    Mixed,
+    /// Bodies a server must survive: malformed JSON, deep nesting, duplicate member names, huge
+    /// strings, byte-order marks, invalid UTF-8, wrong types at every level.
+    Hostile,
+}
+
+impl Mix {
+    /// The mix's name as the CLI spells it (`valid`, `mixed`, `hostile`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mix::Valid => "valid",
+            Mix::Mixed => "mixed",
+            Mix::Hostile => "hostile",
+        }
+    }
+}
+
+/// The options of a case: a `Prefer` header value and the limits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct CaseOptions {
+    /// The `Prefer` header value, if the request has one.
+    pub prefer: Option<String>,
+    /// Most items per request (E7).
+    pub max_items: usize,
+    /// Largest body in bytes (E1).
+    pub max_bytes: usize,
+    /// Deepest nesting (E2).
+    pub max_depth: usize,
+}
+
+impl Default for CaseOptions {
+    fn default() -> Self {
+        let d = Options::default();
+        CaseOptions {
+            prefer: None,
+            max_items: d.max_items,
+            max_bytes: d.max_bytes,
+            max_depth: d.max_depth,
+        }
+    }
+}
+
+impl CaseOptions {
+    /// These options as the library takes them.
+    pub fn to_options(&self) -> Options {
+        let o = Options::default()
+            .with_max_items(self.max_items)
+            .with_max_bytes(self.max_bytes)
+            .with_max_depth(self.max_depth);
+        match &self.prefer {
+            Some(p) => o.with_prefer(p),
+            None => o,
+        }
+    }
+}
+
+/// One generated case: everything a PATCH needs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Case {
+    /// The session before the request, as JSON text.
+    pub state: String,
+    /// The request body (not always UTF-8 or JSON in the hostile mix).
+    pub request: Vec<u8>,
+    /// The `Prefer` value and the limits.
+    pub options: CaseOptions,
+    /// The request time, RFC 3339 in UTC.
+    pub now: String,
+    /// The seed of the id source ([`SeededIds`]); below 2^53, exact in any JSON parser.
+    pub seed: u64,
+}
+
+impl Case {
+    /// Applies the case with the reference: [`apply`] with the case's options, time and seed.
+    ///
+    /// # Errors
+    /// The state error of rule S3 when the state is not one the library works on, or a `now`
+    /// that is not RFC 3339 (generated cases have neither; a caller may have changed them).
+    pub fn apply(&self) -> Result<Applied, CaseError> {
+        let session = Session::from_json(self.state.as_bytes())?;
+        let now = Timestamp::parse_rfc3339(&self.now)?;
+        let mut ctx = Context::new(now, SeededIds::new(self.seed));
+        Ok(apply(
+            session,
+            &self.request,
+            &self.options.to_options(),
+            &mut ctx,
+        ))
+    }
+}
+
+/// Why a [`Case`] could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    /// The state is not one the library works on (rule S3).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// `now` is not an RFC 3339 time.
+    #[error("now: {0}")]
+    Now(#[from] TimestampError),
+}
+
+/// The rules that decided an answer: the refusal's rule, or each outcome's rule, each once, in
+/// the order first met.
+pub fn decided_rules(outcomes: &[ItemOutcome], error: Option<&RequestError>) -> Vec<RuleId> {
+    let mut rules: Vec<RuleId> = Vec::new();
+    let named = error
+        .map(|e| e.rule)
+        .into_iter()
+        .chain(outcomes.iter().map(ItemOutcome::rule));
+    for rule in named {
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+/// How often each rule decided an answer in a set of cases.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    cases: usize,
+    state_errors: usize,
+    counts: BTreeMap<RuleId, usize>,
+}
+
+impl Coverage {
+    /// Applies every case with the reference ([`Case::apply`]) and counts, per rule, the cases
+    /// where that rule decided an outcome or the refusal.
+    pub fn of<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Coverage {
+        let mut coverage = Coverage::default();
+        for case in cases {
+            match case.apply() {
+                Ok(applied) => {
+                    coverage.add(&decided_rules(&applied.outcomes, applied.error.as_ref()))
+                }
+                Err(_) => {
+                    coverage.cases = coverage.cases.saturating_add(1);
+                    coverage.state_errors = coverage.state_errors.saturating_add(1);
+                }
+            }
+        }
+        coverage
+    }
+
+    /// Counts one case whose answer these rules decided.
+    pub fn add(&mut self, rules: &[RuleId]) {
+        self.cases = self.cases.saturating_add(1);
+        for rule in rules {
+            let n = self.counts.entry(*rule).or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+
+    /// The number of cases counted.
+    pub fn cases(&self) -> usize {
+        self.cases
+    }
+
+    /// The cases whose state the library refused (rule S3).
+    pub fn state_errors(&self) -> usize {
+        self.state_errors
+    }
+
+    /// The number of cases where `rule` decided an outcome or the refusal.
+    pub fn count(&self, rule: RuleId) -> usize {
+        self.counts.get(&rule).copied().unwrap_or(0)
+    }
+
+    /// The share of cases (0 to 1) where `rule` decided an outcome or the refusal.
+    pub fn share(&self, rule: RuleId) -> f64 {
+        if self.cases == 0 {
+            return 0.0;
+        }
+        self.count(rule) as f64 / self.cases as f64
+    }
+
+    /// The decision rules ([`DECISION_RULES`]) no case reached.
+    pub fn missing(&self) -> Vec<RuleId> {
+        DECISION_RULES
+            .iter()
+            .copied()
+            .filter(|r| self.count(*r) == 0)
+            .collect()
+    }
+}
+
+/// A table: each decision rule, its count and its share of the cases.
+impl fmt::Display for Coverage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rule  cases   share   (of {} cases)", self.cases)?;
+        for rule in DECISION_RULES {
+            writeln!(
+                f,
+                "{:<4}  {:>6}  {:>5.1}%",
+                rule.as_str(),
+                self.count(*rule),
+                self.share(*rule) * 100.0
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// SplitMix64, as [`SeededIds`] draws: deterministic on every platform.
+#[derive(Clone, Debug)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        match u64::try_from(n) {
+            Ok(0) | Err(_) => 0,
+            Ok(m) => usize::try_from(self.next_u64() % m).unwrap_or(0),
+        }
+    }
+
+    /// True with probability `percent` / 100.
+    pub(crate) fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    /// One of `items` (the first when there is a choice of none).
+    pub(crate) fn pick<T: Clone>(&mut self, items: &[T], fallback: T) -> T {
+        items
+            .get(self.below(items.len()))
+            .cloned()
+            .unwrap_or(fallback)
+    }
+}
+
+/// A deterministic stream of [`Case`]s; an [`Iterator`] that never ends.
+///
+/// Knobs (builder methods) choose the session kinds, the collection family, the state size, the
+/// item count and the [`Mix`]. Defaults: all three kinds, both families, 5 stored artifacts, up
+/// to 6 items, [`Mix::Mixed`].
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Generator {
+    rng: Rng,
+    kinds: Vec<SessionKind>,
+    family: Option<Family>,
+    artifacts: usize,
+    items: usize,
+    mix: Mix,
+}
+
+impl Generator {
+    /// A generator whose cases follow from `seed` alone (and the knobs).
+    pub fn new(seed: u64) -> Generator {
+        Generator {
+            rng: Rng(seed),
+            kinds: SessionKind::ALL.to_vec(),
+            family: None,
+            artifacts: 5,
+            items: 6,
+            mix: Mix::Mixed,
+        }
+    }
+
+    /// Sessions of this kind only.
+    pub fn kind(mut self, kind: SessionKind) -> Generator {
+        self.kinds = vec![kind];
+        self
+    }
+
+    /// Sessions of every kind (the default).
+    pub fn all_kinds(mut self) -> Generator {
+        self.kinds = SessionKind::ALL.to_vec();
+        self
+    }
+
+    /// Requests on this family's collection only (`None`, the default: either).
+    pub fn family(mut self, family: Option<Family>) -> Generator {
+        self.family = family;
+        self
+    }
+
+    /// The number of artifacts stored in the edited collection of each state.
+    pub fn artifacts(mut self, n: usize) -> Generator {
+        self.artifacts = n;
+        self
+    }
+
+    /// The most items of a request (each request has 1 to `n`; at least 1).
+    pub fn items(mut self, n: usize) -> Generator {
+        self.items = n.max(1);
+        self
+    }
+
+    /// The kind of requests.
+    pub fn mix(mut self, mix: Mix) -> Generator {
+        self.mix = mix;
+        self
+    }
+
+    /// The next case.
+    pub fn case(&mut self) -> Case {
+        let kind = self.rng.pick(&self.kinds, SessionKind::OneDriveForBusiness);
+        let family = match self.family {
+            Some(f) => f,
+            None if self.rng.chance(50) => Family::Granular,
+            None => Family::Standard,
+        };
+        let mut b = Builder::new(&mut self.rng, kind, family, self.artifacts);
+        let count = 1 + b.rng.below(self.items);
+        match self.mix {
+            Mix::Valid => b.valid(count),
+            Mix::Mixed => b.mixed(count),
+            Mix::Hostile => b.hostile(count),
+        }
+        b.finish()
+    }
+}
+
+impl Iterator for Generator {
+    type Item = Case;
+
+    fn next(&mut self) -> Option<Case> {
+        Some(self.case())
+    }
+}
+
+/// The session id of every generated state.
+const SESSION_ID: &str = "gen-session";
+/// 2026-01-01T00:00:00Z: generated clocks fall in the year after it.
+const EPOCH_2026: i64 = 1_767_225_600;
+/// Ids that are in no generated state.
+const ABSENT_IDS: [&str; 3] = ["absent-1", "Absent-0", "nope"];
+
+/// One case under construction.
+pub(crate) struct Builder<'r> {
+    pub(crate) rng: &'r mut Rng,
+    pub(crate) kind: SessionKind,
+    pub(crate) family: Family,
+    state: Map<String, Value>,
+    /// The ids and keys of the stored artifacts of the edited collection.
+    stored: Vec<String>,
+    /// The destination type the stored artifacts restore to, if any (A5).
+    destination: &'static str,
+    /// Members of the body besides the edited collection's delta.
+    extra: Vec<(String, Value)>,
+    items: Vec<Value>,
+    /// The body as text, when it is not the JSON of `items` and `extra`.
+    raw: Option<Vec<u8>>,
+    pub(crate) options: CaseOptions,
+    /// Set the byte limit just below the body's size (E1).
+    too_big: bool,
+}
+
+impl<'r> Builder<'r> {
+    fn new(rng: &'r mut Rng, kind: SessionKind, family: Family, artifacts: usize) -> Builder<'r> {
+        let destination = if rng.chance(50) { "new" } else { "inPlace" };
+        let mut b = Builder {
+            rng,
+            kind,
+            family,
+            state: Map::new(),
+            stored: Vec::new(),
+            destination,
+            extra: Vec::new(),
+            items: Vec::new(),
+            raw: None,
+            options: CaseOptions::default(),
+            too_big: false,
+        };
+        b.state
+            .insert("@odata.type".into(), json!(kind.odata_type()));
+        b.state.insert("id".into(), json!(SESSION_ID));
+        b.state.insert("status".into(), json!("draft"));
+        let collection = kind.collection(family);
+        let mut stored = Vec::with_capacity(artifacts);
+        for i in 0..artifacts {
+            let artifact = b.stored_artifact(i);
+            if let Some(id) = artifact.get("id").and_then(Value::as_str) {
+                b.stored.push(id.to_owned());
+            }
+            stored.push(artifact);
+        }
+        if !stored.is_empty() {
+            b.state
+                .insert("restoreJobType".into(), json!(family.job_type()));
+            b.state.insert(
+                "restoreSessionArtifactCount".into(),
+                json!({"total": artifacts, "completed": 0}),
+            );
+        }
+        b.state
+            .insert(collection.name().into(), Value::Array(stored));
+        b
+    }
+
+    fn granular_item(&self) -> bool {
+        self.family == Family::Granular && self.kind != SessionKind::Exchange
+    }
+
+    fn mailbox_granular(&self) -> bool {
+        self.family == Family::Granular && self.kind == SessionKind::Exchange
+    }
+
+    fn stored_artifact(&mut self, i: usize) -> Value {
+        if self.granular_item() {
+            json!({"id": format!("key-{i}"), "browseSessionId": "bs-1",
+                "status": "added", "createdDateTime": "2026-01-01T00:00:00Z"})
+        } else {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(format!("art-{i}")));
+            m.insert("restorePoint".into(), json!({"id": format!("rp-{i}")}));
+            m.insert("destinationType".into(), json!(self.destination));
+            if self.mailbox_granular() {
+                m.insert("searchResponseId".into(), json!("search-1"));
+            }
+            m.insert("status".into(), json!("added"));
+            Value::Object(m)
+        }
+    }
+
+    /// A stored id, or an absent one when the state holds none.
+    fn stored_id(&mut self) -> String {
+        match self.stored.get(self.rng.below(self.stored.len())) {
+            Some(id) => id.clone(),
+            None => self.absent_id(),
+        }
+    }
+
+    fn absent_id(&mut self) -> String {
+        self.rng.pick(&ABSENT_IDS, "nope").to_owned()
+    }
+
+    /// A fresh restore point or item key, unique within the case (the item's position is in
+    /// it), whatever the item count.
+    fn fresh(&mut self, prefix: &str) -> String {
+        format!("{prefix}-n{}-{}", self.items.len(), self.rng.below(1000))
+    }
+
+    /// A valid addition for the edited collection.
+    pub(crate) fn addition(&mut self) -> Map<String, Value> {
+        let mut m = Map::new();
+        if self.granular_item() {
+            let key = self.fresh("key");
+            m.insert("browseSessionId".into(), json!("bs-1"));
+            m.insert("itemKey".into(), json!(key));
+        } else {
+            let rp = self.fresh("rp");
+            let reference = if self.rng.chance(20) {
+                json!({"@odata.id": format!("restorePoints/{rp}")})
+            } else {
+                json!({"id": rp})
+            };
+            m.insert("restorePoint".into(), reference);
+            m.insert("destinationType".into(), json!(self.destination));
+            if self.mailbox_granular() {
+                m.insert("searchResponseId".into(), json!("search-2"));
+            }
+        }
+        if self.rng.chance(10) {
+            m.insert("@contentId".into(), json!(format!("c{}", self.items.len())));
+        }
+        m
+    }
+
+    /// A removal of a stored artifact.
+    pub(crate) fn removal(&mut self, id: String) -> Map<String, Value> {
+        let mut m = Map::new();
+        let marker = match self.rng.below(4) {
+            0 => json!({}),
+            1 => json!({"reason": "deleted"}),
+            _ => json!({"reason": "changed"}),
+        };
+        let name = if self.rng.chance(20) {
+            "@odata.removed"
+        } else {
+            "@removed"
+        };
+        m.insert(name.into(), marker);
+        m.insert("id".into(), json!(id));
+        m
+    }
+
+    fn valid(&mut self, count: usize) {
+        if self.rng.chance(25) {
+            self.options.prefer = Some(
+                self.rng
+                    .pick(
+                        &[
+                            "return=minimal",
+                            "continue-on-error=false",
+                            "return=representation, include-unknown-enum-members",
+                        ],
+                        "return=minimal",
+                    )
+                    .to_owned(),
+            );
+        }
+        let mut removable = self.stored.clone();
+        for _ in 0..count {
+            let item = if !removable.is_empty() && self.rng.chance(35) {
+                let id = removable.swap_remove(self.rng.below(removable.len()));
+                self.removal(id)
+            } else {
+                self.addition()
+            };
+            self.items.push(Value::Object(item));
+        }
+    }
+
+    fn mixed(&mut self, count: usize) {
+        // One case in four is refused as a whole (E1–E9); the others decide items.
+        if self.rng.chance(25) {
+            self.valid(count);
+            self.envelope_fault();
+            return;
+        }
+        if self.rng.chance(15) {
+            self.options.prefer = Some(
+                self.rng
+                    .pick(
+                        &["continue-on-error=false", "odata.continue-on-error=false"],
+                        "continue-on-error=false",
+                    )
+                    .to_owned(),
+            );
+        } else if self.rng.chance(10) {
+            self.options.prefer = Some("return=minimal".to_owned());
+        }
+        for _ in 0..count {
+            let item = if self.rng.chance(40) {
+                if !self.stored.is_empty() && self.rng.chance(50) {
+                    let id = self.stored_id();
+                    self.removal(id)
+                } else {
+                    self.addition()
+                }
+            } else {
+                self.failing_item()
+            };
+            self.items.push(Value::Object(item));
+        }
+    }
+
+    /// An item that fails one rule (or, by chance, one that the evolving collection lets pass).
+    fn failing_item(&mut self) -> Map<String, Value> {
+        let granular_item = self.granular_item();
+        let choice = self.rng.below(if granular_item { 6 } else { 9 });
+        match (choice, granular_item) {
+            // X1: a bad removal marker.
+            (0, _) => {
+                let id = self.stored_id();
+                let mut m = self.removal(id);
+                let bad = self.rng.pick(
+                    &[
+                        json!("changed"),
+                        json!({"reason": "Deleted"}),
+                        json!({"reason": 1}),
+                        json!([]),
+                    ],
+                    Value::Null,
+                );
+                m.remove("@odata.removed");
+                m.insert("@removed".into(), bad);
+                m
+            }
+            // X2: a bad id.
+            (1, _) => {
+                let id = self.stored_id();
+                let mut m = self.removal(id);
+                match self.rng.below(3) {
+                    0 => drop(m.remove("id")),
+                    1 => drop(m.insert("id".into(), json!(""))),
+                    _ => drop(m.insert("id".into(), json!(7))),
+                }
+                m
+            }
+            // X3: an id that is not there.
+            (2, _) => {
+                let id = self.absent_id();
+                self.removal(id)
+            }
+            // A1 / G1: a member an addition may not carry.
+            (3, _) => {
+                let mut m = self.addition();
+                let (name, value) = self.rng.pick(
+                    &[
+                        ("status", "added"),
+                        ("id", "mine"),
+                        ("createdDateTime", "2026-01-01T00:00:00Z"),
+                        ("foo", "bar"),
+                    ],
+                    ("foo", "bar"),
+                );
+                m.insert(name.into(), json!(value));
+                m
+            }
+            // G2: a bad browse session or key.
+            (4, true) => {
+                let mut m = self.addition();
+                match self.rng.below(4) {
+                    0 => drop(m.remove("browseSessionId")),
+                    1 => drop(m.insert("browseSessionId".into(), json!(""))),
+                    2 => drop(m.remove("itemKey")),
+                    _ => drop(m.insert("itemKey".into(), json!(3))),
+                }
+                m
+            }
+            // G3: a key already in the collection.
+            (5, true) => {
+                let mut m = self.addition();
+                let key = self.stored_id();
+                m.insert("itemKey".into(), json!(key));
+                m
+            }
+            // A2: a bad restore point.
+            (4, false) => {
+                let mut m = self.addition();
+                let bad = self.rng.pick(
+                    &[
+                        json!({"id": ""}),
+                        json!({"id": null}),
+                        json!("rp-1"),
+                        json!({"@odata.id": "protectionUnits/x"}),
+                    ],
+                    Value::Null,
+                );
+                if self.rng.chance(15) {
+                    m.remove("restorePoint");
+                } else {
+                    m.insert("restorePoint".into(), bad);
+                }
+                m
+            }
+            // A3: a bad destination type.
+            (5, false) => {
+                let mut m = self.addition();
+                let bad = self
+                    .rng
+                    .pick(&["InPlace", "unknownFutureValue", "old"], "old");
+                m.insert("destinationType".into(), json!(bad));
+                m
+            }
+            // A4: a restore point already there.
+            (6, false) => {
+                let mut m = self.addition();
+                let n = self.rng.below(self.stored.len().max(1));
+                m.insert("restorePoint".into(), json!({"id": format!("rp-{n}")}));
+                if self.mailbox_granular() {
+                    m.insert("searchResponseId".into(), json!("search-1"));
+                }
+                m
+            }
+            // A5: the other destination type.
+            (7, false) => {
+                let mut m = self.addition();
+                let other = if self.destination == "new" {
+                    "inPlace"
+                } else {
+                    "new"
+                };
+                m.insert("destinationType".into(), json!(other));
+                m
+            }
+            // A6: a granular mailbox addition without its search response; elsewhere a
+            // search response where none is allowed (A1).
+            _ => {
+                let mut m = self.addition();
+                if self.mailbox_granular() {
+                    m.remove("searchResponseId");
+                } else {
+                    m.insert("searchResponseId".into(), json!("search-1"));
+                }
+                m
+            }
+        }
+    }
+
+    /// Makes the whole request refused by one of E1–E9.
+    fn envelope_fault(&mut self) {
+        match self.rng.below(9) {
+            0 => self.too_big = true,
+            1 => {
+                let mut body = self.body_text();
+                body.truncate(body.len() / 2);
+                self.raw = Some(body);
+            }
+            2 => {
+                if self.rng.chance(50) {
+                    self.state.insert("status".into(), json!("active"));
+                } else {
+                    self.state.insert(
+                        self.kind.bulk_addition_requests().into(),
+                        json!([{"id": "bulk-1"}]),
+                    );
+                }
+            }
+            3 => {
+                let (name, value) = self.rng.pick(
+                    &[("status", "draft"), ("id", "other"), ("displayName", "x")],
+                    ("status", "draft"),
+                );
+                self.extra.push((name.into(), json!(value)));
+            }
+            4 => {
+                let other = self.kind.collection(self.family.other());
+                self.extra.push((other.delta_name().into(), json!([])));
+            }
+            5 => self.items.clear(),
+            6 => {
+                self.options.max_items = self.items.len().max(1);
+                let item = self.addition();
+                self.items.push(Value::Object(item));
+            }
+            7 => {
+                let bad = self
+                    .rng
+                    .pick(&[json!(1), json!("item"), Value::Null], Value::Null);
+                let at = self.rng.below(self.items.len().saturating_add(1));
+                self.items.insert(at.min(self.items.len()), bad);
+            }
+            _ => {
+                let other = self.kind.collection(self.family.other());
+                let artifact =
+                    if other.family() == Family::Granular && self.kind != SessionKind::Exchange {
+                        json!({"id": "other-1", "browseSessionId": "bs-1"})
+                    } else {
+                        json!({"id": "other-1", "restorePoint": {"id": "rp-other"}})
+                    };
+                self.state.insert(other.name().into(), json!([artifact]));
+            }
+        }
+    }
+
+    /// The body of `items` and `extra` as JSON text.
+    pub(crate) fn body_text(&self) -> Vec<u8> {
+        let mut body = Map::new();
+        let collection = self.kind.collection(self.family);
+        for (name, value) in &self.extra {
+            body.insert(name.clone(), value.clone());
+        }
+        body.insert(
+            collection.delta_name().into(),
+            Value::Array(self.items.clone()),
+        );
+        Value::Object(body).to_string().into_bytes()
+    }
+
+    pub(crate) fn set_raw(&mut self, body: Vec<u8>) {
+        self.raw = Some(body);
+    }
+
+    fn finish(self) -> Case {
+        let request = match self.raw {
+            Some(raw) => raw,
+            None => self.body_text(),
+        };
+        let mut options = self.options;
+        if self.too_big {
+            options.max_bytes = request.len().saturating_sub(1).max(1);
+        }
+        let secs = i64::try_from(self.rng.below(365 * 86_400)).unwrap_or(0);
+        let millis = self.rng.below(4) * 250;
+        let now = match Timestamp::from_unix(
+            EPOCH_2026.saturating_add(secs),
+            u32::try_from(millis).unwrap_or(0).saturating_mul(1_000_000),
+        ) {
+            Ok(t) => t.to_string(),
+            Err(_) => "2026-01-01T00:00:00Z".to_owned(),
+        };
+        let seed = self.rng.next_u64() >> 11;
+        Case {
+            state: Value::Object(self.state).to_string(),
+            request,
+            options,
+            now,
+            seed,
+        }
+    }
+}
