@@ -4,7 +4,7 @@
 //! request body, the options, the clock value and the id seed, everything another
 //! implementation of the endpoint needs to be run on the same inputs as [`apply`]. The same
 //! seed and knobs give the same cases, byte for byte, on every platform: the generator draws
-//! from its own SplitMix64 (the algorithm of [`SeededIds`](crate::SeededIds)) and never from
+//! from its own SplitMix64 (the algorithm of [`SeededIds`]) and never from
 //! the operating system.
 //!
 //! [`Coverage`] counts which rules decided the answers to a set of cases (the rule an outcome
