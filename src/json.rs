@@ -689,6 +689,24 @@ mod tests {
     }
 
     #[test]
+    fn write_str_escapes_as_serde_json_does() {
+        // Every ASCII byte, alone and between plain text, and a few multi-byte characters.
+        let mut texts: Vec<String> = (0u8..0x80)
+            .flat_map(|b| {
+                let c = char::from(b);
+                [c.to_string(), format!("ab{c}cd{c}")]
+            })
+            .collect();
+        texts.push("\u{e9}\u{1F600}\u{7f}\u{80}".to_owned());
+        texts.push("\r\t\u{8}\u{c}\n\u{0}\u{1f}\"\\".repeat(3));
+        for text in &texts {
+            let mut out = String::new();
+            write_str(&mut out, text);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn read_object_keeps_order_and_refuses_duplicates() {
         let m = read_object(r#"{"z":1,"a":{"k":2}}"#).unwrap().unwrap();
         assert_eq!(m[0].0, "z");

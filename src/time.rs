@@ -246,4 +246,263 @@ mod tests {
         assert!(Timestamp::from_unix(MAX_SECS + 1, 0).is_err());
         assert!(Timestamp::from_unix(0, 1_000_000_000).is_err());
     }
+
+    /// Days of month `m` of year `y`, by the rule as written (not by [`days_in_month`]).
+    fn naive_month_days(y: i64, m: i64) -> i64 {
+        let leap = if y % 400 == 0 {
+            true
+        } else if y % 100 == 0 {
+            false
+        } else {
+            y % 4 == 0
+        };
+        [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][(m - 1) as usize]
+    }
+
+    #[test]
+    fn the_calendar_from_year_1_to_9999_matches_a_day_count() {
+        // Walks the calendar month by month counting days. Checks both directions at the first
+        // second of every year, and, in the years around the century and 400-year turns, at the
+        // first and last second of each month and at a time of day that varies.
+        let near_turn = |y: i64| y % 100 <= 4 || y % 100 >= 96 || (1968..=2031).contains(&y);
+        let mut days = MIN_SECS / 86_400;
+        let mut n = 0i64;
+        for y in 1..=9999 {
+            let text = format!("{y:04}-01-01T00:00:00Z");
+            let t = Timestamp::parse_rfc3339(&text).unwrap();
+            assert_eq!(t.unix_seconds(), days * 86_400, "{text}");
+            assert_eq!(t.to_string(), text);
+            for m in 1..=12 {
+                let len = naive_month_days(y, m);
+                if !near_turn(y) {
+                    days += len;
+                    continue;
+                }
+                let first = days * 86_400;
+                let text = format!("{y:04}-{m:02}-01T00:00:00Z");
+                let t = Timestamp::parse_rfc3339(&text).unwrap();
+                assert_eq!(t.unix_seconds(), first, "{text}");
+                assert_eq!(t.to_string(), text);
+                let last = first + len * 86_400 - 1;
+                let text = format!("{y:04}-{m:02}-{len:02}T23:59:59Z");
+                let t = Timestamp::from_unix(last, 0).unwrap();
+                assert_eq!(t.to_string(), text);
+                assert_eq!(Timestamp::parse_rfc3339(&text).unwrap(), t);
+                let over = format!("{y:04}-{m:02}-{:02}T00:00:00Z", len + 1);
+                assert!(
+                    matches!(
+                        Timestamp::parse_rfc3339(&over),
+                        Err(TimestampError::Range(_))
+                    ),
+                    "{over} accepted"
+                );
+                n += 1;
+                let tod = n * 7_919 % 86_400;
+                let day = 1 + n % len;
+                let text = format!(
+                    "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}Z",
+                    tod / 3600,
+                    tod / 60 % 60,
+                    tod % 60
+                );
+                let t = Timestamp::parse_rfc3339(&text).unwrap();
+                assert_eq!(t.unix_seconds(), first + (day - 1) * 86_400 + tod, "{text}");
+                assert_eq!(t.to_string(), text);
+                days += len;
+            }
+        }
+        assert_eq!(days * 86_400 - 1, MAX_SECS);
+    }
+
+    #[test]
+    fn known_instants() {
+        // Unix times from Python's datetime.
+        for (text, secs) in [
+            ("1900-01-01T00:00:00Z", -2_208_988_800),
+            ("1900-03-01T00:00:00Z", -2_203_891_200),
+            ("1600-02-29T00:00:00Z", -11_670_998_400),
+            ("0004-02-29T00:00:00Z", -62_035_891_200),
+            ("1969-12-31T23:59:59Z", -1),
+            ("2000-02-29T12:34:56Z", 951_827_696),
+            ("2100-03-01T00:00:00Z", 4_107_542_400),
+            ("2400-02-29T06:00:00Z", 13_574_584_800),
+        ] {
+            let t = Timestamp::parse_rfc3339(text).unwrap();
+            assert_eq!(t.unix_seconds(), secs, "{text}");
+            assert_eq!(t.subsec_nanos(), 0);
+            assert_eq!(Timestamp::from_unix(secs, 0).unwrap().to_string(), text);
+        }
+        for bad in ["1900-02-29T00:00:00Z", "2100-02-29T00:00:00Z"] {
+            assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn offsets_up_to_23_59_either_way() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).map(|t| t.to_string());
+        assert_eq!(
+            at("2024-06-15T12:00:00+23:59").as_deref(),
+            Ok("2024-06-14T12:01:00Z")
+        );
+        assert_eq!(
+            at("2024-06-15T12:00:00-23:59").as_deref(),
+            Ok("2024-06-16T11:59:00Z")
+        );
+        assert_eq!(
+            at("2024-06-15T12:00:00+01:30").as_deref(),
+            Ok("2024-06-15T10:30:00Z")
+        );
+        assert_eq!(
+            at("2024-06-15T12:00:00-00:00").as_deref(),
+            Ok("2024-06-15T12:00:00Z")
+        );
+        for bad in [
+            "2024-06-15T12:00:00+24:00",
+            "2024-06-15T12:00:00-24:00",
+            "2024-06-15T12:00:00+23:60",
+            "2024-06-15T12:00:00-00:60",
+        ] {
+            assert_eq!(
+                at(bad),
+                Err(TimestampError::Range(format!("offset in {bad:?}"))),
+                "{bad}"
+            );
+        }
+        for bad in [
+            "2024-06-15T12:00:00+01-00",
+            "2024-06-15T12:00:00+01:000",
+            "2024-06-15T12:00:00+01:0",
+            "2024-06-15T12:00:00*01:00",
+            "2024-06-15T12:00:00+1a:00",
+        ] {
+            assert_eq!(
+                at(bad),
+                Err(TimestampError::Syntax(bad.to_owned())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn separators_fractions_and_the_shortest_form() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).map(|t| t.to_string());
+        assert_eq!(
+            at("2024-01-01T00:00:00Z").as_deref(),
+            Ok("2024-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            at("2024-01-01t00:00:00z").as_deref(),
+            Ok("2024-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            at("2024-01-01 23:59:59Z").as_deref(),
+            Ok("2024-01-01T23:59:59Z")
+        );
+        let t = Timestamp::parse_rfc3339("2024-01-01T00:00:00.123456789987Z").unwrap();
+        assert_eq!(t.subsec_nanos(), 123_456_789);
+        assert_eq!(t.to_string(), "2024-01-01T00:00:00.123456789Z");
+        let t = Timestamp::parse_rfc3339("2024-01-01T00:00:00.5+00:00").unwrap();
+        assert_eq!(t.subsec_nanos(), 500_000_000);
+        assert_eq!(t.to_string(), "2024-01-01T00:00:00.5Z");
+        let t = Timestamp::parse_rfc3339("2024-01-01T00:00:00.000000001Z").unwrap();
+        assert_eq!(t.subsec_nanos(), 1);
+        assert_eq!(t.to_string(), "2024-01-01T00:00:00.000000001Z");
+        let t = Timestamp::parse_rfc3339("2024-01-01T00:00:00.0Z").unwrap();
+        assert_eq!(t.subsec_nanos(), 0);
+        assert_eq!(t.to_string(), "2024-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(0, 120_000_000).unwrap().to_string(),
+            "1970-01-01T00:00:00.12Z"
+        );
+        for bad in [
+            "2024-01-01T00:00:0Z",
+            "2024-01-01X00:00:00Z",
+            "2024/01-01T00:00:00Z",
+            "2024-01/01T00:00:00Z",
+            "2024-01-01T00-00:00Z",
+            "2024-01-01T00:00-00Z",
+            "2024-0a-01T00:00:00Z",
+            "2024-01-01T00:00:00.5",
+            "2024-01-01T00:00:00ZZ",
+            "2024-01-01T00:00:00.",
+        ] {
+            assert_eq!(
+                at(bad),
+                Err(TimestampError::Syntax(bad.to_owned())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_at_and_past_their_bounds() {
+        let at = |text: &str| Timestamp::parse_rfc3339(text).map(|t| t.to_string());
+        assert_eq!(
+            at("2024-12-31T23:59:59Z").as_deref(),
+            Ok("2024-12-31T23:59:59Z")
+        );
+        for (bad, why) in [
+            ("2024-00-10T00:00:00Z", "month 0"),
+            ("2024-13-10T00:00:00Z", "month 13"),
+            ("2024-04-00T00:00:00Z", "day 0"),
+            ("2024-04-31T00:00:00Z", "day 31"),
+            ("2024-04-10T24:00:00Z", "time of day"),
+            ("2024-04-10T00:60:00Z", "time of day"),
+            ("2024-04-10T00:00:60Z", "time of day"),
+        ] {
+            assert_eq!(
+                at(bad),
+                Err(TimestampError::Range(format!("{why} in {bad:?}"))),
+                "{bad}"
+            );
+        }
+        // 0001-01-01 in a positive offset is before year 1.
+        assert!(matches!(
+            Timestamp::parse_rfc3339("0001-01-01T00:00:00+00:01"),
+            Err(TimestampError::Range(_))
+        ));
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-00:00").is_ok());
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-00:01").is_err());
+    }
+
+    #[test]
+    fn unix_range_and_messages() {
+        assert_eq!(
+            Timestamp::from_unix(MIN_SECS, 0).unwrap().unix_seconds(),
+            MIN_SECS
+        );
+        assert_eq!(
+            Timestamp::from_unix(MIN_SECS - 1, 0),
+            Err(TimestampError::Range(
+                "-62135596801 seconds is outside years 0001-9999".to_owned()
+            ))
+        );
+        assert_eq!(
+            Timestamp::from_unix(MAX_SECS, 999_999_999).map(|t| t.subsec_nanos()),
+            Ok(999_999_999)
+        );
+        let e = Timestamp::from_unix(0, 1_000_000_000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "timestamp field out of range: 1000000000 nanoseconds is a second or more"
+        );
+        let e = Timestamp::parse_rfc3339("nope").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not an RFC 3339 timestamp (expected YYYY-MM-DDTHH:MM:SS[.fff]Z or ±HH:MM offset): \"nope\""
+        );
+    }
 }
