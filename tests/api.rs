@@ -7,8 +7,8 @@
 
 use restore_delta::{
     Applied, ArtifactCollection, ArtifactStatus, Context, DestinationType, ErrorCode, Family,
-    ItemOutcome, Operation, Options, Request, RestoreJobType, Session, SessionKind, SessionStatus,
-    Timestamp, apply,
+    ItemOutcome, Operation, Options, Request, RestoreJobType, RuleId, Session, SessionKind,
+    SessionStatus, Timestamp, apply,
 };
 use serde_json::{Value, json};
 
@@ -411,35 +411,53 @@ fn no_fresh_id(o: &ItemOutcome) -> bool {
 }
 
 #[test]
-fn a7_tries_one_id_per_artifact_left_plus_one() {
-    // a1 and a2 are stored; the source repeats a2. Item 1 removes a1, leaving one artifact, so
-    // item 2 tries two ids and fails.
+fn a7_tries_sixteen_ids_whatever_is_left() {
+    // a1 and a2 are stored; the source repeats a2, then yields empty ids. Item 1 removes a1;
+    // item 2 tries sixteen ids (MAX_DRAWS_PER_ITEM) and fails.
     let state = drive_state(json!([stored("a1", "r1"), stored("a2", "r2")]));
     let body = json!({"driveRestoreArtifacts@delta": [remove("a1"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["a2"; 10]);
-    assert_eq!(a.outcomes[0], ItemOutcome::Removed { id: "a1".into() });
+    assert_eq!(
+        a.outcomes[0],
+        ItemOutcome::Removed {
+            id: "a1".into(),
+            existed: true
+        }
+    );
     assert!(no_fresh_id(&a.outcomes[1]), "{:?}", a.outcomes[1]);
-    assert_eq!(drawn, 2);
+    assert_eq!(drawn, 16);
 }
 
 #[test]
 fn a7_a_missed_removal_checks_the_ids_drawn_before_it() {
     // S and T are stored; the source yields S, N1, then empty ids. A careful pass: item 1 turns
-    // S down and takes N1, item 2 removes N1, items 3 to 5 each try three ids (two artifacts
-    // left, plus one) and fail: 2 + 9 = 11 draws. A pass that took S unchecked and let item 2
-    // miss N1 would keep one more artifact and draw more empty ids.
+    // S down and takes N1, item 2 removes N1, items 3 to 5 each try sixteen ids and fail:
+    // 2 + 48 = 50 draws. A pass that took S unchecked and let item 2 miss N1 would decide
+    // item 2 otherwise.
     let state = drive_state(json!([stored("S", "rs"), stored("T", "rt")]));
     let body = json!({"driveRestoreArtifacts@delta": [
         add("r1"), remove("N1"), add("r2"), add("r3"), add("r4")
     ]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "N1"]);
-    assert_eq!(a.outcomes[0], ItemOutcome::Added { id: "N1".into() });
-    assert_eq!(a.outcomes[1], ItemOutcome::Removed { id: "N1".into() });
+    assert_eq!(
+        a.outcomes[0],
+        ItemOutcome::Added {
+            id: "N1".into(),
+            rule: RuleId::A7
+        }
+    );
+    assert_eq!(
+        a.outcomes[1],
+        ItemOutcome::Removed {
+            id: "N1".into(),
+            existed: true
+        }
+    );
     for o in &a.outcomes[2..] {
         assert!(no_fresh_id(o), "{o:?}");
     }
     assert_eq!(a.outcomes.len(), 5);
-    assert_eq!(drawn, 11);
+    assert_eq!(drawn, 50);
     let ids: Vec<&str> = a
         .state
         .artifacts(ArtifactCollection::DriveRestoreArtifacts)
@@ -454,7 +472,13 @@ fn o6_sets_the_total_in_an_empty_count_object() {
     state["restoreSessionArtifactCount"] = json!({});
     let body = json!({"driveRestoreArtifacts@delta": [add("r1")]});
     let (a, _) = apply_scripted(&state, &body, &["n1"]);
-    assert_eq!(a.outcomes, [ItemOutcome::Added { id: "n1".into() }]);
+    assert_eq!(
+        a.outcomes,
+        [ItemOutcome::Added {
+            id: "n1".into(),
+            rule: RuleId::A7
+        }]
+    );
     assert_eq!(
         a.state
             .member("restoreSessionArtifactCount")
@@ -466,23 +490,44 @@ fn o6_sets_the_total_in_an_empty_count_object() {
 #[test]
 fn a7_replays_drawn_ids_in_the_order_drawn() {
     // S is stored. The first pass takes S unchecked, so the request is decided again with the
-    // ids drawn so far, in the order drawn. Item 1 may try two ids (one artifact, plus one).
+    // ids drawn so far, in the order drawn.
     let state = drive_state(json!([stored("S", "rs")]));
-    // S and an empty id use up item 1's two tries; item 2 takes A.
+    // Item 1 turns S and an empty id down and takes A; item 2 takes B.
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "", "A", "B"]);
-    assert!(no_fresh_id(&a.outcomes[0]), "{:?}", a.outcomes[0]);
-    assert_eq!(a.outcomes[1], ItemOutcome::Added { id: "A".into() });
-    assert_eq!(drawn, 3);
+    assert_eq!(
+        a.outcomes[0],
+        ItemOutcome::Added {
+            id: "A".into(),
+            rule: RuleId::A7
+        }
+    );
+    assert_eq!(
+        a.outcomes[1],
+        ItemOutcome::Added {
+            id: "B".into(),
+            rule: RuleId::A7
+        }
+    );
+    assert_eq!(drawn, 4);
     // Item 1 turns S down and takes T1; the empty id is item 2's first try.
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "T1", "", "T2", "T3", "T4"]);
     assert_eq!(
         a.outcomes,
         [
-            ItemOutcome::Added { id: "T1".into() },
-            ItemOutcome::Added { id: "T2".into() },
-            ItemOutcome::Added { id: "T3".into() },
+            ItemOutcome::Added {
+                id: "T1".into(),
+                rule: RuleId::A7
+            },
+            ItemOutcome::Added {
+                id: "T2".into(),
+                rule: RuleId::A7
+            },
+            ItemOutcome::Added {
+                id: "T3".into(),
+                rule: RuleId::A7
+            },
         ]
     );
     assert_eq!(drawn, 5);
@@ -495,7 +540,13 @@ fn long_ids_and_keys_are_stored_whole() {
     let state = drive_state(json!([]));
     let body = json!({"driveRestoreArtifacts@delta": [add(&rp)]});
     let (a, _) = apply_scripted(&state, &body, &[id.as_str()]);
-    assert_eq!(a.outcomes, [ItemOutcome::Added { id: id.clone() }]);
+    assert_eq!(
+        a.outcomes,
+        [ItemOutcome::Added {
+            id: id.clone(),
+            rule: RuleId::A7
+        }]
+    );
     let stored = a
         .state
         .artifact(ArtifactCollection::DriveRestoreArtifacts, &id)
@@ -509,7 +560,13 @@ fn long_ids_and_keys_are_stored_whole() {
         {"restorePoint": {"id": "r1"}, "destinationType": "new", "searchResponseId": srid}
     ]});
     let (a, _) = apply_scripted(&state, &body, &["g1"]);
-    assert_eq!(a.outcomes, [ItemOutcome::Added { id: "g1".into() }]);
+    assert_eq!(
+        a.outcomes,
+        [ItemOutcome::Added {
+            id: "g1".into(),
+            rule: RuleId::A7
+        }]
+    );
     let stored = a
         .state
         .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, "g1")
