@@ -699,3 +699,59 @@ fn c3_any_observed_bytes_get_a_verdict() {
         })
         .unwrap();
 }
+
+/// Rule C2's names: profiles and difference kinds read back from their names (the CLI's
+/// `--profile` and `--ignore`), and nothing else.
+#[test]
+fn c2_profile_and_kind_names() {
+    for p in PROFILES {
+        assert_eq!(p.as_str().parse::<Profile>(), Ok(p));
+    }
+    assert_eq!(PROFILES.map(Profile::as_str), ["exact", "default", "docs"]);
+    assert!("Exact".parse::<Profile>().is_err());
+    assert!("".parse::<Profile>().is_err());
+    let names: Vec<&str> = DifferenceKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "status", "not-json", "missing", "extra", "value", "time", "id", "message"
+        ]
+    );
+    for k in DifferenceKind::ALL {
+        assert_eq!(k.as_str().parse::<Ignore>(), Ok(Ignore::Kind(k)));
+    }
+    assert_eq!(
+        "messages".parse::<Ignore>(),
+        Ok(Ignore::Kind(DifferenceKind::Message))
+    );
+    assert_eq!("a4".parse::<Ignore>(), Ok(Ignore::Rule(RuleId::A4)));
+}
+
+/// Rule C1: an addition the server answered with A7's 500 (its id source gave nothing fresh)
+/// is bound as an exhausted source for that addition only; the next addition binds its own id.
+#[test]
+fn c1_an_exhausted_source_binds_one_addition_only() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
+    let failed = json!({"restorePoint": {"id": "r1"}, "destinationType": "new",
+        "@Core.DataModificationException": {"info": {"code": "InternalServerError",
+        "message": "The id source yielded no id that is not already in the collection."},
+        "failedOperation": "insert", "responseCode": 500}});
+    let added = json!({"id": "srv-2", "restorePoint": {"id": "r2"}, "destinationType": "new",
+        "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
+    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s", "status": "draft", "restoreJobType": "standard",
+        "lastModifiedDateTime": "2026-11-28T12:00:00Z",
+        "driveRestoreArtifacts@delta": [failed, added]})
+    .to_string();
+    let v = check(
+        &session,
+        request,
+        &Options::default(),
+        &Observed::new(200, Some(body.as_bytes())),
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, ["srv-2"]);
+}
