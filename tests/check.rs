@@ -755,3 +755,39 @@ fn c1_an_exhausted_source_binds_one_addition_only() {
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["srv-2"]);
 }
+
+/// Rule C3's size bound: a body of exactly `max_body_bytes` is read; one byte more is not.
+#[test]
+fn c3_the_body_limit_is_inclusive() {
+    let before =
+        r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"mailboxRestoreArtifacts@delta":[{"@removed":{},"id":"x"}]}"#;
+    let body = br#"{"error":{"code":"X"}}"#;
+    let run = |limit: usize| {
+        let mut settings = Settings::default();
+        settings.max_body_bytes = limit;
+        check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body)),
+            &settings,
+        )
+    };
+    let read = run(body.len());
+    assert!(
+        read.differences
+            .iter()
+            .all(|d| d.kind != DifferenceKind::NotJson),
+        "{read}"
+    );
+    let unread = run(body.len() - 1);
+    assert_eq!(
+        (
+            unread.differences[0].pointer.as_str(),
+            unread.differences[0].kind
+        ),
+        ("/body", DifferenceKind::NotJson)
+    );
+}

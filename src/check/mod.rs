@@ -329,6 +329,15 @@ pub struct Verdict {
     pub binding: Binding,
 }
 
+/// The most binding rounds (rule C1): a guard, since bound ids settle in two or three.
+const MAX_ROUNDS: usize = 4;
+
+/// Whether the binding rounds are over: the bound ids settled, no removal could turn around
+/// with them, or the guard is reached.
+fn rounds_over(settled: bool, may_turn: bool, rounds: usize) -> bool {
+    settled || !may_turn || rounds >= MAX_ROUNDS
+}
+
 /// The clock when the answer stamps no time: the epoch.
 fn default_time() -> Timestamp {
     Timestamp::EPOCH
@@ -559,9 +568,8 @@ fn reference(
     let clock = now.unwrap_or_else(default_time);
     let mut bound: Vec<String> = Vec::new();
     let mut found: Vec<Difference> = Vec::new();
-    let mut first;
     let mut rounds = 0;
-    loop {
+    let first = loop {
         rounds += 1;
         let replay = Replay {
             ids: bound.clone().into_iter(),
@@ -572,7 +580,7 @@ fn reference(
         if let Some(a) = &observed_actor {
             ctx = ctx.with_actor(a);
         }
-        first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
+        let first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
         found.clear();
         let delta = (first.response.status == 200)
             .then(|| edited.map(ArtifactCollection::delta_name))
@@ -590,12 +598,12 @@ fn reference(
             matches!(o, ItemOutcome::Removed { existed: false, .. })
                 || matches!(o, ItemOutcome::Failed(f) if f.rule == RuleId::X3)
         });
-        if next == bound || rounds == 4 || !may_turn {
-            bound = next;
-            break;
-        }
+        let settled = next == bound;
         bound = next;
-    }
+        if rounds_over(settled, may_turn, rounds) {
+            break first;
+        }
+    };
     differences.append(&mut found);
     let changed = first.outcomes.iter().any(|o| {
         matches!(
