@@ -338,6 +338,23 @@ fn rounds_over(settled: bool, may_turn: bool, rounds: usize) -> bool {
     settled || !may_turn || rounds >= MAX_ROUNDS
 }
 
+/// Whether the first round's answer, with the bound ids written in, is the reference's: one
+/// round, no state after to compute, a 200, no atomic refusal, no exhausted id source. (When it
+/// is not, the request is decided again: the same answer, at the cost of a second decision.)
+fn one_decision_is_enough(
+    rounds: usize,
+    with_state: bool,
+    status: u16,
+    atomic_refusal: bool,
+    bound: &[String],
+) -> bool {
+    rounds == 1
+        && !with_state
+        && status == 200
+        && !atomic_refusal
+        && !bound.iter().any(|b| b == EXHAUSTED)
+}
+
 /// The clock when the answer stamps no time: the epoch.
 fn default_time() -> Timestamp {
     Timestamp::EPOCH
@@ -618,11 +635,13 @@ fn reference(
         .any(|o| matches!(o, ItemOutcome::Failed(_)));
     // One round that decided as the request runs: its answer, with the bound ids and clock
     // written in, is the reference's (no second decision).
-    let same_run = rounds == 1
-        && !with_state
-        && first.response.status == 200
-        && !(options.atomic && any_failed)
-        && !bound.iter().any(|b| b == EXHAUSTED);
+    let same_run = one_decision_is_enough(
+        rounds,
+        with_state,
+        first.response.status,
+        options.atomic && any_failed,
+        &bound,
+    );
     if same_run {
         let minimal = options.return_minimal && !any_failed;
         let text = first
