@@ -384,6 +384,45 @@ impl Collection {
         self.slots.iter().flatten().map(|s| view(&self.texts, s))
     }
 
+    /// The artifacts from the `skip`-th on, in order: found directly when no removed artifact
+    /// is left in the slots, else by walking past the first `skip`.
+    pub(crate) fn iter_from(&self, skip: usize) -> impl Iterator<Item = Artifact<'_>> {
+        let dense = self.slots.len() == self.live;
+        let (start, walk) = if dense {
+            (skip.min(self.slots.len()), 0)
+        } else {
+            (0, skip)
+        };
+        self.slots
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .skip(walk)
+            .map(|s| view(&self.texts, s))
+    }
+
+    /// Replaces each artifact's text with `f` of it, in order, and indexes the collection
+    /// again (O(artifacts)). The new texts must keep each artifact's `id`. When they do not make
+    /// a valid collection (they always do for the lifecycle's edits, which change other
+    /// members), the collection is left as it was and the error returned.
+    pub(crate) fn rewrite(
+        &mut self,
+        mut f: impl FnMut(Artifact<'_>) -> String,
+    ) -> Result<(), StateError> {
+        let mut array = String::with_capacity(self.texts.buf.len() * 2 + 2);
+        array.push('[');
+        for (i, a) in self.iter().enumerate() {
+            if i > 0 {
+                array.push(',');
+            }
+            array.push_str(&f(a));
+        }
+        array.push(']');
+        *self = Collection::load(self.which, &mut Cursor::new(&array))?;
+        Ok(())
+    }
+
     /// The position of the artifact with this id.
     pub(crate) fn seq_of(&self, id: &str) -> Option<usize> {
         self.find_id(self.hash_id(id), id)

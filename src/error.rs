@@ -93,11 +93,13 @@ pub enum ErrorCode {
     RequestEntityTooLarge,
     /// 400: malformed or not allowed (rules E2, E4, E5, E8, E9, X1, X2, A1, A6, G1–G2).
     InvalidPatchRequest,
-    /// 403: the session is not a draft, or is a bulk session (rule E3).
+    /// 403: the session is not a draft, or is a bulk session (rule E3); a session that can't be
+    /// activated, deleted or stepped (rules L5, L6, L7).
     RestoreSessionActionNotAllowed,
-    /// 400: no artifact list (rule E6).
+    /// 400: no artifact list (rule E6); in a create, an empty or `null` list or an item the
+    /// addition rules refuse as malformed (rule L2).
     InvalidArtifactRequest,
-    /// 400: too many items (rule E7).
+    /// 400: too many items (rule E7); 413 in a create (rule L2).
     RestoreArtifactsLimitBreached,
     /// 409: the id to remove is not in the collection (rule X3).
     Invalid,
@@ -111,6 +113,15 @@ pub enum ErrorCode {
     DifferentRestoreDestinationType,
     /// 500: the id source yielded no fresh id (see [`IdSource`](crate::IdSource)).
     InternalServerError,
+    /// 400: a restore-session id that is empty or malformed (rule L4).
+    InvalidRestoreSessionId,
+    /// 404: no restore session has this id (rule L4).
+    RestoreSessionNotFound,
+    /// 500: 25 sessions are already activating or active (rule L6).
+    TooManyActiveRestoreSessions,
+    /// 400 `invalidRequest`, Graph's general code for a malformed request: a create body that
+    /// is not acceptable (rule L1).
+    InvalidRequest,
 }
 
 impl ErrorCode {
@@ -128,6 +139,10 @@ impl ErrorCode {
             ErrorCode::DuplicateArtifactInList => "DuplicateArtifactInList",
             ErrorCode::DifferentRestoreDestinationType => "DifferentRestoreDestinationType",
             ErrorCode::InternalServerError => "InternalServerError",
+            ErrorCode::InvalidRestoreSessionId => "InvalidRestoreSessionId",
+            ErrorCode::RestoreSessionNotFound => "RestoreSessionNotFound",
+            ErrorCode::TooManyActiveRestoreSessions => "TooManyActiveRestoreSessions",
+            ErrorCode::InvalidRequest => "invalidRequest",
         }
     }
 }

@@ -37,6 +37,7 @@ mod ids;
 mod index;
 mod json;
 mod kinds;
+pub mod lifecycle;
 mod options;
 mod outcome;
 mod reference;

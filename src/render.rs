@@ -68,29 +68,8 @@ pub(crate) fn success_body(
 ) -> Body {
     let mut out = String::with_capacity(256 + items.len() * 256);
     out.push('{');
-    for (name, member) in session.members() {
-        // A state member spelled like the delta would repeat a name the body must hold once.
-        if name == collection.delta_name() {
-            continue;
-        }
-        if let Member::Raw(raw) = member {
-            write_str(&mut out, name);
-            out.push(':');
-            let include = options.include_unknown_enum_members;
-            let late = raw.get() != "null"
-                && match name.as_str() {
-                    "status" => session.status().is_after_sentinel(),
-                    "restoreJobType" => session.restore_job_type().is_after_sentinel(),
-                    _ => false,
-                };
-            if late && !include {
-                out.push_str("\"unknownFutureValue\"");
-            } else {
-                out.push_str(raw.get());
-            }
-            out.push(',');
-        }
-    }
+    // A state member spelled like the delta would repeat a name the body must hold once.
+    session_members(&mut out, session, Some(collection.delta_name()), options);
     write_str(&mut out, collection.delta_name());
     out.push_str(":[");
     for (n, (item, decision)) in items.iter().zip(&plan.decisions).enumerate() {
@@ -101,6 +80,37 @@ pub(crate) fn success_body(
     }
     out.push_str("]}");
     Body::new(out)
+}
+
+/// Writes each top-level member of `session` but its collections (and but `skip`) as
+/// `"name":value,`, in state order; `status` and `restoreJobType` as rule O7 writes them.
+pub(crate) fn session_members(
+    out: &mut String,
+    session: &Session,
+    skip: Option<&str>,
+    options: &Options,
+) {
+    for (name, member) in session.members() {
+        if Some(name.as_str()) == skip {
+            continue;
+        }
+        if let Member::Raw(raw) = member {
+            write_str(out, name);
+            out.push(':');
+            let late = raw.get() != "null"
+                && match name.as_str() {
+                    "status" => session.status().is_after_sentinel(),
+                    "restoreJobType" => session.restore_job_type().is_after_sentinel(),
+                    _ => false,
+                };
+            if late && !options.include_unknown_enum_members {
+                out.push_str("\"unknownFutureValue\"");
+            } else {
+                out.push_str(raw.get());
+            }
+            out.push(',');
+        }
+    }
 }
 
 /// Writes `"name":value` after a comma unless it is the object's first member.

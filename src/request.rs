@@ -81,7 +81,12 @@ impl<'b> Request<'b> {
     }
 }
 
-impl Request<'_> {
+impl<'b> Request<'b> {
+    /// The body object.
+    pub(crate) fn object(&self) -> &Object<'b> {
+        &self.body
+    }
+
     /// The collection of `kind` whose delta the body carries (the standard one when it carries
     /// both, which rule E5 refuses).
     pub(crate) fn edited_collection(&self, kind: SessionKind) -> Option<ArtifactCollection> {

@@ -129,6 +129,24 @@ rule_ids! {
     C2,
     /// Differences: where, what kind, which rule.
     C3,
+    /// The create body: an optional plain collection, one family, `@odata.type` of the kind.
+    L1,
+    /// The create's artifacts: decided by the addition rules, create's codes, all or nothing.
+    L2,
+    /// The new session: a drawn id, `draft`, its dates and counts.
+    L3,
+    /// Session ids: empty or malformed is 400, unknown is 404.
+    L4,
+    /// Delete: drafts only.
+    L5,
+    /// Activate: drafts only, at most 25 sessions busy; the session is `activating`.
+    L6,
+    /// The schedule: stages on the clock (or stepped), path-independent.
+    L7,
+    /// The outcome: a seeded share of artifacts fails; `completed` or `completedWithError`.
+    L8,
+    /// Reading: a session without its collections; artifacts in pages.
+    L9,
 }
 
 impl fmt::Display for RuleId {

@@ -349,6 +349,14 @@ impl Session {
         }
     }
 
+    /// Sets `status`, as a member (in place if present, else at the end) and as the modeled value.
+    pub(crate) fn set_status(&mut self, status: SessionStatus) {
+        let mut text = String::new();
+        write_str(&mut text, status.as_str());
+        self.set_member("status", crate::json::to_raw(text));
+        self.status = status;
+    }
+
     pub(crate) fn set_job_type(&mut self, family: Family) {
         self.job_type = RestoreJobType::parse(family.job_type());
     }

@@ -111,6 +111,8 @@ fn not_decision_rules(rule: RuleId) -> Option<&'static str> {
         Some("a property of every run, not a decision")
     } else if id.starts_with('C') {
         Some("a rule of the reference check")
+    } else if id.starts_with('L') {
+        Some("a lifecycle rule (create, activate, …), not a PATCH's")
     } else if id.starts_with('O') && rule != RuleId::O1 {
         Some("shapes the response or the bookkeeping of every answer")
     } else {
