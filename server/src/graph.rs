@@ -1,0 +1,183 @@
+//! Graph's shapes: entity sets, answers, errors and pages.
+
+use restore_delta::{Response, SessionKind};
+
+/// The entity set of each kind under `solutions/backupRestore`.
+pub fn set_of_kind(kind: SessionKind) -> &'static str {
+    match kind {
+        SessionKind::OneDriveForBusiness => "oneDriveForBusinessRestoreSessions",
+        SessionKind::SharePoint => "sharePointRestoreSessions",
+        SessionKind::Exchange => "exchangeRestoreSessions",
+        _ => "restoreSessions",
+    }
+}
+
+/// The kind whose entity set is `set` (exactly as Graph spells it; paths are case-sensitive).
+pub fn kind_of_set(set: &str) -> Option<SessionKind> {
+    SessionKind::ALL
+        .into_iter()
+        .find(|k| set_of_kind(*k) == set)
+}
+
+/// An answer before the HTTP layer adds its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The status.
+    pub status: u16,
+    /// The JSON body, if any.
+    pub body: Option<String>,
+    /// `Preference-Applied`, if any.
+    pub preference_applied: Option<String>,
+    /// The body is a Graph error (`{"error": {…}}`) that gets `innerError` added.
+    pub error: bool,
+    /// `Retry-After` in seconds (injected faults).
+    pub retry_after: Option<u32>,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub fn json(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            preference_applied: None,
+            error: false,
+            retry_after: None,
+        }
+    }
+
+    /// An answer without a body (204).
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: None,
+            preference_applied: None,
+            error: false,
+            retry_after: None,
+        }
+    }
+
+    /// The engine's response, as it is.
+    pub fn engine(response: Response) -> Reply {
+        Reply {
+            status: response.status,
+            error: response.status >= 400,
+            body: response.body.map(|b| b.into_string()),
+            preference_applied: response.preference_applied,
+            retry_after: None,
+        }
+    }
+
+    /// A Graph error whose body (`{"error":{"code","message"}}`) is already rendered.
+    pub fn graph_error(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            preference_applied: None,
+            error: true,
+            retry_after: None,
+        }
+    }
+
+    /// A Graph error from its code and message.
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        let body = serde_json::json!({"error": {"code": code, "message": message}});
+        Reply::graph_error(status, body.to_string())
+    }
+}
+
+/// An error of the server's own endpoints (`/_restore-delta/…`), Graph-shaped too.
+pub fn control_error(status: u16, code: &str, message: &str) -> Reply {
+    Reply::error(status, code, message)
+}
+
+/// 404 for a path Graph does not have (Graph answers `BadRequest` "Resource not found for the
+/// segment …" for some of these; a 404 tells a client's author the same thing more plainly).
+pub fn not_found_path() -> Reply {
+    Reply::error(
+        404,
+        "UnknownPath",
+        "No Backup Storage resource at this path.",
+    )
+}
+
+/// Adds `innerError` (`request-id`, `date`, `client-request-id`) to an error body.
+pub fn with_inner_error(
+    body: &str,
+    request_id: &str,
+    date: &str,
+    client_request_id: Option<&str>,
+) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_owned();
+    };
+    if let Some(error) = value.get_mut("error").and_then(|e| e.as_object_mut()) {
+        let mut inner = serde_json::Map::new();
+        inner.insert("date".into(), date.into());
+        inner.insert("request-id".into(), request_id.into());
+        if let Some(c) = client_request_id {
+            inner.insert("client-request-id".into(), c.into());
+        }
+        error.insert("innerError".into(), serde_json::Value::Object(inner));
+    }
+    value.to_string()
+}
+
+/// A page of a collection: which items, and the links written around them.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Items skipped.
+    pub skip: usize,
+    /// Items on the page at most.
+    pub top: usize,
+    /// `@odata.context`.
+    pub context: String,
+    /// `@odata.nextLink` when more items follow.
+    pub next_link: String,
+}
+
+/// `{"@odata.context": …, "value": [items], "@odata.nextLink": …}` (the link only when more
+/// items follow). `items` are the JSON texts of the items, already joined with commas.
+pub fn page_body(page: &Page, items: &str, more: bool) -> String {
+    let mut out = String::with_capacity(items.len() + 256);
+    out.push_str("{\"@odata.context\":");
+    out.push_str(&serde_json::Value::from(page.context.as_str()).to_string());
+    out.push_str(",\"value\":[");
+    out.push_str(items);
+    out.push(']');
+    if more {
+        out.push_str(",\"@odata.nextLink\":");
+        out.push_str(&serde_json::Value::from(page.next_link.as_str()).to_string());
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_set_and_back() {
+        for kind in SessionKind::ALL {
+            assert_eq!(kind_of_set(set_of_kind(kind)), Some(kind));
+        }
+        assert_eq!(kind_of_set("restoreSessions"), None);
+        assert_eq!(kind_of_set("ExchangeRestoreSessions"), None);
+    }
+
+    #[test]
+    fn inner_error_is_added_inside_error() {
+        let body = with_inner_error(
+            r#"{"error":{"code":"X","message":"m"}}"#,
+            "r1",
+            "2026-11-30T00:00:00Z",
+            Some("c1"),
+        );
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["code"], "X");
+        assert_eq!(v["error"]["innerError"]["request-id"], "r1");
+        assert_eq!(v["error"]["innerError"]["client-request-id"], "c1");
+        assert_eq!(v["error"]["innerError"]["date"], "2026-11-30T00:00:00Z");
+    }
+}

@@ -1,0 +1,22 @@
+//! A local Microsoft 365 Backup Storage restore-session server built on [`restore_delta`].
+//!
+//! It speaks Graph's restore-session endpoints (create, list, get, PATCH, delete, activate, list
+//! artifacts) under `/v1.0/solutions/backupRestore/` and `/beta/solutions/backupRestore/`, with
+//! the crate's reference semantics for every PATCH and its lifecycle rules for the rest, so
+//! that a client built on Microsoft's Graph SDKs can be tested offline. The README's "Local
+//! server" section shows it in use.
+//!
+//! - [`journal`]: the store on disk, an append-only journal of each change's inputs.
+//! - [`store`]: the sessions in memory and every operation on them.
+//! - [`http`]: paths, headers, authentication, the body limit.
+//! - [`graph`]: Graph's answer and error shapes.
+//! - [`faults`]: injected faults for clients' retry logic.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod faults;
+pub mod graph;
+pub mod http;
+pub mod journal;
+pub mod store;
