@@ -13,7 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
-use restore_delta::{IdSource, Options, Request, SeededIds, SessionKind, Timestamp};
+use restore_delta::{IdSource, Options, SeededIds, SessionKind, Timestamp};
 
 use crate::faults::Faults;
 use crate::graph::{self, Page, Reply};
@@ -451,20 +451,12 @@ async fn patch(
         Ok(b) => b,
         Err(reply) => return finish(&meta, reply),
     };
-    let prefer = prefer_values(&headers);
-    let roots = roots(&headers);
-    let options = crate::store::patch_options(&prefer, &roots, app.store.max_body_bytes());
-    // Rules E1 and E2 before the session's lock is taken.
-    let request = match Request::parse(&bytes, &options) {
-        Ok(request) => request,
-        Err(error) => return finish(&meta, Reply::engine(error.response())),
-    };
     let inputs = PatchInputs {
-        prefer,
-        roots,
+        prefer: prefer_values(&headers),
+        roots: roots(&headers),
         now: meta.now,
     };
-    let reply = app.store.patch(&id, kind, &bytes, &request, inputs).await;
+    let reply = app.store.patch(&id, kind, &bytes, inputs).await;
     finish(&meta, reply)
 }
 

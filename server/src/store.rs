@@ -292,26 +292,33 @@ impl Store {
         Ok(slot)
     }
 
-    /// `PATCH …/{id}`: the crate's apply. The body was read and parsed (rules E1, E2) before
-    /// this is called, without any lock.
+    /// `PATCH …/{id}`: the crate's apply. An unknown session is 404 before the body is looked
+    /// at; the body is then parsed and refused (rules E1, E2) without any lock; only a body
+    /// that passed waits for the session's lock.
     pub async fn patch(
         &self,
         id: &str,
         kind: Option<SessionKind>,
         body: &[u8],
-        request: &Request<'_>,
         patch: PatchInputs,
     ) -> Reply {
         let _gate = self.gate.read().await;
+        if let Err(fail) = self.find(id) {
+            return fail;
+        }
+        let options = patch_options(&patch.prefer, &patch.roots, self.max_body_bytes);
+        let request = match Request::parse(body, &options) {
+            Ok(request) => request,
+            Err(error) => return Reply::engine(error.response()),
+        };
         let mut slot = match self.lock(id, kind).await {
             Ok(slot) => slot,
             Err(fail) => return fail,
         };
         catch_up(&mut slot, patch.now);
-        let options = patch_options(&patch.prefer, &patch.roots, self.max_body_bytes);
         let seed = self.next_seed();
         let mut ctx = Context::new(patch.now, SeededIds::new(seed));
-        let answer = apply_request_in_place(&mut slot.session, request, &options, &mut ctx);
+        let answer = apply_request_in_place(&mut slot.session, &request, &options, &mut ctx);
         let status = answer.response.status;
         if answer.error.is_none() {
             let record = Record::Patch {
