@@ -189,3 +189,94 @@ pub fn drive_additions(prefix: &str, n: usize) -> String {
         .collect();
     format!(r#"{{"driveRestoreArtifacts@delta":[{}]}}"#, items.join(","))
 }
+
+/// The reference replay of a journal: each record's answer and the sessions at the end,
+/// computed with the crate's own functions from the inputs the journal recorded.
+pub struct Replay {
+    /// For each PATCH record, in journal order: (session id, request body, status, body).
+    pub patches: Vec<(String, Vec<u8>, u16, Option<String>)>,
+    /// The sessions at the end, as JSON, by id.
+    pub sessions: std::collections::BTreeMap<String, String>,
+}
+
+/// Replays the journal at `db` (creates, PATCHes and deletes) with `restore_delta` directly.
+pub fn reference_replay(db: &Path) -> Replay {
+    use restore_delta::{Context, Options, SeededIds, SessionKind, Timestamp, apply};
+    use restore_delta_server::journal::{self, Record};
+    let (_, opened) = journal::open(db).expect("the journal reads");
+    let mut sessions = std::collections::BTreeMap::new();
+    let mut patches = Vec::new();
+    for entry in opened.entries {
+        match entry.record {
+            Record::Create { set, now, seed, id } => {
+                let kind = match set.as_str() {
+                    "oneDriveForBusinessRestoreSessions" => SessionKind::OneDriveForBusiness,
+                    "sharePointRestoreSessions" => SessionKind::SharePoint,
+                    _ => SessionKind::Exchange,
+                };
+                let now = Timestamp::parse_rfc3339(&now).unwrap();
+                let mut ctx = Context::new(now, SeededIds::new(seed));
+                let session = restore_delta::lifecycle::create(
+                    kind,
+                    &entry.body,
+                    &Options::default(),
+                    &mut ctx,
+                )
+                .expect("a recorded creation replays");
+                assert_eq!(session.id(), id);
+                sessions.insert(id, session);
+            }
+            Record::Patch {
+                id,
+                prefer,
+                roots,
+                now,
+                seed,
+                ..
+            } => {
+                let mut options = Options::default();
+                for r in &roots {
+                    options = options.with_service_root(r);
+                }
+                for p in &prefer {
+                    options = options.with_prefer(p);
+                }
+                let now = Timestamp::parse_rfc3339(&now).unwrap();
+                let mut ctx = Context::new(now, SeededIds::new(seed));
+                let session = sessions.remove(&id).expect("a PATCH of a known session");
+                let applied = apply(session, &entry.body, &options, &mut ctx);
+                patches.push((
+                    id.clone(),
+                    entry.body.clone(),
+                    applied.response.status,
+                    applied.response.body.map(|b| b.into_string()),
+                ));
+                sessions.insert(id, applied.state);
+            }
+            Record::Delete { id } => {
+                sessions.remove(&id);
+            }
+            other => panic!("not replayed here: {other:?}"),
+        }
+    }
+    Replay {
+        patches,
+        sessions: sessions
+            .into_iter()
+            .map(|(id, s)| (id, s.to_json()))
+            .collect(),
+    }
+}
+
+/// A small deterministic generator for test choices (SplitMix64).
+pub struct Dice(pub u64);
+
+impl Dice {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
