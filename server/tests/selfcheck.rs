@@ -79,7 +79,7 @@ fn every_patch_answer_passes_the_reference_check() {
         let id = create(&server, set);
         let add = |rp: &str| format!(r#"{{"{key}":{{"id":"{rp}"}},"destinationType":"new"}}"#);
         let body = |items: &[String]| format!(r#"{{"{collection}@delta":[{}]}}"#, items.join(","));
-        let mut statuses = Vec::new();
+        let mut statuses = vec![];
         statuses.push(judged(
             &server,
             set,
