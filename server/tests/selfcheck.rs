@@ -79,14 +79,13 @@ fn every_patch_answer_passes_the_reference_check() {
         let id = create(&server, set);
         let add = |rp: &str| format!(r#"{{"{key}":{{"id":"{rp}"}},"destinationType":"new"}}"#);
         let body = |items: &[String]| format!(r#"{{"{collection}@delta":[{}]}}"#, items.join(","));
-        let mut statuses = vec![];
-        statuses.push(judged(
+        let mut statuses = vec![judged(
             &server,
             set,
             &id,
             &body(&[add("a"), add("b"), add("c")]),
             &[],
-        ));
+        )];
         // A duplicate, a missing removal and a new one, continuing on error.
         statuses.push(judged(
             &server,
