@@ -588,3 +588,31 @@ fn a_chunked_body_past_the_limit_gets_a_readable_413() {
         "answered only after the whole body"
     );
 }
+
+#[test]
+fn slow_clients_time_out() {
+    let server = Server::start(&["--in-memory", "--client-timeout-secs", "1"]);
+    let id = create(&server, SETS[0].0);
+    // Headers never finished: the connection is closed.
+    let mut s = raw(&server);
+    s.write_all(b"GET /_restore-delta/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let n = s.read(&mut buf).unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&buf[..n]).contains("408"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // A body that stops coming: 408 with a Graph error.
+    let mut s = raw(&server);
+    write!(
+        s,
+        "PATCH {ROOT}/{}/{id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"drive",
+        SETS[0].0
+    )
+    .unwrap();
+    let (status, head) = read_status(&mut s);
+    assert_eq!(status, 408, "{head}");
+}
