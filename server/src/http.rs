@@ -13,6 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use http_body_util::BodyExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use restore_delta::{IdSource, Options, SeededIds, SessionKind, Timestamp};
 
 use crate::faults::Faults;
@@ -76,6 +78,33 @@ pub fn router(app: Shared) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(app.clone(), envelope))
         .with_state(app)
+}
+
+/// Serves `app` on `listener` until the process ends: HTTP/1.1, each connection on its own
+/// task; a client that takes longer than `client_timeout` to send its headers is disconnected
+/// (its body has the same time: [`App::body_timeout`]).
+pub async fn serve(listener: tokio::net::TcpListener, app: Shared, client_timeout: Duration) {
+    let service = TowerToHyperService::new(router(app));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of descriptors, most often: wait, then take connections again.
+                eprintln!("restore-delta-server: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(client_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 /// The server's clock: the system time, to the microsecond (Graph's timestamps carry seven

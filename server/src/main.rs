@@ -9,12 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use restore_delta::SeededIds;
 use restore_delta::lifecycle::{Schedule, Transitions};
 use restore_delta_server::faults::{FAULT_STATUSES, Faults};
-use restore_delta_server::http::{App, router};
+use restore_delta_server::http::App;
 use restore_delta_server::store::Store;
 
 /// A local Microsoft 365 Backup Storage restore-session server with restore-delta's semantics.
@@ -169,26 +167,7 @@ fn run(args: Args) -> Result<(), String> {
             None => "in memory".to_owned(),
         };
         println!("restore-delta-server listening on http://{local} ({store_text}, seed {seed})");
-        let service = TowerToHyperService::new(router(app));
-        let header_timeout = Duration::from_secs(args.client_timeout_secs);
-        loop {
-            let (stream, _) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    eprintln!("restore-delta-server: accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let service = service.clone();
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+        restore_delta_server::http::serve(listener, app, Duration::from_secs(args.client_timeout_secs)).await;
+        Ok(())
     })
 }
