@@ -11,6 +11,7 @@
 //!
 //! `--quick` runs smaller sizes (1,000 and 10,000 artifacts, 2,000 records) for a smoke run.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -208,13 +209,15 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
     sorted.sort();
 
     // The engine alone, on a session of the same size, for the same kind of requests.
-    let state = ureq::get(&format!("{}/_restore-delta/sessions/{}", server.base, ids[0]))
+    let mut state = Vec::new();
+    ureq::get(&format!("{}/_restore-delta/sessions/{}", server.base, ids[0]))
         .call()
         .expect("state")
-        .into_string()
-        .expect("text");
+        .into_reader()
+        .read_to_end(&mut state)
+        .expect("the state");
     drop(server.runtime);
-    let mut session = Session::from_json(state.as_bytes()).expect("state reads");
+    let mut session = Session::from_json(&state).expect("state reads");
     let mut mixer = Mixer {
         tag: "engine".into(),
         n: 0,

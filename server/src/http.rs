@@ -378,7 +378,9 @@ fn page(headers: &HeaderMap, path: &str, query: &PageQuery) -> Result<Page, Repl
     };
     let context = format!(
         "http://{host}/{version}/$metadata#{}",
-        path.split("/solutions/").nth(1).unwrap_or_default()
+        path.split_once("/solutions/")
+            .map(|(_, rest)| format!("solutions/{rest}"))
+            .unwrap_or_default()
     );
     let mut next_link = format!("{base}?$skiptoken={}", skip.saturating_add(top));
     if query.top.is_some() {
