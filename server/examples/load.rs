@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use restore_delta::lifecycle::Schedule;
-use restore_delta::{Context, Options, Request, SeededIds, Session, Timestamp, apply_request_in_place};
+use restore_delta::{
+    Context, Options, Request, SeededIds, Session, Timestamp, apply_request_in_place,
+};
 use restore_delta_server::faults::Faults;
 use restore_delta_server::http::{App, serve};
 use restore_delta_server::store::Store;
@@ -115,7 +117,11 @@ fn filled(agent: &ureq::Agent, base: &str, tag: &str, size: usize) -> String {
     let id = created["id"].as_str().expect("id").to_owned();
     let url = format!("{base}{ROOT}/{SET}/{id}");
     for from in (0..size).step_by(50) {
-        patch(agent, &url, &body(&additions(tag, from, 50.min(size - from))));
+        patch(
+            agent,
+            &url,
+            &body(&additions(tag, from, 50.min(size - from))),
+        );
     }
     id
 }
@@ -168,7 +174,10 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
                 s.spawn(move || filled(&agent(), &base, &format!("fill{c}"), size))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("fill")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("fill"))
+            .collect()
     });
     let fill_secs = fill.elapsed().as_secs_f64();
 
@@ -210,12 +219,15 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
 
     // The engine alone, on a session of the same size, for the same kind of requests.
     let mut state = Vec::new();
-    ureq::get(&format!("{}/_restore-delta/sessions/{}", server.base, ids[0]))
-        .call()
-        .expect("state")
-        .into_reader()
-        .read_to_end(&mut state)
-        .expect("the state");
+    ureq::get(&format!(
+        "{}/_restore-delta/sessions/{}",
+        server.base, ids[0]
+    ))
+    .call()
+    .expect("state")
+    .into_reader()
+    .read_to_end(&mut state)
+    .expect("the state");
     drop(server.runtime);
     let mut session = Session::from_json(&state).expect("state reads");
     let mut mixer = Mixer {
@@ -275,7 +287,8 @@ fn restart(size: usize, records: usize, dir: &Path) {
     }
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
-    let (store, recovered) = Store::open(Some(&db), 1, Schedule::default(), 1 << 20).expect("opens");
+    let (store, recovered) =
+        Store::open(Some(&db), 1, Schedule::default(), 1 << 20).expect("opens");
     let took = t.elapsed();
     println!(
         "restart: {} records ({:.1} MiB) replayed into {} session of {size} artifacts in {:.0} ms",

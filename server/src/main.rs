@@ -167,7 +167,12 @@ fn run(args: Args) -> Result<(), String> {
             None => "in memory".to_owned(),
         };
         println!("restore-delta-server listening on http://{local} ({store_text}, seed {seed})");
-        restore_delta_server::http::serve(listener, app, Duration::from_secs(args.client_timeout_secs)).await;
+        restore_delta_server::http::serve(
+            listener,
+            app,
+            Duration::from_secs(args.client_timeout_secs),
+        )
+        .await;
         Ok(())
     })
 }

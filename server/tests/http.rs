@@ -595,7 +595,8 @@ fn slow_clients_time_out() {
     let id = create(&server, SETS[0].0);
     // Headers never finished: the connection is closed.
     let mut s = raw(&server);
-    s.write_all(b"GET /_restore-delta/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    s.write_all(b"GET /_restore-delta/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     let started = std::time::Instant::now();
     let mut buf = [0u8; 256];
     let n = s.read(&mut buf).unwrap_or(0);
@@ -615,4 +616,83 @@ fn slow_clients_time_out() {
     .unwrap();
     let (status, head) = read_status(&mut s);
     assert_eq!(status, 408, "{head}");
+}
+
+#[test]
+fn failed_artifacts_and_activations_survive_a_restart() {
+    let dir = temp_dir("lifecycle-restart");
+    let db = dir.join("restore.db");
+    let (id, manual) = {
+        let server = Server::with_db(
+            &db,
+            &[
+                "--transitions",
+                "immediate",
+                "--failed-per-mille",
+                "1000",
+                "--seed",
+                "4",
+            ],
+        );
+        let id = create(&server, SETS[0].0);
+        let path = format!("{ROOT}/{}/{id}", SETS[0].0);
+        assert_eq!(
+            server
+                .call("PATCH", &path, Some(&drive_additions("rp", 4)))
+                .status,
+            200
+        );
+        assert_eq!(
+            server
+                .call("POST", &format!("{path}/activate"), None)
+                .status,
+            200
+        );
+        let done = server.call("GET", &path, None).json();
+        assert_eq!(done["status"], "completedWithError", "{done}");
+        assert_eq!(done["restoreSessionArtifactCount"]["failed"], 4);
+        (id, done)
+    };
+    // Restarted with other transitions: the session keeps the schedule it was activated with.
+    let server = Server::with_db(&db, &["--transitions", "manual"]);
+    let path = format!("{ROOT}/{}/{id}", SETS[0].0);
+    let again = server.call("GET", &path, None).json();
+    assert_eq!(again, manual);
+    let artifacts = server
+        .call("GET", &format!("{path}/driveRestoreArtifacts"), None)
+        .json();
+    for a in artifacts["value"].as_array().unwrap() {
+        assert_eq!(a["status"], "failed", "{a}");
+    }
+    // A manual session stepped, then restarted: the steps are replayed.
+    let second = create(&server, SETS[0].0);
+    let second_path = format!("{ROOT}/{}/{second}", SETS[0].0);
+    assert_eq!(
+        server
+            .call("POST", &format!("{second_path}/activate"), None)
+            .status,
+        200
+    );
+    let step = server.call(
+        "POST",
+        &format!("/_restore-delta/sessions/{second}/advance"),
+        None,
+    );
+    assert_eq!(step.status, 200, "{}", step.text);
+    let step = server.call(
+        "POST",
+        &format!("/_restore-delta/sessions/{second}/advance"),
+        None,
+    );
+    assert_eq!(step.json()["status"], "active");
+    let before = server
+        .call("GET", &format!("/_restore-delta/sessions/{second}"), None)
+        .text;
+    drop(server);
+    let server = Server::with_db(&db, &[]);
+    let after = server
+        .call("GET", &format!("/_restore-delta/sessions/{second}"), None)
+        .text;
+    assert_eq!(after, before);
+    let _ = std::fs::remove_dir_all(dir);
 }
