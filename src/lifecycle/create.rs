@@ -4,7 +4,7 @@
 use crate::borrowed::{Json, Object};
 use crate::commit;
 use crate::context::Context;
-use crate::decide::{self, Decision, MAX_DRAWS_PER_ITEM};
+use crate::decide::{self, MAX_DRAWS_PER_ITEM};
 use crate::error::{ErrorCode, RequestError};
 use crate::ids::IdSource;
 use crate::json::write_str;
@@ -85,15 +85,7 @@ pub fn create<I: IdSource>(
     let base = session.collection(family);
     let hints = decide::prepare(base, &items, options);
     let plan = decide::decide(base, &items, &hints, options, ctx);
-    if let Some((index, failure)) = plan
-        .decisions
-        .iter()
-        .enumerate()
-        .find_map(|(i, d)| match d {
-            Decision::Failed(f) => Some((i, f)),
-            _ => None,
-        })
-    {
+    if let Some((index, failure)) = crate::failures(&plan).next() {
         let code = match failure.code {
             ErrorCode::InvalidPatchRequest => ErrorCode::InvalidArtifactRequest,
             other => other,
