@@ -782,6 +782,33 @@ fn l7_catch_up_is_path_independent() {
     assert_eq!(s.to_json(), alone(at(45, 0)).0);
 }
 
+/// A progress rebuilt from its record answers as the one it was taken from, at every stage.
+#[test]
+fn l7_progress_resumes_from_its_record() {
+    let timed = Schedule::new(Transitions::Timed {
+        to_active_secs: 10,
+        to_completed_secs: 20,
+    });
+    let mut s = drafted(3);
+    let mut p = lifecycle::activate(&mut s, 0, &timed, ts(NOW)).unwrap();
+    for t in [0, 5, 10, 30] {
+        lifecycle::catch_up(&mut s, &mut p, at(t, 0));
+        let resumed = Progress::resume(timed, &p.entered_at()).unwrap();
+        assert_eq!(resumed, p, "at {t}");
+        let (mut a, mut b) = (s.clone(), s.clone());
+        let (mut pa, mut pb) = (p.clone(), resumed);
+        assert_eq!(
+            lifecycle::catch_up(&mut a, &mut pa, at(40, 0)),
+            lifecycle::catch_up(&mut b, &mut pb, at(40, 0))
+        );
+        assert_eq!(a.to_json(), b.to_json());
+    }
+    assert_eq!(p.entered_at(), [at(0, 0), at(5, 0), at(10, 0), at(30, 0)]);
+    assert_eq!(Progress::resume(timed, &[]), None);
+    assert_eq!(Progress::resume(timed, &[at(0, 0); 5]), None);
+    assert_eq!(Progress::resume(timed, &[at(5, 0), at(4, 0)]), None);
+}
+
 #[test]
 fn l7_manual_steps() {
     let manual = Schedule::new(Transitions::Manual);
