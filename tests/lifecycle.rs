@@ -322,6 +322,86 @@ fn l2_create_artifacts_use_the_addition_rules_with_create_codes() {
     assert_refused(r, RuleId::L2, 500, "InternalServerError");
 }
 
+/// No create body makes the library panic (rule D3 for the create): mangled, truncated, deep
+/// or large bodies each get an answer, a session or a refusal with one of create's statuses.
+#[test]
+fn l1_l2_hostile_create_bodies_get_an_answer() {
+    let seeds: Vec<Vec<u8>> = [
+        format!(
+            r#"{{"@odata.type":"{OD}","driveRestoreArtifacts":[{{"restorePoint":{{"id":"r1"}},"destinationType":"new"}},
+            {{"restorePoint":{{"@odata.id":"restorePoints('r3')"}},"destinationType":"new","@contentId":"c"}}]}}"#
+        ),
+        r#"{"granularDriveRestoreArtifacts":[{"browseSessionId":"b","itemKey":"k1"},{"browseSessionId":"b","id":"k2"}]}"#.to_owned(),
+        r#"{"driveRestoreArtifacts":[{"restorePoint":{"id":"\u0000\u00e9"},"destinationType":"inPlace","@contentId":1e400}]}"#.to_owned(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let mut state = 0x2026_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as usize
+    };
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..3000 {
+        let mut b = seeds[next() % seeds.len()].clone();
+        for _ in 0..1 + next() % 4 {
+            let at = next() % b.len().max(1);
+            match next() % 4 {
+                0 => b.truncate(at),
+                1 => {
+                    let alphabet = b"{}[],:\"\\0\xff";
+                    b.insert(at.min(b.len()), alphabet[next() % alphabet.len()]);
+                }
+                2 if at < b.len() => {
+                    b.remove(at);
+                }
+                _ if at < b.len() => b[at] = next() as u8,
+                _ => {}
+            }
+        }
+        bodies.push(b);
+    }
+    bodies.push(
+        format!(
+            r#"{{"driveRestoreArtifacts":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        )
+        .into_bytes(),
+    );
+    let many: Vec<String> = (0..100_000)
+        .map(|i| format!(r#"{{"restorePoint":{{"id":"r{i}"}},"destinationType":"new"}}"#))
+        .collect();
+    bodies.push(format!(r#"{{"driveRestoreArtifacts":[{}]}}"#, many.join(",")).into_bytes());
+    let big = Options::default().with_max_bytes(64 * 1024 * 1024);
+    let mut answered = [0usize; 2];
+    for body in &bodies {
+        match lifecycle::create(SessionKind::OneDriveForBusiness, body, &big, &mut ctx(1)) {
+            Ok(s) => {
+                answered[0] += 1;
+                assert_eq!(s.status(), &SessionStatus::Draft);
+            }
+            Err(e) => {
+                answered[1] += 1;
+                assert!([400, 413, 500].contains(&e.status), "{e}");
+                assert_eq!(e.rule.as_str().chars().next(), Some('L'), "{e}");
+            }
+        }
+    }
+    assert!(answered[0] > 0 && answered[1] > 0, "{answered:?}");
+    for id in bodies
+        .iter()
+        .take(200)
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+    {
+        let _ = lifecycle::check_session_id(&id);
+    }
+}
+
 /// The artifacts a create stores are those a PATCH of the same items stores into an empty
 /// draft: the engine decides them (ids drawn after the session's).
 #[test]
