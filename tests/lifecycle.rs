@@ -142,6 +142,13 @@ fn l1_create_body() {
     // E1: the byte limit, 413, before anything else (even an empty object is too big here).
     let small = Options::default().with_max_bytes(1);
     assert_refused(
+        lifecycle::create(SessionKind::Exchange, b"   ", &small, &mut ctx(1)),
+        RuleId::L1,
+        413,
+        "RequestEntityTooLarge",
+    );
+    assert!(lifecycle::create(SessionKind::Exchange, b" ", &small, &mut ctx(1)).is_ok());
+    assert_refused(
         lifecycle::create(SessionKind::Exchange, b"{}", &small, &mut ctx(1)),
         RuleId::L1,
         413,
