@@ -100,6 +100,22 @@ MUTANTS = [
     ("D1", "src/json.rs", "            keys.sort_unstable();", "            keys.reverse();"),
     ("D2", "src/ids.rs", "self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);", "self.state = self.state.wrapping_add(1);"),
     ("D4", "src/commit.rs", "    for p in plan.pending.iter().filter(|p| p.alive) {", "    for p in plan.pending.iter().rev().filter(|p| p.alive) {"),
+    ("L1", "src/lifecycle/create.rs", "        } else if !name.contains('@') {", "        } else if false {"),
+    ("L1", "src/lifecycle/create.rs", "    if blank {\n        let id = draw_session_id(ctx)?;", "    if body.is_empty() {\n        let id = draw_session_id(ctx)?;"),
+    ("L1", "src/lifecycle/create.rs", "    let blank = body.len() <= options.max_bytes\n        && body\n", "    let blank = body\n"),
+    ("L2", "src/lifecycle/create.rs", "            ErrorCode::InvalidPatchRequest => ErrorCode::InvalidArtifactRequest,", "            ErrorCode::InvalidPatchRequest => ErrorCode::InvalidPatchRequest,"),
+    ("L2", "src/lifecycle/create.rs", "    if items.len() > options.max_items {", "    if items.len() > options.max_items + 1 {"),
+    ("L3", "src/lifecycle/create.rs", "        .find(|id| check_session_id(id).is_ok())", "        .find(|id| !id.is_empty())"),
+    ("L3", "src/lifecycle/create.rs", "    commit::commit(&mut session, family, &plan, ctx, true);", "    commit::commit(&mut session, family, &plan, ctx, false);"),
+    ("L4", "src/lifecycle/mod.rs", "    if raw.trim() != raw {", "    if false {"),
+    ("L5", "src/lifecycle/mod.rs", "    if session.status() == &SessionStatus::Draft {\n        Ok(())", "    if session.status() != &SessionStatus::Active {\n        Ok(())"),
+    ("L6", "src/lifecycle/schedule.rs", "    if busy >= MAX_ACTIVE_SESSIONS {", "    if busy > MAX_ACTIVE_SESSIONS {"),
+    ("L7", "src/lifecycle/schedule.rs", "                    Stage::Scheduled => active / 2,", "                    Stage::Scheduled => active,"),
+    ("L7", "src/lifecycle/schedule.rs", "            progress.set_entered(stage, due);", "            progress.set_entered(stage, Some(now.max(due.unwrap_or(now))));"),
+    ("L8", "src/lifecycle/schedule.rs", "    z % 1000 < u64::from(schedule.failed_per_mille)", "    z % 1000 <= u64::from(schedule.failed_per_mille)"),
+    ("L8", "src/lifecycle/schedule.rs", "            if fail && has_error {", "            if fail {"),
+    ("L9", "src/lifecycle/read.rs", "    let more = skip.saturating_add(top) < c.len();", "    let more = skip.saturating_add(top) <= c.len();"),
+    ("L9", "src/collection.rs", "        let dense = self.slots.len() == self.live;", "        let dense = true;"),
 ]
 
 

@@ -154,7 +154,8 @@ impl fmt::Display for ErrorCode {
 }
 
 /// A whole-request error (rules E1–E9, and O1 in atomic mode): the response is this error and
-/// the state is unchanged (rule O2).
+/// the state is unchanged (rule O2). Also a refused lifecycle request (rules L1–L9), as
+/// [`lifecycle::LifecycleError`](crate::lifecycle::LifecycleError).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]
 #[non_exhaustive]
@@ -165,7 +166,8 @@ pub struct RequestError {
     pub code: ErrorCode,
     /// A message for people.
     pub message: String,
-    /// The rule that refused the request (`E1`–`E9`; `O1` for an atomic refusal).
+    /// The rule that refused the request (`E1`–`E9`; `O1` for an atomic refusal; `L1`–`L9` for
+    /// a lifecycle request).
     pub rule: RuleId,
 }
 
@@ -203,5 +205,10 @@ impl RequestError {
             body: Some(render::error_body(self, &[], None)),
             preference_applied: None,
         }
+    }
+
+    /// The body of [`RequestError::response`], `{"error":{"code","message"}}`, as text.
+    pub fn body(&self) -> String {
+        render::error_body(self, &[], None).into_string()
     }
 }

@@ -289,17 +289,20 @@ fn outcomes(plan: Plan, collection: ArtifactCollection) -> Vec<ItemOutcome> {
         .collect()
 }
 
-/// Rule O1: the first failure becomes the response; every failure is listed; nothing applied.
-fn refuse_atomic(collection: ArtifactCollection, plan: &Plan, options: &Options) -> Answer {
-    let failures: Vec<(usize, &ItemFailure)> = plan
-        .decisions
+/// The failed items of a plan, with their positions in the request, in request order.
+pub(crate) fn failures<'p>(plan: &'p Plan<'_>) -> impl Iterator<Item = (usize, &'p ItemFailure)> {
+    plan.decisions
         .iter()
         .enumerate()
         .filter_map(|(i, d)| match d {
             Decision::Failed(f) => Some((i, f)),
             _ => None,
         })
-        .collect();
+}
+
+/// Rule O1: the first failure becomes the response; every failure is listed; nothing applied.
+fn refuse_atomic(collection: ArtifactCollection, plan: &Plan, options: &Options) -> Answer {
+    let failures: Vec<(usize, &ItemFailure)> = failures(plan).collect();
     let error = match failures.first() {
         Some((_, f)) => RequestError::new(RuleId::O1, f.status, f.code, f.message.clone()),
         None => RequestError::new(

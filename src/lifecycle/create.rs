@@ -4,7 +4,7 @@
 use crate::borrowed::{Json, Object};
 use crate::commit;
 use crate::context::Context;
-use crate::decide::{self, Decision, MAX_DRAWS_PER_ITEM};
+use crate::decide::{self, MAX_DRAWS_PER_ITEM};
 use crate::error::{ErrorCode, RequestError};
 use crate::ids::IdSource;
 use crate::json::write_str;
@@ -20,9 +20,9 @@ use super::{LifecycleError, check_session_id};
 /// Creates a session of `kind` from a create body (`POST …/{kind}RestoreSessions`), as
 /// Microsoft's SDKs send it: a deep insert of the plain collection, no `@delta`.
 ///
-/// Rule L1, the body: an empty body (no bytes, or only white space), `{}`, or a body without a
-/// collection gives an empty standard session. Otherwise it is a JSON object (E1's byte limit,
-/// 413 `RequestEntityTooLarge`; E2's checks, 400 `invalidRequest`) whose members may be: the
+/// Rule L1, the body: first E1's byte limit, 413 `RequestEntityTooLarge`. An empty body (no
+/// bytes, or only white space), `{}`, or a body without a collection gives an empty standard
+/// session. Otherwise it is a JSON object (E2's checks, 400 `invalidRequest`) whose members may be: the
 /// standard or the granular collection of `kind` (not both), `@odata.type` naming `kind`
 /// (compared as rule S2 does), and annotations (names holding `@`, but not `name@delta`). Any
 /// other member is 400 `invalidRequest`.
@@ -66,10 +66,15 @@ pub fn create<I: IdSource>(
     options: &Options,
     ctx: &mut Context<I>,
 ) -> Result<Session, LifecycleError> {
-    let blank = body
-        .iter()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    let body: &[u8] = if blank { b"{}" } else { body };
+    // A blank body is `{}`, once it is within the byte limit (E1 first).
+    let blank = body.len() <= options.max_bytes
+        && body
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if blank {
+        let id = draw_session_id(ctx)?;
+        return new_session(kind, &id, ctx);
+    }
     let request = Request::parse(body, options).map_err(malformed_create)?;
     let collection = collection_of(kind, request.object())?;
     let items = match collection {
@@ -85,15 +90,7 @@ pub fn create<I: IdSource>(
     let base = session.collection(family);
     let hints = decide::prepare(base, &items, options);
     let plan = decide::decide(base, &items, &hints, options, ctx);
-    if let Some((index, failure)) = plan
-        .decisions
-        .iter()
-        .enumerate()
-        .find_map(|(i, d)| match d {
-            Decision::Failed(f) => Some((i, f)),
-            _ => None,
-        })
-    {
+    if let Some((index, failure)) = crate::failures(&plan).next() {
         let code = match failure.code {
             ErrorCode::InvalidPatchRequest => ErrorCode::InvalidArtifactRequest,
             other => other,

@@ -33,7 +33,6 @@ mod schedule;
 
 use crate::enums::SessionStatus;
 use crate::error::{ErrorCode, RequestError};
-use crate::outcome::Response;
 use crate::rule::RuleId;
 use crate::session::Session;
 
@@ -55,7 +54,10 @@ pub const MAX_CREATE_ARTIFACTS: usize = 50;
 pub const MAX_SESSION_ID_BYTES: usize = 256;
 
 /// A lifecycle request refused: its HTTP status, Graph error code and message, and the rule that
-/// refused it. [`LifecycleError::response`] is the answer to send (a server adds `innerError`).
+/// refused it (`L1`–`L9`; a create refused by the byte limit or by an addition rule names `L1`
+/// or `L2`). The same type as a PATCH's refusal, [`RequestError`]:
+/// [`RequestError::response`] is the answer to send (a server adds `innerError`),
+/// [`RequestError::body`] its body.
 ///
 /// ```
 /// use restore_delta::lifecycle;
@@ -63,54 +65,7 @@ pub const MAX_SESSION_ID_BYTES: usize = 256;
 /// assert_eq!((error.status, error.code.as_str()), (400, "InvalidRestoreSessionId"));
 /// assert!(error.body().starts_with(r#"{"error":{"code":"InvalidRestoreSessionId","message":"#));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {code}: {message}")]
-#[non_exhaustive]
-pub struct LifecycleError {
-    /// The rule that refused the request (`L1`–`L9`).
-    pub rule: RuleId,
-    /// The HTTP status.
-    pub status: u16,
-    /// The error code.
-    pub code: ErrorCode,
-    /// A message for people.
-    pub message: String,
-}
-
-impl LifecycleError {
-    pub(crate) fn new(
-        rule: RuleId,
-        status: u16,
-        code: ErrorCode,
-        message: impl Into<String>,
-    ) -> Self {
-        LifecycleError {
-            rule,
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The body `{"error":{"code","message"}}`, written as [`RequestError::response`] writes it.
-    pub fn body(&self) -> String {
-        self.response()
-            .body
-            .map(crate::Body::into_string)
-            .unwrap_or_default()
-    }
-
-    /// The response: the status and [`LifecycleError::body`], no `Preference-Applied`.
-    pub fn response(&self) -> Response {
-        RequestError::new(self.rule, self.status, self.code, self.message.clone()).response()
-    }
-}
-
-impl From<RequestError> for LifecycleError {
-    fn from(e: RequestError) -> Self {
-        LifecycleError::new(e.rule, e.status, e.code, e.message)
-    }
-}
+pub type LifecycleError = RequestError;
 
 /// Rule L4: whether `raw`, a session id taken from a request path (percent-decoded), can name a
 /// session. Empty or malformed is 400 `InvalidRestoreSessionId`; malformed means longer than

@@ -121,7 +121,8 @@ impl Stage {
 /// instant, the stage reached and when each stage was entered. The embedder keeps it beside the
 /// session from [`activate`] on; it holds no artifact data (a few dozen bytes), and a server
 /// that restarts rebuilds it by replaying [`activate`] and [`step`] with the instants it
-/// recorded for them ([`catch_up`] needs no replay: it depends on its `now` alone).
+/// recorded for them, or from [`Progress::entered_at`] with [`Progress::resume`] ([`catch_up`]
+/// needs no replay: it depends on its `now` alone).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Progress {
@@ -152,6 +153,46 @@ impl Progress {
         if let Some(slot) = self.entered.get_mut(stage as usize) {
             *slot = at;
         }
+    }
+
+    /// The instants at which the stages reached so far were entered, the activation first: one
+    /// to four of them. With [`Progress::schedule`], all a [`Progress`] holds: a server that
+    /// snapshots its sessions stores these and calls [`Progress::resume`] instead of replaying
+    /// [`activate`] and [`step`].
+    pub fn entered_at(&self) -> Vec<Timestamp> {
+        self.entered.iter().map_while(|t| *t).collect()
+    }
+
+    /// The [`Progress`] whose [`Progress::schedule`] is `schedule` and whose
+    /// [`Progress::entered_at`] is `entered`; `None` when `entered` is empty, longer than four or
+    /// goes back in time. It must be the session's own record: nothing here can check it
+    /// against the session.
+    ///
+    /// ```
+    /// use restore_delta::lifecycle::{self, Progress, Schedule, Transitions};
+    /// use restore_delta::{Session, Timestamp};
+    /// let mut s = Session::from_json(br#"{"id":"s1","driveRestoreArtifacts":[]}"#).unwrap();
+    /// let t0 = Timestamp::parse_rfc3339("2026-11-30T08:00:00Z").unwrap();
+    /// let schedule = Schedule::new(Transitions::Manual);
+    /// let mut p = lifecycle::activate(&mut s, 0, &schedule, t0).unwrap();
+    /// lifecycle::step(&mut s, &mut p, t0).unwrap();
+    /// assert_eq!(Progress::resume(schedule, &p.entered_at()), Some(p));
+    /// ```
+    pub fn resume(schedule: Schedule, entered: &[Timestamp]) -> Option<Progress> {
+        let last = entered.len().checked_sub(1)?;
+        let stage = *Stage::ALL.get(last)?;
+        if entered.windows(2).any(|w| matches!(w, [a, b] if b < a)) {
+            return None;
+        }
+        let mut at = [None; 4];
+        for (slot, t) in at.iter_mut().zip(entered) {
+            *slot = Some(*t);
+        }
+        Some(Progress {
+            schedule,
+            stage,
+            entered: at,
+        })
     }
 
     /// Whether the session has completed (nothing more will change it).
@@ -374,7 +415,7 @@ fn enter(session: &mut Session, progress: &mut Progress, stage: Stage) {
         session.set_member("lastModifiedDateTime", to_raw(t));
     }
     let (done, in_progress) = match stage {
-        Stage::Done => (total - failed, 0),
+        Stage::Done => (total.saturating_sub(failed), 0),
         Stage::InProgress => (0, total),
         _ => (0, 0),
     };
