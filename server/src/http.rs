@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, Query, Request as HttpRequest, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, Query, Request as HttpRequest, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -394,35 +395,57 @@ fn page(headers: &HeaderMap, path: &str, query: &PageQuery) -> Result<Page, Repl
     })
 }
 
-async fn create(
-    State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path(set): Path<String>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let kind = match scope(&set) {
-        Ok(k) => k,
-        Err(reply) => return finish(&meta, reply),
-    };
+/// A Graph call: its [`Meta`], and the sessions its path's set names (one kind, or every kind
+/// under `restoreSessions`). A set Graph does not have is answered 404 before the handler runs.
+struct Call {
+    meta: Meta,
+    kind: Option<SessionKind>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        let meta = parts
+            .extensions
+            .get::<Meta>()
+            .cloned()
+            .unwrap_or_else(fallback_meta);
+        // Inside the nested router the path starts at the set: `/{set}/…`.
+        let set = parts
+            .uri
+            .path()
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        match scope(set) {
+            Ok(kind) => Ok(Call { meta, kind }),
+            Err(reply) => Err(finish(&meta, reply)),
+        }
+    }
+}
+
+impl Call {
+    fn answer(&self, reply: Reply) -> Response {
+        finish(&self.meta, reply)
+    }
+}
+
+/// `POST …RestoreSessions`: create.
+async fn create(State(app): State<Shared>, call: Call, headers: HeaderMap, body: Body) -> Response {
     let body = match read_body(&app, &headers, body).await {
         Ok(b) => b,
-        Err(reply) => return finish(&meta, reply),
+        Err(reply) => return call.answer(reply),
     };
-    let kind = match kind.or_else(|| kind_in_body(&body)) {
-        Some(kind) => kind,
-        None => {
-            return finish(
-                &meta,
-                Reply::error(
-                    400,
-                    "BadRequest",
-                    "A session created under restoreSessions needs an @odata.type naming its kind.",
-                ),
-            );
-        }
+    let Some(kind) = call.kind.or_else(|| kind_in_body(&body)) else {
+        return call.answer(Reply::error(
+            400,
+            "BadRequest",
+            "A session created under restoreSessions needs an @odata.type naming its kind.",
+        ));
     };
-    finish(&meta, app.store.create(kind, &body, meta.now).await)
+    call.answer(app.store.create(kind, &body, call.meta.now).await)
 }
 
 /// The kind the body's `@odata.type` names (create under `restoreSessions`).
@@ -431,113 +454,102 @@ fn kind_in_body(body: &[u8]) -> Option<SessionKind> {
     SessionKind::from_odata_type(value.get("@odata.type")?.as_str()?)
 }
 
+/// `GET …RestoreSessions`: list, paged.
 async fn list(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path(set): Path<String>,
+    call: Call,
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let reply = match scope(&set).and_then(|k| Ok((k, page(&headers, uri.path(), &query)?))) {
-        Ok((kind, page)) => {
+    let reply = match page(&headers, uri.path(), &query) {
+        Ok(page) => {
+            let options = read_options(&headers);
             app.store
-                .list(kind, page, meta.now, &read_options(&headers))
+                .list(call.kind, page, call.meta.now, &options)
                 .await
         }
         Err(reply) => reply,
     };
-    finish(&meta, reply)
+    call.answer(reply)
 }
 
+/// `GET …/{id}`.
 async fn get_session(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path((set, id)): Path<(String, String)>,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let reply = match scope(&set) {
-        Ok(kind) => {
-            app.store
-                .get(&id, kind, meta.now, &read_options(&headers))
-                .await
-        }
-        Err(reply) => reply,
-    };
-    finish(&meta, reply)
+    let options = read_options(&headers);
+    call.answer(app.store.get(&id, call.kind, call.meta.now, &options).await)
 }
 
+/// `PATCH …/{id}`: the crate's apply.
 async fn patch(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path((set, id)): Path<(String, String)>,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let kind = match scope(&set) {
-        Ok(k) => k,
-        Err(reply) => return finish(&meta, reply),
-    };
     let bytes = match read_body(&app, &headers, body).await {
         Ok(b) => b,
-        Err(reply) => return finish(&meta, reply),
+        Err(reply) => return call.answer(reply),
     };
     let inputs = PatchInputs {
         prefer: prefer_values(&headers),
         roots: roots(&headers),
-        now: meta.now,
+        now: call.meta.now,
     };
-    let reply = app.store.patch(&id, kind, &bytes, inputs).await;
-    finish(&meta, reply)
+    call.answer(app.store.patch(&id, call.kind, &bytes, inputs).await)
 }
 
+/// `DELETE …/{id}`.
 async fn delete_session(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path((set, id)): Path<(String, String)>,
+    call: Call,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let reply = match scope(&set) {
-        Ok(kind) => app.store.delete(&id, kind, meta.now).await,
-        Err(reply) => reply,
-    };
-    finish(&meta, reply)
+    call.answer(app.store.delete(&id, call.kind, call.meta.now).await)
 }
 
+/// `GET …/{id}/{collection}`: a page of artifacts.
 async fn artifacts(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path((set, id, sub)): Path<(String, String, String)>,
+    call: Call,
+    Path((_, id, sub)): Path<(String, String, String)>,
     Query(query): Query<PageQuery>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let reply = match scope(&set).and_then(|k| Ok((k, page(&headers, uri.path(), &query)?))) {
-        Ok((kind, page)) => app.store.artifacts(&id, kind, &sub, page, meta.now).await,
+    let reply = match page(&headers, uri.path(), &query) {
+        Ok(page) => {
+            app.store
+                .artifacts(&id, call.kind, &sub, page, call.meta.now)
+                .await
+        }
         Err(reply) => reply,
     };
-    finish(&meta, reply)
+    call.answer(reply)
 }
 
 /// `POST …/{id}/activate` (also as `microsoft.graph.activate`, the bound action's full name).
 async fn action(
     State(app): State<Shared>,
-    axum::Extension(meta): axum::Extension<Meta>,
-    Path((set, id, sub)): Path<(String, String, String)>,
+    call: Call,
+    Path((_, id, sub)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let kind = match scope(&set) {
-        Ok(k) => k,
-        Err(reply) => return finish(&meta, reply),
-    };
     if sub != "activate" && sub != "microsoft.graph.activate" {
-        return finish(&meta, graph::not_found_path());
+        return call.answer(graph::not_found_path());
     }
     // The action takes no parameters; the body (usually empty) is read and not used.
     if let Err(reply) = read_body(&app, &headers, body).await {
-        return finish(&meta, reply);
+        return call.answer(reply);
     }
-    finish(&meta, app.store.activate(&id, kind, meta.now).await)
+    call.answer(app.store.activate(&id, call.kind, call.meta.now).await)
 }
 
 async fn health(
@@ -589,9 +601,17 @@ async fn wrong_method(req: HttpRequest) -> Response {
 }
 
 fn meta_of(req: &HttpRequest) -> Meta {
-    req.extensions().get::<Meta>().cloned().unwrap_or(Meta {
+    req.extensions()
+        .get::<Meta>()
+        .cloned()
+        .unwrap_or_else(fallback_meta)
+}
+
+/// The meta of a request the middleware did not see (none: it wraps every route).
+fn fallback_meta() -> Meta {
+    Meta {
         request_id: String::new(),
         client_request_id: None,
         now: clock(),
-    })
+    }
 }

@@ -234,13 +234,7 @@ pub fn reference_replay(db: &Path) -> Replay {
                 seed,
                 ..
             } => {
-                let mut options = Options::default();
-                for r in &roots {
-                    options = options.with_service_root(r);
-                }
-                for p in &prefer {
-                    options = options.with_prefer(p);
-                }
+                let options = restore_delta_server::store::patch_options(&prefer, &roots, 1 << 20);
                 let now = Timestamp::parse_rfc3339(&now).unwrap();
                 let mut ctx = Context::new(now, SeededIds::new(seed));
                 let session = sessions.remove(&id).expect("a PATCH of a known session");
