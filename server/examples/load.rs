@@ -35,7 +35,8 @@ struct Running {
 }
 
 fn start(db: &Path) -> Running {
-    let (store, _) = Store::open(Some(db), 1, Schedule::default(), 1 << 20).expect("store opens");
+    let (store, _) =
+        Store::open(Some(db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("store opens");
     let app = Arc::new(App {
         store,
         token: None,
@@ -288,7 +289,7 @@ fn restart(size: usize, records: usize, dir: &Path) {
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
     let (store, recovered) =
-        Store::open(Some(&db), 1, Schedule::default(), 1 << 20).expect("opens");
+        Store::open(Some(&db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("opens");
     let took = t.elapsed();
     println!(
         "restart: {} records ({:.1} MiB) replayed into {} session of {size} artifacts in {:.0} ms",
@@ -296,6 +297,20 @@ fn restart(size: usize, records: usize, dir: &Path) {
         bytes as f64 / f64::from(1 << 20),
         store.session_count(),
         ms(took)
+    );
+    drop(store);
+    // Compacted (once, at a start), then opened again: snapshots instead of history.
+    let (store, _) = Store::open(Some(&db), 1, Schedule::default(), 1 << 20, 0).expect("compacts");
+    drop(store);
+    let compact_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    let t = Instant::now();
+    let (store, recovered) =
+        Store::open(Some(&db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("opens");
+    println!(
+        "restart after compaction: {} snapshot ({:.1} MiB) read in {:.0} ms",
+        recovered.records,
+        compact_bytes as f64 / f64::from(1 << 20),
+        ms(t.elapsed())
     );
     drop(store);
     let _ = std::fs::remove_file(&db);

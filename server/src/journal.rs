@@ -88,6 +88,22 @@ pub enum Record {
         /// The clock value, RFC 3339.
         now: String,
     },
+    /// A session as it stood when the journal was compacted: its whole state is the body.
+    Snapshot {
+        /// The session.
+        id: String,
+        /// Its lifecycle bookkeeping, once activated.
+        progress: Option<ProgressRecord>,
+    },
+}
+
+/// An activated session's bookkeeping as a snapshot keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressRecord {
+    /// The schedule it was activated with.
+    pub schedule: ScheduleRecord,
+    /// When each stage reached was entered, RFC 3339, the activation first.
+    pub entered: Vec<String>,
 }
 
 /// A lifecycle schedule as the journal keeps it.
@@ -255,6 +271,42 @@ pub fn open(path: &Path) -> Result<(File, Opened), JournalError> {
     }
     file.seek(SeekFrom::Start(good)).map_err(io)?;
     Ok((file, Opened { entries, cut }))
+}
+
+/// Replaces the journal at `path` by one holding only `records` (a compaction), safely: the
+/// new journal is written beside it, synced, renamed over it, and the directory synced, so a
+/// crash at any point leaves either the old journal or the new one whole. Returns the new
+/// file, open for appending at its end.
+pub fn rewrite<'a>(
+    path: &Path,
+    records: impl IntoIterator<Item = (Record, &'a [u8])>,
+) -> Result<File, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".compacting");
+    let tmp = PathBuf::from(tmp_name);
+    {
+        let file = File::create(&tmp).map_err(io)?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, file);
+        out.write_all(MAGIC).map_err(io)?;
+        for (record, body) in records {
+            out.write_all(&encode(&record, body)).map_err(io)?;
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    sync_dir(path).map_err(io)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    file.seek(SeekFrom::End(0)).map_err(io)?;
+    Ok(file)
 }
 
 /// Reads until `buf` is full or the end of the input; returns how much was read.

@@ -67,6 +67,10 @@ struct Args {
     /// The largest request body, in bytes (larger: 413, rule E1).
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// Compact the journal at start when it holds more than this many records beyond one per
+    /// session: it is rewritten as one snapshot per session (the history is dropped).
+    #[arg(long, default_value_t = 10_000)]
+    compact_after: usize,
     /// Seconds a client may take to send a request's headers, and then its body.
     #[arg(long, default_value_t = 30)]
     client_timeout_secs: u64,
@@ -127,8 +131,14 @@ fn run(args: Args) -> Result<(), String> {
         .with_failed_per_mille(args.failed_per_mille)
         .with_seed(seed);
     let started = std::time::Instant::now();
-    let (store, recovered) = Store::open(args.db.as_deref(), seed, schedule, args.max_body_bytes)
-        .map_err(|e| e.to_string())?;
+    let (store, recovered) = Store::open(
+        args.db.as_deref(),
+        seed,
+        schedule,
+        args.max_body_bytes,
+        args.compact_after,
+    )
+    .map_err(|e| e.to_string())?;
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
     let app = Arc::new(App {
         store,
@@ -154,7 +164,7 @@ fn run(args: Args) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let store_text = match &args.db {
             Some(db) => format!(
-                "db {}: {} records replayed in {replay_ms:.0} ms, {} sessions{}",
+                "db {}: {} records replayed in {replay_ms:.0} ms, {} sessions{}{}",
                 db.display(),
                 recovered.records,
                 recovered.sessions,
@@ -162,6 +172,10 @@ fn run(args: Args) -> Result<(), String> {
                     format!(", a torn tail of {} bytes cut", recovered.cut)
                 } else {
                     String::new()
+                },
+                match recovered.compacted {
+                    Some(n) => format!(", compacted to {n} snapshots"),
+                    None => String::new(),
                 }
             ),
             None => "in memory".to_owned(),

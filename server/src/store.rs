@@ -22,7 +22,7 @@ use restore_delta::{
 use tokio::sync::{Mutex, RwLock};
 
 use crate::graph::{self, Reply};
-use crate::journal::{self, JournalError, Record, ScheduleRecord, Writer};
+use crate::journal::{self, JournalError, ProgressRecord, Record, ScheduleRecord, Writer};
 
 /// A stream of seeds (SplitMix64): one per operation that draws ids.
 #[derive(Debug)]
@@ -83,6 +83,8 @@ pub struct Recovered {
     pub sessions: usize,
     /// Bytes of a torn tail cut off.
     pub cut: u64,
+    /// Records the journal was compacted to (one snapshot per session), when it was.
+    pub compacted: Option<usize>,
 }
 
 /// Everything the server holds.
@@ -104,11 +106,17 @@ pub type Fail = Reply;
 
 impl Store {
     /// Opens the store: replays the journal at `db` (or starts empty in memory when `None`).
+    ///
+    /// When the journal holds more than `compact_after` records beyond one per session, it is
+    /// compacted before the server answers anything: rewritten as one snapshot per session
+    /// ([`journal::rewrite`]), so that the next start reads states instead of replaying
+    /// history. This costs the size of the sessions, once, at start; a PATCH never does.
     pub fn open(
         db: Option<&Path>,
         seed: u64,
         schedule: Schedule,
         max_body_bytes: usize,
+        compact_after: usize,
     ) -> Result<(Store, Recovered), OpenError> {
         let mut store = Store {
             gate: RwLock::new(()),
@@ -133,6 +141,20 @@ impl Store {
                         reason,
                     })?;
             }
+            let live = store.read_sessions().len();
+            let file = if recovered.records > live.saturating_add(compact_after) {
+                drop(file);
+                let snapshots = store.snapshots();
+                recovered.compacted = Some(snapshots.len());
+                journal::rewrite(
+                    path,
+                    snapshots
+                        .iter()
+                        .map(|(r, body)| (r.clone(), body.as_bytes())),
+                )?
+            } else {
+                file
+            };
             store.journal =
                 Writer::start(file, path.to_owned()).map_err(|source| JournalError::Io {
                     path: path.to_owned(),
@@ -141,6 +163,26 @@ impl Store {
         }
         recovered.sessions = store.read_sessions().len();
         Ok((store, recovered))
+    }
+
+    /// One snapshot record per session, in id order, with its state as the body (at start,
+    /// when nothing else holds a session).
+    fn snapshots(&self) -> Vec<(Record, String)> {
+        self.read_sessions()
+            .iter()
+            .filter_map(|(id, shared)| {
+                let slot = shared.try_lock().ok()?;
+                let progress = slot.progress.as_ref().map(|p| ProgressRecord {
+                    schedule: schedule_record(p.schedule()),
+                    entered: p.entered_at().iter().map(ToString::to_string).collect(),
+                });
+                let record = Record::Snapshot {
+                    id: id.clone(),
+                    progress,
+                };
+                Some((record, slot.session.to_json()))
+            })
+            .collect()
     }
 
     fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Shared>> {
@@ -224,6 +266,31 @@ impl Store {
                     .map_err(|e| format!("activate refused: {}", e.message))?;
                 slot.progress = Some(progress);
                 self.busy.get_mut().insert(id.clone());
+            }
+            Record::Snapshot { id, progress } => {
+                let session = Session::from_json(body).map_err(|e| e.to_string())?;
+                let progress = match progress {
+                    None => None,
+                    Some(p) => {
+                        let entered = p
+                            .entered
+                            .iter()
+                            .map(|t| parse_now(t))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        let resumed = Progress::resume(schedule_from(&p.schedule)?, &entered)
+                            .ok_or("a snapshot's progress does not resume")?;
+                        self.busy.get_mut().insert(id.clone());
+                        Some(resumed)
+                    }
+                };
+                sessions.insert(
+                    id.clone(),
+                    Arc::new(Mutex::new(Slot {
+                        session,
+                        progress,
+                        gone: false,
+                    })),
+                );
             }
             Record::Step { id, now } => {
                 let slot = sessions.get(id).ok_or(format!("no session {id}"))?;
@@ -583,6 +650,7 @@ fn op_name(record: &Record) -> &'static str {
         Record::Delete { .. } => "delete",
         Record::Activate { .. } => "activate",
         Record::Step { .. } => "step",
+        Record::Snapshot { .. } => "snapshot",
     }
 }
 

@@ -696,3 +696,85 @@ fn failed_artifacts_and_activations_survive_a_restart() {
     assert_eq!(after, before);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_long_journal_is_compacted_at_start_and_loses_nothing() {
+    let dir = temp_dir("compact");
+    let db = dir.join("restore.db");
+    let (ids, states) = {
+        let server = Server::with_db(&db, &["--transitions", "manual", "--seed", "8"]);
+        let ids = [create(&server, SETS[0].0), create(&server, SETS[0].0)];
+        for n in 0..10 {
+            let path = format!("{ROOT}/{}/{}", SETS[0].0, ids[n % 2]);
+            let patched = server.call("PATCH", &path, Some(&drive_additions(&format!("p{n}"), 5)));
+            assert_eq!(patched.status, 200);
+        }
+        let path = format!("{ROOT}/restoreSessions/{}", ids[1]);
+        assert_eq!(
+            server
+                .call("POST", &format!("{path}/activate"), None)
+                .status,
+            200
+        );
+        let step = server.call(
+            "POST",
+            &format!("/_restore-delta/sessions/{}/advance", ids[1]),
+            None,
+        );
+        assert_eq!(step.status, 200);
+        let states: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                server
+                    .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
+                    .text
+            })
+            .collect();
+        (ids, states)
+    };
+    let long = std::fs::metadata(&db).unwrap().len();
+    let server = Server::with_db(&db, &["--compact-after", "3"]);
+    assert!(
+        server.banner.contains("compacted to 2 snapshots"),
+        "{}",
+        server.banner
+    );
+    let short = std::fs::metadata(&db).unwrap().len();
+    for (id, state) in ids.iter().zip(&states) {
+        let now = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+        assert_eq!(&now.text, state);
+    }
+    // The activated session kept its progress: it steps on, and still counts as busy.
+    let step = server.call(
+        "POST",
+        &format!("/_restore-delta/sessions/{}/advance", ids[1]),
+        None,
+    );
+    assert_eq!(step.status, 200, "{}", step.text);
+    assert_eq!(step.json()["status"], "active");
+    let path = format!("{ROOT}/{}/{}", SETS[0].0, ids[0]);
+    assert_eq!(
+        server
+            .call("PATCH", &path, Some(&drive_additions("after", 2)))
+            .status,
+        200
+    );
+    let states: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            server
+                .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
+                .text
+        })
+        .collect();
+    drop(server);
+    // Snapshots and the records after them replay to the same bytes.
+    let server = Server::with_db(&db, &[]);
+    assert!(!server.banner.contains("compacted"), "{}", server.banner);
+    for (id, state) in ids.iter().zip(&states) {
+        let now = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+        assert_eq!(&now.text, state);
+    }
+    eprintln!("journal {long} bytes, compacted {short} bytes");
+    let _ = std::fs::remove_dir_all(dir);
+}
