@@ -813,6 +813,19 @@ fn l7_stages_on_the_clock() {
     assert_eq!(s.status(), &SessionStatus::Completed);
     assert_eq!(state(&s)["driveRestoreArtifacts"][0]["startDateTime"], NOW);
     assert_eq!(state(&s)["completedDateTime"], NOW);
+    // Delays past the calendar's end: never due, no panic.
+    let never = Schedule::new(Transitions::Timed {
+        to_active_secs: u64::MAX,
+        to_completed_secs: u64::MAX,
+    });
+    let mut s = drafted(1);
+    let mut p = lifecycle::activate(&mut s, 0, &never, ts(NOW)).unwrap();
+    assert_eq!(p.next_change(), None);
+    assert!(!lifecycle::catch_up(
+        &mut s,
+        &mut p,
+        ts("9999-12-31T23:59:59Z")
+    ));
     // A fractional halfway point: 3 s to active, scheduled at 1.5 s.
     let odd = Schedule::new(Transitions::Timed {
         to_active_secs: 3,
