@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OriginalUri, Path, Query, Request as HttpRequest, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -430,10 +430,44 @@ impl Call {
     fn answer(&self, reply: Reply) -> Response {
         finish(&self.meta, reply)
     }
+
+    /// The answer of an operation on one session (create, get, activate): a success body gets
+    /// `@odata.context` first, as Graph writes it (`…/$metadata#solutions/backupRestore/{set}/$entity`).
+    fn answer_entity(&self, mut reply: Reply, headers: &HeaderMap, uri: &Uri) -> Response {
+        if let (false, Some(body)) = (reply.error, reply.body.as_mut()) {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let path = uri.path();
+            let version = if path.starts_with("/beta/") {
+                "beta"
+            } else {
+                "v1.0"
+            };
+            let set = path.split('/').nth(4).unwrap_or("restoreSessions");
+            let context =
+                format!("http://{host}/{version}/$metadata#solutions/backupRestore/{set}/$entity");
+            if let Some(rest) = body.strip_prefix('{') {
+                let sep = if rest.starts_with('}') { "" } else { "," };
+                *body = format!(
+                    "{{\"@odata.context\":{}{sep}{rest}",
+                    serde_json::Value::from(context)
+                );
+            }
+        }
+        self.answer(reply)
+    }
 }
 
 /// `POST …RestoreSessions`: create.
-async fn create(State(app): State<Shared>, call: Call, headers: HeaderMap, body: Body) -> Response {
+async fn create(
+    State(app): State<Shared>,
+    call: Call,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Body,
+) -> Response {
     let body = match read_body(&app, &headers, body).await {
         Ok(b) => b,
         Err(reply) => return call.answer(reply),
@@ -445,7 +479,8 @@ async fn create(State(app): State<Shared>, call: Call, headers: HeaderMap, body:
             "A session created under restoreSessions needs an @odata.type naming its kind.",
         ));
     };
-    call.answer(app.store.create(kind, &body, call.meta.now).await)
+    let reply = app.store.create(kind, &body, call.meta.now).await;
+    call.answer_entity(reply, &headers, &uri)
 }
 
 /// The kind the body's `@odata.type` names (create under `restoreSessions`).
@@ -480,9 +515,11 @@ async fn get_session(
     call: Call,
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
 ) -> Response {
     let options = read_options(&headers);
-    call.answer(app.store.get(&id, call.kind, call.meta.now, &options).await)
+    let reply = app.store.get(&id, call.kind, call.meta.now, &options).await;
+    call.answer_entity(reply, &headers, &uri)
 }
 
 /// `PATCH …/{id}`: the crate's apply.
@@ -540,6 +577,7 @@ async fn action(
     call: Call,
     Path((_, id, sub)): Path<(String, String, String)>,
     headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
     body: Body,
 ) -> Response {
     if sub != "activate" && sub != "microsoft.graph.activate" {
@@ -549,7 +587,8 @@ async fn action(
     if let Err(reply) = read_body(&app, &headers, body).await {
         return call.answer(reply);
     }
-    call.answer(app.store.activate(&id, call.kind, call.meta.now).await)
+    let reply = app.store.activate(&id, call.kind, call.meta.now).await;
+    call.answer_entity(reply, &headers, &uri)
 }
 
 async fn health(
