@@ -12,15 +12,16 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-mod artifact;
-mod borrowed;
+// The crate reads as its pipeline: `model` (sessions, artifacts, kinds, the collections and
+// their indexes), `json` (reading and writing JSON without losing a byte), `engine` (a request
+// read, its items decided, the plan committed, the answer rendered; `apply_request` below runs
+// them in that order), and one folder per tool built on them: `check`, `gen`, `lifecycle`.
+mod engine;
+mod json;
+mod model;
+mod rule;
+
 pub mod check;
-mod collection;
-mod commit;
-mod context;
-mod decide;
-mod enums;
-mod error;
 /// The fuzz harness: entry points of the fuzz targets and the model of the rules.
 ///
 /// **Unstable, not for embedders**: compiled only with the `_internal_test_exports` feature,
@@ -33,36 +34,26 @@ pub mod fuzzing;
 #[cfg(feature = "gen")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gen")))]
 pub mod r#gen;
-mod ids;
-mod index;
-mod json;
-mod kinds;
 pub mod lifecycle;
-mod options;
-mod outcome;
-mod reference;
-mod render;
-mod request;
-mod rule;
-mod session;
-mod time;
 
-pub use artifact::Artifact;
-pub use context::Context;
-pub use enums::{ArtifactStatus, DestinationType, RestoreJobType, SessionStatus};
-pub use error::{ErrorCode, RequestError, StateError};
-pub use ids::{IdSource, SeededIds};
-pub use kinds::{ArtifactCollection, Family, SessionKind};
-pub use options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};
-pub use outcome::{Answer, Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
-pub use request::Request;
+pub use engine::context::Context;
+pub use engine::error::{ErrorCode, RequestError, StateError};
+pub use engine::ids::{IdSource, SeededIds};
+pub use engine::options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};
+pub use engine::outcome::{Answer, Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
+pub use engine::request::Request;
+pub use model::artifact::Artifact;
+pub use model::enums::{ArtifactStatus, DestinationType, RestoreJobType, SessionStatus};
+pub use model::kinds::{ArtifactCollection, Family, SessionKind};
+pub use model::session::Session;
+pub use model::time::{Timestamp, TimestampError};
 pub use rule::{RuleId, UnknownRule};
-pub use session::Session;
-pub use time::{Timestamp, TimestampError};
 
-pub use decide::MAX_DRAWS_PER_ITEM;
-use decide::{Decision, Plan};
-use options::Answered;
+pub use engine::decide::MAX_DRAWS_PER_ITEM;
+use engine::decide::{self, Decision, Plan};
+use engine::options::Answered;
+use engine::{commit, render, request};
+use model::kinds;
 
 /// Applies a PATCH body to a restore session.
 ///

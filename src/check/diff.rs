@@ -5,9 +5,9 @@
 //! pointer is written only for a difference: the walk allocates nothing per node.
 
 use super::{Difference, DifferenceKind};
-use crate::borrowed::{Json, Object};
+use crate::json::borrowed::{Json, Object};
+use crate::model::time::Timestamp;
 use crate::rule::RuleId;
-use crate::time::Timestamp;
 
 /// One step of a path: a member name or an array index.
 #[derive(Clone, Copy)]

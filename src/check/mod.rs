@@ -36,17 +36,17 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
-use crate::borrowed::{self, Json};
-use crate::context::Context;
-use crate::ids::IdSource;
-use crate::kinds::{ArtifactCollection, Shape};
-use crate::options::Options;
-use crate::outcome::Body;
-use crate::outcome::ItemOutcome;
-use crate::request::Request;
+use crate::engine::context::Context;
+use crate::engine::ids::IdSource;
+use crate::engine::options::Options;
+use crate::engine::outcome::Body;
+use crate::engine::outcome::ItemOutcome;
+use crate::engine::request::Request;
+use crate::json::borrowed::{self, Json};
+use crate::model::kinds::{ArtifactCollection, Shape};
+use crate::model::session::Session;
+use crate::model::time::Timestamp;
 use crate::rule::RuleId;
-use crate::session::Session;
-use crate::time::Timestamp;
 use diff::{Seg, Walk, instant, token};
 
 /// What the server under test answered, as observed.

@@ -1,18 +1,18 @@
 //! Creating a restore session (rules L1–L3): the body as Microsoft's SDKs send it, its
 //! artifacts decided by the engine's addition rules, the new session in `draft`.
 
-use crate::borrowed::{Json, Object};
-use crate::commit;
-use crate::context::Context;
-use crate::decide::{self, MAX_DRAWS_PER_ITEM};
-use crate::error::{ErrorCode, RequestError};
-use crate::ids::IdSource;
+use crate::engine::commit;
+use crate::engine::context::Context;
+use crate::engine::decide::{self, MAX_DRAWS_PER_ITEM};
+use crate::engine::error::{ErrorCode, RequestError};
+use crate::engine::ids::IdSource;
+use crate::engine::options::Options;
+use crate::engine::request::{Request, json_type};
+use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
-use crate::kinds::{ArtifactCollection, SessionKind, type_name_matches};
-use crate::options::Options;
-use crate::request::{Request, json_type};
+use crate::model::kinds::{ArtifactCollection, SessionKind, type_name_matches};
+use crate::model::session::Session;
 use crate::rule::RuleId;
-use crate::session::Session;
 
 use super::edit::quoted;
 use super::{LifecycleError, check_session_id};

@@ -31,10 +31,10 @@ mod edit;
 mod read;
 mod schedule;
 
-use crate::enums::SessionStatus;
-use crate::error::{ErrorCode, RequestError};
+use crate::engine::error::{ErrorCode, RequestError};
+use crate::model::enums::SessionStatus;
+use crate::model::session::Session;
 use crate::rule::RuleId;
-use crate::session::Session;
 
 #[cfg(doc)]
 use crate::{Context, IdSource, Timestamp};

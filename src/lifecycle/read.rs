@@ -1,9 +1,9 @@
 //! Reading sessions (rule L9): a session without its collections, and its artifacts in pages.
 
-use crate::kinds::ArtifactCollection;
-use crate::options::Options;
-use crate::render::session_members;
-use crate::session::Session;
+use crate::engine::options::Options;
+use crate::engine::render::session_members;
+use crate::model::kinds::ArtifactCollection;
+use crate::model::session::Session;
 
 /// Rule L9: the session as `GET …/restoreSessions/{id}` answers it (and as create and activate
 /// answer): its top-level members in state order without the artifact collections, `status`

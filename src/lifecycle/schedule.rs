@@ -2,13 +2,13 @@
 //! `completed` (or `completedWithError`), its artifacts `scheduling` → `scheduled` →
 //! `inProgress` → `succeeded` (or `failed`), on the caller's clock or one step at a time.
 
-use crate::enums::{ArtifactStatus, SessionStatus};
-use crate::error::ErrorCode;
+use crate::engine::error::ErrorCode;
 use crate::json::to_raw;
-use crate::kinds::{Family, Shape};
+use crate::model::enums::{ArtifactStatus, SessionStatus};
+use crate::model::kinds::{Family, Shape};
+use crate::model::session::Session;
+use crate::model::time::Timestamp;
 use crate::rule::RuleId;
-use crate::session::Session;
-use crate::time::Timestamp;
 
 use super::edit::{quoted, set_members};
 use super::{LifecycleError, MAX_ACTIVE_SESSIONS, not_allowed};

@@ -9,9 +9,9 @@ use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::enums::{ArtifactStatus, DestinationType};
 use crate::json::{Names, Str, Strict};
-use crate::kinds::{ArtifactCollection, Shape};
+use crate::model::enums::{ArtifactStatus, DestinationType};
+use crate::model::kinds::{ArtifactCollection, Shape};
 
 /// A restore artifact as stored in a session: a view into the session.
 ///

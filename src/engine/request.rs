@@ -1,12 +1,12 @@
 //! The request envelope: whole-request checks E1–E9, in order, first failure wins.
 
-use crate::borrowed::{self, Json, Object};
-use crate::enums::SessionStatus;
-use crate::error::{ErrorCode, RequestError};
-use crate::kinds::{ArtifactCollection, SessionKind, type_name_matches};
-use crate::options::Options;
+use crate::engine::error::{ErrorCode, RequestError};
+use crate::engine::options::Options;
+use crate::json::borrowed::{self, Json, Object};
+use crate::model::enums::SessionStatus;
+use crate::model::kinds::{ArtifactCollection, SessionKind, type_name_matches};
+use crate::model::session::Session;
 use crate::rule::RuleId;
-use crate::session::Session;
 
 /// The message of `InvalidPatchRequest` in Graph's error table.
 pub(crate) const MALFORMED: &str = "Can't process the request because it's malformed or incorrect.";

@@ -1,11 +1,11 @@
 //! Committing a plan: the only step that changes the session (rules X4, A7, G4, E9, O6).
 
-use crate::context::Context;
-use crate::decide::Plan;
-use crate::ids::IdSource;
+use crate::engine::context::Context;
+use crate::engine::decide::Plan;
+use crate::engine::ids::IdSource;
 use crate::json::{read_object, to_raw, write_str};
-use crate::kinds::Family;
-use crate::session::Session;
+use crate::model::kinds::Family;
+use crate::model::session::Session;
 
 /// Applies the decided removals and additions to `family`'s collection and updates the session
 /// members rule O6 names. `was_empty`: the session held no artifacts before the request.

@@ -18,7 +18,7 @@
 
 use std::borrow::Cow;
 
-use crate::options::Options;
+use crate::engine::options::Options;
 
 /// The key an `@odata.id` value names, or `None` when it names no restore point (rule A2).
 pub(crate) fn restore_point_key<'a>(reference: &'a str, options: &Options) -> Option<Cow<'a, str>> {

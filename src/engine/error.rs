@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::kinds::ArtifactCollection;
-use crate::outcome::Response;
-use crate::render;
+use crate::engine::outcome::Response;
+use crate::engine::render;
+use crate::model::kinds::ArtifactCollection;
 use crate::rule::RuleId;
 
 /// A state the library cannot work on: the embedder's fault, never the client's (rule S3).

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::num::NonZeroUsize;
 
-use crate::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
-use crate::error::StateError;
-use crate::index::HashIndex;
+use crate::engine::error::StateError;
 use crate::json::{Cursor, minify_str, needs_minify};
-use crate::kinds::ArtifactCollection;
+use crate::model::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
+use crate::model::index::HashIndex;
+use crate::model::kinds::ArtifactCollection;
 
 /// Where a string the rules read sits, in eight bytes: bytes `[at, at + len)` of the artifact's
 /// JSON text, where it is spelled without escapes; or, when `at` is [`OWNED`], the unescaped

@@ -10,17 +10,17 @@ use std::ops::Range;
 
 use hashbrown::HashTable;
 
-use crate::borrowed::{Json, Object};
-use crate::collection::{Collection, Spans, StoredFacts};
-use crate::context::Context;
-use crate::error::ErrorCode;
-use crate::ids::IdSource;
+use crate::engine::context::Context;
+use crate::engine::error::ErrorCode;
+use crate::engine::ids::IdSource;
+use crate::engine::options::{MissingRemoval, Options};
+use crate::engine::outcome::{ItemFailure, Operation};
+use crate::engine::reference;
+use crate::engine::request::{MALFORMED, json_type};
+use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
-use crate::kinds::{ArtifactCollection, Shape, type_name_matches};
-use crate::options::{MissingRemoval, Options};
-use crate::outcome::{ItemFailure, Operation};
-use crate::reference;
-use crate::request::{MALFORMED, json_type};
+use crate::model::collection::{Collection, Spans, StoredFacts};
+use crate::model::kinds::{ArtifactCollection, Shape, type_name_matches};
 use crate::rule::RuleId;
 
 /// What a removal targets.

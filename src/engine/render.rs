@@ -1,14 +1,14 @@
 //! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
 //! on serde_json's `preserve_order` feature.
 
-use crate::borrowed::{self, Json, Object};
-use crate::decide::{Decision, Plan};
-use crate::error::RequestError;
+use crate::engine::decide::{Decision, Plan};
+use crate::engine::error::RequestError;
+use crate::engine::options::Options;
+use crate::engine::outcome::{Body, ItemFailure, Operation};
+use crate::json::borrowed::{self, Json, Object};
 use crate::json::write_str;
-use crate::kinds::ArtifactCollection;
-use crate::options::Options;
-use crate::outcome::{Body, ItemFailure, Operation};
-use crate::session::{Member, Session};
+use crate::model::kinds::ArtifactCollection;
+use crate::model::session::{Member, Session};
 
 /// Content-ID annotations echoed on response entries (rule O4).
 const CONTENT_IDS: [&str; 3] = [

@@ -5,9 +5,9 @@ use std::fmt;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::{ErrorCode, RequestError};
+use crate::engine::error::{ErrorCode, RequestError};
+use crate::model::session::Session;
 use crate::rule::RuleId;
-use crate::session::Session;
 
 /// A response body: JSON text this crate wrote.
 ///

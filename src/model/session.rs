@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::artifact::Artifact;
-use crate::collection::Collection;
-use crate::enums::{RestoreJobType, SessionStatus};
-use crate::error::StateError;
+use crate::engine::error::StateError;
 use crate::json::{Cursor, READ_CHUNK, Str, check_strict, minify, write_str};
-use crate::kinds::{ArtifactCollection, Family, SessionKind};
+use crate::model::artifact::Artifact;
+use crate::model::collection::Collection;
+use crate::model::enums::{RestoreJobType, SessionStatus};
+use crate::model::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
 ///

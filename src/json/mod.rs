@@ -1,7 +1,9 @@
 //! Small JSON tools the other modules share: order-preserving object reading and the strict
 //! one-pass reader for the state (rules S3, S4), and writers whose output does not depend on
 //! serde_json's `preserve_order` feature (rule D1). Request bodies are read by
-//! [`crate::borrowed`] (rule E2).
+//! [`crate::json::borrowed`] (rule E2).
+
+pub(crate) mod borrowed;
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -12,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::StateError;
+use crate::engine::error::StateError;
 
 /// One member of an object read in document order, its value kept as raw JSON text; both
 /// borrow from the text (the name unless it is spelled with escapes).

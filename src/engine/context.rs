@@ -4,9 +4,9 @@
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::ids::{IdSource, SeededIds};
+use crate::engine::ids::{IdSource, SeededIds};
 use crate::json::{to_raw, write_value};
-use crate::time::Timestamp;
+use crate::model::time::Timestamp;
 
 /// The inputs of one apply that a service would take from its environment.
 ///
