@@ -21,10 +21,11 @@ const KNOWN_FAILING: &[&str] = &[];
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 3] = [
+const TARGETS: [(&str, Target); 4] = [
     ("apply_bytes", fuzzing::apply_bytes),
     ("state_bytes", fuzzing::state_bytes),
     ("apply_ops", fuzzing::apply_ops),
+    ("apply_case", fuzzing::apply_case),
 ];
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -108,6 +109,16 @@ fn apply_ops_sweep() {
     for seed in 0..3000u64 {
         let data = bytes(seed, (seed % 90) as usize);
         fuzzing::apply_ops(&data);
+    }
+}
+
+/// The `apply_case` entry point on pseudo-random inputs of every length up to 200 bytes: each is
+/// a generated case (every mix, state size and failure), engine against model.
+#[test]
+fn apply_case_sweep() {
+    for seed in 0..4000u64 {
+        let data = bytes(seed, (seed % 200) as usize);
+        fuzzing::apply_case(&data);
     }
 }
 

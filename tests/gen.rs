@@ -193,3 +193,50 @@ fn valid_mix_with_many_items_still_succeeds() {
         );
     }
 }
+
+/// `Arbitrary for Case` (feature `arbitrary`): the fuzzer's bytes choose the generator's
+/// decisions, so random bytes give generated cases that reach the rules (a character-level
+/// decoder would almost never get past E2), and the same bytes give the same case.
+#[cfg(feature = "arbitrary")]
+#[test]
+fn arbitrary_bytes_choose_the_decisions() {
+    use arbitrary::{Arbitrary, Unstructured};
+    let mut state = 99u64;
+    let mut cases = Vec::new();
+    for n in 0..5_000usize {
+        let data: Vec<u8> = (0..n % 120)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect();
+        let case = Case::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        let again = Case::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        assert_eq!(case, again, "same bytes, same case");
+        // `arbitrary` (not take_rest) reads its decisions from a length-prefixed slice.
+        let mut u = Unstructured::new(&data);
+        let _ = Case::arbitrary(&mut u).unwrap();
+        cases.push(case);
+    }
+    let coverage = Coverage::of(&cases);
+    assert_eq!(coverage.state_errors(), 0);
+    let missing = coverage.missing();
+    assert!(
+        missing.len() <= 3,
+        "random bytes reached too few rules; missing {missing:?}\n{coverage}"
+    );
+    let distinct: BTreeSet<&[u8]> = cases.iter().map(|c| c.request.as_slice()).collect();
+    assert!(distinct.len() > 2_000, "{} distinct bodies", distinct.len());
+    // An empty input is the plainest case: the mixed mix, no stored artifact, one item.
+    let empty = Case::arbitrary_take_rest(Unstructured::new(&[])).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&empty.request).unwrap();
+    let items: usize = body
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(items, 1, "{}", String::from_utf8_lossy(&empty.request));
+}

@@ -32,8 +32,15 @@ use crate::{
     SessionKind, StateError, Timestamp, TimestampError, apply,
 };
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
+mod dict;
 mod hostile;
+mod steps;
 mod vector;
+
+pub use dict::dictionary;
+pub use steps::{Sequence, Step};
 
 /// The rules an [`ItemOutcome`] or a [`RequestError`] can name: those that decide an answer.
 ///
@@ -284,30 +291,74 @@ impl fmt::Display for Coverage {
     }
 }
 
-/// SplitMix64, as [`SeededIds`] draws: deterministic on every platform.
+/// Where a [`Generator`]'s decisions come from.
 #[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
+pub(crate) enum Rng {
+    /// SplitMix64 from a seed, as [`SeededIds`] draws: deterministic on every platform.
+    Seeded(u64),
+    /// Read from bytes, as a fuzzer supplies them ([`Generator::from_bytes`]): each decision
+    /// reads as few bytes as its range needs, and every decision is 0 once they run out.
+    Bytes {
+        /// The bytes.
+        data: Vec<u8>,
+        /// How many have been read.
+        at: usize,
+    },
+}
 
 impl Rng {
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        match self {
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+            Rng::Bytes { .. } => self.read(8),
+        }
+    }
+
+    /// `width` bytes (at most 8), big-endian; missing bytes read as 0.
+    fn read(&mut self, width: usize) -> u64 {
+        let Rng::Bytes { data, at } = self else {
+            return 0;
+        };
+        let mut n = 0u64;
+        for _ in 0..width.min(8) {
+            let b = data.get(*at).copied().unwrap_or(0);
+            *at = at.saturating_add(1);
+            n = (n << 8) | u64::from(b);
+        }
+        n
     }
 
     /// A number in `0..n` (0 when `n` is 0).
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        match u64::try_from(n) {
-            Ok(0) | Err(_) => 0,
-            Ok(m) => usize::try_from(self.next_u64() % m).unwrap_or(0),
-        }
+        let m = match u64::try_from(n) {
+            Ok(0) | Err(_) => return 0,
+            Ok(m) => m,
+        };
+        let drawn = match self {
+            Rng::Seeded(_) => self.next_u64(),
+            Rng::Bytes { .. } if m == 1 => 0,
+            // As many bytes as `m - 1` has, as `arbitrary::Unstructured::int_in_range` reads.
+            Rng::Bytes { .. } => {
+                let bits = u64::BITS - (m - 1).leading_zeros();
+                self.read(usize::try_from(bits.div_ceil(8)).unwrap_or(8))
+            }
+        };
+        usize::try_from(drawn % m).unwrap_or(0)
     }
 
     /// True with probability `percent` / 100.
     pub(crate) fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
+        match self {
+            Rng::Seeded(_) => self.below(100) < percent,
+            // Bytes that ran out (zeros) say no: a fuzzer's short input is a plain case.
+            Rng::Bytes { .. } => self.below(100) >= 100usize.saturating_sub(percent),
+        }
     }
 
     /// One of `items` (the first when there is a choice of none).
@@ -339,13 +390,43 @@ impl Generator {
     /// A generator whose cases follow from `seed` alone (and the knobs).
     pub fn new(seed: u64) -> Generator {
         Generator {
-            rng: Rng(seed),
+            rng: Rng::Seeded(seed),
             kinds: SessionKind::ALL.to_vec(),
             family: None,
             artifacts: 5,
             items: 6,
             mix: Mix::Mixed,
         }
+    }
+
+    /// A generator whose every decision is read from `data`, as a fuzzer's input: the bytes
+    /// choose the kind, the family, each item's kind and each failure, not characters of the
+    /// body. Each decision reads as few bytes as its number of choices needs, and every decision
+    /// is the first choice once the bytes run out, so the same bytes give the same cases and a
+    /// short input a plain one. This is what [`Case`]'s `Arbitrary` implementation (feature
+    /// `arbitrary`) uses.
+    ///
+    /// ```
+    /// use restore_delta::r#gen::Generator;
+    /// let a = Generator::from_bytes(&[1, 2, 3, 200, 17]).case();
+    /// assert_eq!(a, Generator::from_bytes(&[1, 2, 3, 200, 17]).case());
+    /// assert!(a.apply().is_ok());
+    /// ```
+    pub fn from_bytes(data: &[u8]) -> Generator {
+        Generator {
+            rng: Rng::Bytes {
+                data: data.to_vec(),
+                at: 0,
+            },
+            ..Generator::new(0)
+        }
+    }
+
+    /// These knobs with the decisions of `other`.
+    #[cfg(feature = "arbitrary")]
+    fn with_rng_of(mut self, other: Generator) -> Generator {
+        self.rng = other.rng;
+        self
     }
 
     /// Sessions of this kind only.
@@ -386,20 +467,23 @@ impl Generator {
 
     /// The next case.
     pub fn case(&mut self) -> Case {
+        let (kind, family) = self.kind_and_family();
+        let mut b = Builder::new(&mut self.rng, kind, family, self.artifacts);
+        let count = 1 + b.rng.below(self.items);
+        b.request(self.mix, count);
+        b.finish()
+    }
+}
+
+impl Generator {
+    fn kind_and_family(&mut self) -> (SessionKind, Family) {
         let kind = self.rng.pick(&self.kinds, SessionKind::OneDriveForBusiness);
         let family = match self.family {
             Some(f) => f,
             None if self.rng.chance(50) => Family::Granular,
             None => Family::Standard,
         };
-        let mut b = Builder::new(&mut self.rng, kind, family, self.artifacts);
-        let count = 1 + b.rng.below(self.items);
-        match self.mix {
-            Mix::Valid => b.valid(count),
-            Mix::Mixed => b.mixed(count),
-            Mix::Hostile => b.hostile(count),
-        }
-        b.finish()
+        (kind, family)
     }
 }
 
@@ -436,6 +520,9 @@ pub(crate) struct Builder<'r> {
     pub(crate) options: CaseOptions,
     /// Set the byte limit just below the body's size (E1).
     too_big: bool,
+    /// The step of a sequence (0 for a single case); from step 1 the state is the one the
+    /// previous steps left, and the builder does not change it.
+    step: usize,
 }
 
 impl<'r> Builder<'r> {
@@ -453,6 +540,7 @@ impl<'r> Builder<'r> {
             raw: None,
             options: CaseOptions::default(),
             too_big: false,
+            step: 0,
         };
         b.state
             .insert("@odata.type".into(), json!(kind.odata_type()));
@@ -478,6 +566,61 @@ impl<'r> Builder<'r> {
         b.state
             .insert(collection.name().into(), Value::Array(stored));
         b
+    }
+
+    /// A builder for step `step` (1 or more) of a sequence, on the state the previous steps
+    /// left: the stored ids and the destination type are read from it, and it stays as it is.
+    pub(crate) fn on_state(
+        rng: &'r mut Rng,
+        kind: SessionKind,
+        family: Family,
+        state: Map<String, Value>,
+        step: usize,
+    ) -> Builder<'r> {
+        let artifacts: &[Value] = state
+            .get(kind.collection(family).name())
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let stored: Vec<String> = artifacts
+            .iter()
+            .filter_map(|a| a.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let stored_destination =
+            artifacts
+                .iter()
+                .find_map(|a| match a.get("destinationType").and_then(Value::as_str) {
+                    Some("new") => Some("new"),
+                    Some("inPlace") => Some("inPlace"),
+                    _ => None,
+                });
+        let destination = match stored_destination {
+            Some(d) => d,
+            None if rng.chance(50) => "new",
+            None => "inPlace",
+        };
+        Builder {
+            rng,
+            kind,
+            family,
+            state,
+            stored,
+            destination,
+            extra: Vec::new(),
+            items: Vec::new(),
+            raw: None,
+            options: CaseOptions::default(),
+            too_big: false,
+            step,
+        }
+    }
+
+    /// Builds the request of the mix, with `count` items (before any fault).
+    pub(crate) fn request(&mut self, mix: Mix, count: usize) {
+        match mix {
+            Mix::Valid => self.valid(count),
+            Mix::Mixed => self.mixed(count),
+            Mix::Hostile => self.hostile(count),
+        }
     }
 
     fn granular_item(&self) -> bool {
@@ -520,7 +663,12 @@ impl<'r> Builder<'r> {
     /// A fresh restore point or item key, unique within the case (the item's position is in
     /// it), whatever the item count.
     fn fresh(&mut self, prefix: &str) -> String {
-        format!("{prefix}-n{}-{}", self.items.len(), self.rng.below(1000))
+        let n = self.items.len();
+        let r = self.rng.below(1000);
+        match self.step {
+            0 => format!("{prefix}-n{n}-{r}"),
+            step => format!("{prefix}-s{step}n{n}-{r}"),
+        }
     }
 
     /// A valid addition for the edited collection.
@@ -764,7 +912,14 @@ impl<'r> Builder<'r> {
 
     /// Makes the whole request refused by one of E1–E9.
     fn envelope_fault(&mut self) {
-        match self.rng.below(9) {
+        let fault = match self.rng.below(9) {
+            // A later step of a sequence keeps the state the earlier steps left: E3 and E9
+            // faults become E4 (a member the body may not carry) and E5 (two deltas).
+            2 if self.step > 0 => 3,
+            8 if self.step > 0 => 4,
+            fault => fault,
+        };
+        match fault {
             0 => self.too_big = true,
             1 => {
                 let mut body = self.body_text();
@@ -836,7 +991,7 @@ impl<'r> Builder<'r> {
         self.raw = Some(body);
     }
 
-    fn finish(self) -> Case {
+    pub(crate) fn finish(self) -> Case {
         let request = match self.raw {
             Some(raw) => raw,
             None => self.body_text(),
