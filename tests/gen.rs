@@ -240,3 +240,53 @@ fn arbitrary_bytes_choose_the_decisions() {
         .sum();
     assert_eq!(items, 1, "{}", String::from_utf8_lossy(&empty.request));
 }
+
+/// `Case::shrink`: a case with an X3 failure among other items, on a state with artifacts,
+/// shrinks to that one removal on a state without artifacts (an absent id fails 409 on an empty
+/// collection too), and the predicate still holds on the result.
+#[test]
+fn shrink_keeps_the_failure_with_one_item_and_no_artifact() {
+    let x3 = |c: &Case| {
+        c.apply().is_ok_and(|a| {
+            a.outcomes
+                .iter()
+                .any(|o| matches!(o, restore_delta::ItemOutcome::Failed(f) if f.rule == RuleId::X3))
+        })
+    };
+    let mut shrunk = 0;
+    for case in Generator::new(8)
+        .mix(Mix::Mixed)
+        .items(6)
+        .take(3_000)
+        .filter(|c| x3(c))
+        .take(40)
+    {
+        let mut asked = 0;
+        let small = case.shrink(|c| {
+            asked += 1;
+            x3(c)
+        });
+        assert!(asked > 0);
+        assert!(x3(&small), "the shrunk case lost the failure");
+        let body: serde_json::Value = serde_json::from_slice(&small.request).unwrap();
+        let body = body.as_object().unwrap();
+        assert_eq!(body.len(), 1, "{body:?}");
+        let items = body.values().next().unwrap().as_array().unwrap();
+        assert_eq!(items.len(), 1, "{items:?}");
+        let state: serde_json::Value = serde_json::from_str(&small.state).unwrap();
+        let state = state.as_object().unwrap();
+        let artifacts: usize = state
+            .values()
+            .filter_map(|v| v.as_array())
+            .map(Vec::len)
+            .sum();
+        assert_eq!(artifacts, 0, "{state:?}");
+        assert!(
+            state.len() <= 3,
+            "only @odata.type, id and the collection may stay: {state:?}"
+        );
+        assert_eq!(small.options.prefer, None);
+        shrunk += 1;
+    }
+    assert_eq!(shrunk, 40);
+}

@@ -47,24 +47,8 @@ command line clap refuses or a directory that can't be created.";
         .args(["out", "jsonl", "corpus"])
 ))]
 pub struct GenArgs {
-    /// The seed: the same seed and flags give the same cases.
-    #[arg(long, value_name = "N")]
-    seed: u64,
-    /// How many cases to write.
-    #[arg(long, value_name = "K")]
-    count: usize,
-    /// Sessions of this kind only (default: all three kinds).
-    #[arg(long, value_enum)]
-    kind: Option<KindArg>,
-    /// What the requests are like: mostly successful, every rule's failure, or hostile bodies.
-    #[arg(long, value_enum, default_value = "mixed")]
-    mix: MixArg,
-    /// Artifacts stored in the edited collection of each state.
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    artifacts: usize,
-    /// The most items of a request.
-    #[arg(long, value_name = "N", default_value_t = 6)]
-    items: usize,
+    #[command(flatten)]
+    knobs: Knobs,
     /// Write one vector file per case into this directory (created if needed).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -78,6 +62,29 @@ pub struct GenArgs {
     /// Successive PATCHes per case, on one evolving session (1: single requests).
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     steps: u16,
+}
+
+/// The generator's flags, shared by `gen` and `differential`.
+#[derive(Args, Debug)]
+pub struct Knobs {
+    /// The seed: the same seed and flags give the same cases.
+    #[arg(long, value_name = "N")]
+    pub seed: u64,
+    /// How many cases.
+    #[arg(long, value_name = "K")]
+    pub count: usize,
+    /// Sessions of this kind only (default: all three kinds).
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+    /// What the requests are like: mostly successful, every rule's failure, or hostile bodies.
+    #[arg(long, value_enum, default_value = "mixed")]
+    mix: MixArg,
+    /// Artifacts stored in the edited collection of each state.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    artifacts: usize,
+    /// The most items of a request.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    items: usize,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -94,22 +101,34 @@ enum MixArg {
     Hostile,
 }
 
+impl Knobs {
+    /// The mix the flags name.
+    pub fn mix(&self) -> Mix {
+        match self.mix {
+            MixArg::Valid => Mix::Valid,
+            MixArg::Mixed => Mix::Mixed,
+            MixArg::Hostile => Mix::Hostile,
+        }
+    }
+
+    /// The generator the flags describe.
+    pub fn generator(&self) -> Generator {
+        let generator = Generator::new(self.seed)
+            .mix(self.mix())
+            .artifacts(self.artifacts)
+            .items(self.items);
+        match self.kind {
+            None => generator.all_kinds(),
+            Some(KindArg::Onedrive) => generator.kind(SessionKind::OneDriveForBusiness),
+            Some(KindArg::Sharepoint) => generator.kind(SessionKind::SharePoint),
+            Some(KindArg::Exchange) => generator.kind(SessionKind::Exchange),
+        }
+    }
+}
+
 pub fn run(args: GenArgs) -> Result<ExitCode, Usage> {
-    let mix = match args.mix {
-        MixArg::Valid => Mix::Valid,
-        MixArg::Mixed => Mix::Mixed,
-        MixArg::Hostile => Mix::Hostile,
-    };
-    let mut generator = Generator::new(args.seed)
-        .mix(mix)
-        .artifacts(args.artifacts)
-        .items(args.items);
-    generator = match args.kind {
-        None => generator.all_kinds(),
-        Some(KindArg::Onedrive) => generator.kind(SessionKind::OneDriveForBusiness),
-        Some(KindArg::Sharepoint) => generator.kind(SessionKind::SharePoint),
-        Some(KindArg::Exchange) => generator.kind(SessionKind::Exchange),
-    };
+    let mix = args.knobs.mix();
+    let mut generator = args.knobs.generator();
     for dir in [&args.out, &args.corpus].into_iter().flatten() {
         fs::create_dir_all(dir)
             .map_err(|e| Usage(format!("can't create {}: {e}", dir.display())))?;
@@ -123,7 +142,7 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Usage> {
     let steps = usize::from(args.steps);
     let stdout = io::stdout();
     let mut lines = io::BufWriter::new(stdout.lock());
-    for i in 0..args.count {
+    for i in 0..args.knobs.count {
         let steps_flag = if steps > 1 {
             format!(" --steps {steps}")
         } else {
@@ -131,7 +150,7 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Usage> {
         };
         let description = format!(
             "Generated case {i} of `restore-delta gen --seed {} --mix {}{steps_flag}`.",
-            args.seed,
+            args.knobs.seed,
             mix.as_str()
         );
         let (vector, bodies) = if steps > 1 {

@@ -36,6 +36,7 @@ use crate::{
 mod arbitrary;
 mod dict;
 mod hostile;
+mod shrink;
 mod steps;
 mod vector;
 
