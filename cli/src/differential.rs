@@ -72,11 +72,10 @@ pub fn run(args: DifferentialArgs) -> Result<ExitCode, Usage> {
         // Asked again: the minimised case's disagreement, to report and to keep as `observed`.
         let last = disagreement(&args.cmd, &small, &settings)?.unwrap_or(first);
         let description = format!(
-            "Disagreement of `{}` on case {i} of `restore-delta differential --seed {} --mix {}`, \
-             minimised from {} to {} item(s) and a state of {} to {} bytes: {}.",
+            "Disagreement of `{}` on case {i} of `restore-delta differential {}`, minimised \
+             from {} to {} item(s) and a state of {} to {} bytes: {}.",
             args.cmd,
-            args.knobs.seed,
-            args.knobs.mix().as_str(),
+            args.knobs.flags(),
             item_count(&case),
             item_count(&small),
             case.state.len(),

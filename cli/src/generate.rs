@@ -102,6 +102,24 @@ enum MixArg {
 }
 
 impl Knobs {
+    /// The flags that choose the cases, as a command line spells them: `--seed N --mix M`, then
+    /// `--kind`, `--artifacts` and `--items` when given or not the default.
+    pub fn flags(&self) -> String {
+        let mut flags = format!("--seed {} --mix {}", self.seed, self.mix().as_str());
+        if let Some(kind) = self.kind
+            && let Some(name) = kind.to_possible_value()
+        {
+            flags.push_str(&format!(" --kind {}", name.get_name()));
+        }
+        if self.artifacts != 5 {
+            flags.push_str(&format!(" --artifacts {}", self.artifacts));
+        }
+        if self.items != 6 {
+            flags.push_str(&format!(" --items {}", self.items));
+        }
+        flags
+    }
+
     /// The mix the flags name.
     pub fn mix(&self) -> Mix {
         match self.mix {
@@ -127,7 +145,6 @@ impl Knobs {
 }
 
 pub fn run(args: GenArgs) -> Result<ExitCode, Usage> {
-    let mix = args.knobs.mix();
     let mut generator = args.knobs.generator();
     for dir in [&args.out, &args.corpus].into_iter().flatten() {
         fs::create_dir_all(dir)
@@ -149,9 +166,8 @@ pub fn run(args: GenArgs) -> Result<ExitCode, Usage> {
             String::new()
         };
         let description = format!(
-            "Generated case {i} of `restore-delta gen --seed {} --mix {}{steps_flag}`.",
-            args.knobs.seed,
-            mix.as_str()
+            "Generated case {i} of `restore-delta gen {}{steps_flag}`.",
+            args.knobs.flags()
         );
         let (vector, bodies) = if steps > 1 {
             let sequence = generator.sequence(steps);

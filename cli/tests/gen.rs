@@ -98,7 +98,7 @@ fn files_are_the_vectors_of_the_generated_cases_named_by_their_first_rule() {
         );
         let expected = case
             .vector(&format!(
-                "Generated case {i} of `restore-delta gen --seed 9 --mix hostile`."
+                "Generated case {i} of `restore-delta gen --seed 9 --mix hostile --kind exchange`."
             ))
             .unwrap();
         assert_eq!(String::from_utf8_lossy(bytes), format!("{expected}\n"));

@@ -75,6 +75,29 @@ impl Sequence {
         }
         Ok(out)
     }
+
+    /// Each step as a single [`Case`] on the state the steps before it left (computed with the
+    /// reference), so that anything that takes cases (a harness, [`Case::vector`],
+    /// [`Case::shrink`]) takes the steps of a sequence one by one.
+    ///
+    /// # Errors
+    /// As [`Sequence::apply`].
+    pub fn cases(&self) -> Result<Vec<Case>, CaseError> {
+        let mut state = self.state.clone();
+        let mut out = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let case = Case {
+                state,
+                request: step.request.clone(),
+                options: step.options.clone(),
+                now: step.now.clone(),
+                seed: step.seed,
+            };
+            state = case.apply()?.state.to_json();
+            out.push(case);
+        }
+        Ok(out)
+    }
 }
 
 /// Seconds between two steps: up to an hour.
