@@ -237,17 +237,22 @@ pub fn check_case(case: &crate::r#gen::Case) {
     let options = case.options.to_options();
     let mut model_source = SeededIds::new(case.seed);
     let mut model_ids = move || model_source.next_id();
+    let actor: Option<Value> = case
+        .options
+        .actor
+        .as_deref()
+        .map(|a| serde_json::from_str(a).expect("a generated actor is JSON"));
     let expected = model::apply(
         &state,
         &case.request,
         &model::Opts::from_options(&options),
         &case.now,
         &mut model_ids,
-        None,
+        actor.as_ref(),
     );
     let before = session.to_json();
     let now = Timestamp::parse_rfc3339(&case.now).expect("a generated clock parses");
-    let mut ctx = Context::new(now, SeededIds::new(case.seed));
+    let mut ctx = case.options.context(now, case.seed);
     let applied = apply(session.clone(), &case.request, &options, &mut ctx);
     let what = format!(
         "\nstate: {}\nbody: {}\noptions: {:?}\nnow: {}, seed: {}\nexpected: {expected:?}\nresponse: {:?}",
@@ -264,7 +269,7 @@ pub fn check_case(case: &crate::r#gen::Case) {
         model_ids(),
         "A7: ids drawn from the source{what}"
     );
-    check_apply(&session, &case.request, &options, false);
+    check_apply(&session, &case.request, &options, actor.is_some());
 }
 
 /// Fuzzer bytes as a generated case (`Case::arbitrary_take_rest`, as `fuzz_target!` with a

@@ -28,8 +28,8 @@ use std::fmt;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Applied, Context, Family, ItemOutcome, Options, RequestError, RuleId, SeededIds, Session,
-    SessionKind, StateError, Timestamp, TimestampError, apply,
+    Applied, Context, Family, ItemOutcome, MissingRemoval, Options, RequestError, RuleId,
+    SeededIds, Session, SessionKind, StateError, Timestamp, TimestampError, apply,
 };
 
 #[cfg(feature = "arbitrary")]
@@ -115,6 +115,11 @@ pub struct CaseOptions {
     pub max_bytes: usize,
     /// Deepest nesting (E2).
     pub max_depth: usize,
+    /// How a removal of an absent id ends (X3).
+    pub missing_removal: MissingRemoval,
+    /// The caller's identity (an `identitySet`, as JSON text), written to `lastModifiedBy` when
+    /// an item changed something (O6); `None` for none.
+    pub actor: Option<String>,
 }
 
 impl Default for CaseOptions {
@@ -125,17 +130,34 @@ impl Default for CaseOptions {
             max_items: d.max_items,
             max_bytes: d.max_bytes,
             max_depth: d.max_depth,
+            missing_removal: d.missing_removal,
+            actor: None,
         }
     }
 }
 
 impl CaseOptions {
+    /// A context with `now`, the ids of `seed` and the actor, if any (an actor that is not a
+    /// JSON object is left out).
+    pub fn context(&self, now: Timestamp, seed: u64) -> Context<SeededIds> {
+        let ctx = Context::new(now, SeededIds::new(seed));
+        match self
+            .actor
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<Value>(a).ok())
+        {
+            Some(actor @ Value::Object(_)) => ctx.with_actor(&actor),
+            _ => ctx,
+        }
+    }
+
     /// These options as the library takes them.
     pub fn to_options(&self) -> Options {
         let o = Options::default()
             .with_max_items(self.max_items)
             .with_max_bytes(self.max_bytes)
-            .with_max_depth(self.max_depth);
+            .with_max_depth(self.max_depth)
+            .with_missing_removal(self.missing_removal);
         match &self.prefer {
             Some(p) => o.with_prefer(p),
             None => o,
@@ -168,7 +190,7 @@ impl Case {
     pub fn apply(&self) -> Result<Applied, CaseError> {
         let session = Session::from_json(self.state.as_bytes())?;
         let now = Timestamp::parse_rfc3339(&self.now)?;
-        let mut ctx = Context::new(now, SeededIds::new(self.seed));
+        let mut ctx = self.options.context(now, self.seed);
         Ok(apply(
             session,
             &self.request,
@@ -716,6 +738,18 @@ impl<'r> Builder<'r> {
         m
     }
 
+    /// A caller identity in one case of five (O6), and removals of absent ids that succeed in
+    /// one of ten (X3).
+    fn caller_and_policy(&mut self) {
+        if self.rng.chance(20) {
+            self.options.actor =
+                Some(r#"{"user":{"id":"gen-user","displayName":"Generated"}}"#.to_owned());
+        }
+        if self.rng.chance(10) {
+            self.options.missing_removal = MissingRemoval::Succeed;
+        }
+    }
+
     fn valid(&mut self, count: usize) {
         if self.rng.chance(25) {
             self.options.prefer = Some(
@@ -731,6 +765,7 @@ impl<'r> Builder<'r> {
                     .to_owned(),
             );
         }
+        self.caller_and_policy();
         let mut removable = self.stored.clone();
         for _ in 0..count {
             let item = if !removable.is_empty() && self.rng.chance(35) {
@@ -762,6 +797,7 @@ impl<'r> Builder<'r> {
         } else if self.rng.chance(10) {
             self.options.prefer = Some("return=minimal".to_owned());
         }
+        self.caller_and_policy();
         for _ in 0..count {
             let item = if self.rng.chance(40) {
                 if !self.stored.is_empty() && self.rng.chance(50) {

@@ -99,6 +99,11 @@ fn candidates(case: &Case) -> Vec<Case> {
         |o, d| o.max_depth = d.max_depth,
         case.options.max_depth != d.max_depth,
     );
+    option(
+        |o, d| o.missing_removal = d.missing_removal,
+        case.options.missing_removal != d.missing_removal,
+    );
+    option(|o, _| o.actor = None, case.options.actor.is_some());
     out
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::{Case, CaseError, CaseOptions, Sequence, decided_rules};
-use crate::{Applied, ItemOutcome, RuleId};
+use crate::{Applied, ItemOutcome, MissingRemoval, RuleId};
 
 impl Case {
     /// The case as a vector of `docs/VECTORS.md`, on one line (JSON text without a newline):
@@ -187,6 +187,16 @@ fn options_value(o: &CaseOptions) -> Value {
     }
     if o.max_depth != d.max_depth {
         m.insert("max_depth".into(), json!(o.max_depth));
+    }
+    if o.missing_removal == MissingRemoval::Succeed {
+        m.insert("missing_removal".into(), json!("succeed"));
+    }
+    if let Some(actor) = o
+        .actor
+        .as_deref()
+        .and_then(|a| serde_json::from_str::<Value>(a).ok())
+    {
+        m.insert("actor".into(), actor);
     }
     Value::Object(m)
 }

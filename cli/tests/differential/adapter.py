@@ -30,9 +30,14 @@ with tempfile.TemporaryDirectory() as tmp:
     options = case.get("options", {})
     if "prefer" in options:
         args += ["--prefer", options["prefer"]]
-    for name in ["max_items", "max_bytes", "max_depth"]:
+    for name in ["max_items", "max_bytes", "max_depth", "missing_removal"]:
         if name in options:
             args += ["--" + name.replace("_", "-"), str(options[name])]
+    if "actor" in options:
+        actor_path = os.path.join(tmp, "actor.json")
+        with open(actor_path, "w") as f:
+            json.dump(options["actor"], f)
+        args += ["--actor", actor_path]
     run = subprocess.run(args, capture_output=True)
 
 if run.returncode == 2:
