@@ -189,15 +189,21 @@ impl Case {
     /// that is not RFC 3339 (generated cases have neither; a caller may have changed them).
     pub fn apply(&self) -> Result<Applied, CaseError> {
         let session = Session::from_json(self.state.as_bytes())?;
-        let now = Timestamp::parse_rfc3339(&self.now)?;
-        let mut ctx = self.options.context(now, self.seed);
-        Ok(apply(
-            session,
-            &self.request,
-            &self.options.to_options(),
-            &mut ctx,
-        ))
+        apply_one(session, &self.request, &self.options, &self.now, self.seed)
     }
+}
+
+/// One PATCH applied with the reference: its options, its clock, the ids of its seed.
+fn apply_one(
+    session: Session,
+    request: &[u8],
+    options: &CaseOptions,
+    now: &str,
+    seed: u64,
+) -> Result<Applied, CaseError> {
+    let now = Timestamp::parse_rfc3339(now)?;
+    let mut ctx = options.context(now, seed);
+    Ok(apply(session, request, &options.to_options(), &mut ctx))
 }
 
 /// Why a [`Case`] could not be applied.
@@ -551,20 +557,7 @@ pub(crate) struct Builder<'r> {
 impl<'r> Builder<'r> {
     fn new(rng: &'r mut Rng, kind: SessionKind, family: Family, artifacts: usize) -> Builder<'r> {
         let destination = if rng.chance(50) { "new" } else { "inPlace" };
-        let mut b = Builder {
-            rng,
-            kind,
-            family,
-            state: Map::new(),
-            stored: Vec::new(),
-            destination,
-            extra: Vec::new(),
-            items: Vec::new(),
-            raw: None,
-            options: CaseOptions::default(),
-            too_big: false,
-            step: 0,
-        };
+        let mut b = Builder::with_state(rng, kind, family, Map::new(), Vec::new(), destination);
         b.state
             .insert("@odata.type".into(), json!(kind.odata_type()));
         b.state.insert("id".into(), json!(SESSION_ID));
@@ -621,6 +614,19 @@ impl<'r> Builder<'r> {
             None if rng.chance(50) => "new",
             None => "inPlace",
         };
+        let mut b = Builder::with_state(rng, kind, family, state, stored, destination);
+        b.step = step;
+        b
+    }
+
+    fn with_state(
+        rng: &'r mut Rng,
+        kind: SessionKind,
+        family: Family,
+        state: Map<String, Value>,
+        stored: Vec<String>,
+        destination: &'static str,
+    ) -> Builder<'r> {
         Builder {
             rng,
             kind,
@@ -633,7 +639,7 @@ impl<'r> Builder<'r> {
             raw: None,
             options: CaseOptions::default(),
             too_big: false,
-            step,
+            step: 0,
         }
     }
 

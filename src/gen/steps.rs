@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::{Builder, Case, CaseError, CaseOptions, Generator};
-use crate::{Applied, Session, Timestamp, apply};
+use crate::{Applied, Session, Timestamp};
 
 /// One PATCH of a [`Sequence`]: everything a [`Case`] has but the state, which is the one the
 /// earlier steps left.
@@ -26,14 +26,7 @@ impl Step {
     /// # Errors
     /// A `now` that is not RFC 3339.
     pub fn apply(&self, session: Session) -> Result<Applied, CaseError> {
-        let now = Timestamp::parse_rfc3339(&self.now)?;
-        let mut ctx = self.options.context(now, self.seed);
-        Ok(apply(
-            session,
-            &self.request,
-            &self.options.to_options(),
-            &mut ctx,
-        ))
+        super::apply_one(session, &self.request, &self.options, &self.now, self.seed)
     }
 }
 
