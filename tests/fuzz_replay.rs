@@ -130,13 +130,13 @@ fn generated_sequences_agree_with_the_model() {
     use restore_delta::r#gen::{Generator, Mix};
     let shipped = [
         (
-            38,
+            31,
             Mix::Valid,
             2,
             "steps-valid-later-steps-remove-generated-ids",
         ),
         (
-            3,
+            5,
             Mix::Mixed,
             3,
             "steps-mixed-refused-step-keeps-the-session",

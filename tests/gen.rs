@@ -300,3 +300,63 @@ fn the_committed_dictionary_is_the_generated_one() {
     let committed = std::fs::read_to_string(path).unwrap();
     assert_eq!(committed, restore_delta::r#gen::dictionary());
 }
+
+/// Paths the mixed mix reaches besides the rules' failures: an artifact stored under the first
+/// id the case's seed draws (the reference draws again, A7), an item with both removal markers
+/// (X1), an item naming its `@odata.type`; and the caller and the missing-removal policy.
+#[test]
+fn mixed_mix_reaches_redraws_both_markers_item_types_callers_and_policies() {
+    use restore_delta::{IdSource, ItemOutcome, MissingRemoval, SeededIds};
+    let cases: Vec<Case> = Generator::new(13).mix(Mix::Mixed).take(5_000).collect();
+    let mut redrawn = 0;
+    for case in &cases {
+        let first = SeededIds::new(case.seed).next_id();
+        if !case.state.contains(&first) {
+            continue;
+        }
+        let applied = case.apply().unwrap();
+        let added: Vec<&str> = applied
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                ItemOutcome::Added { id, rule } if *rule == RuleId::A7 => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(id) = added.first() {
+            assert_ne!(*id, first, "the stored id was drawn again");
+            redrawn += 1;
+        }
+    }
+    let body = |c: &Case| String::from_utf8_lossy(&c.request).into_owned();
+    let both = cases
+        .iter()
+        .filter(|c| {
+            let Ok(serde_json::Value::Object(b)) = serde_json::from_slice(&c.request) else {
+                return false;
+            };
+            b.values()
+                .filter_map(|d| d.as_array())
+                .flatten()
+                .any(|item| item.get("@removed").is_some() && item.get("@odata.removed").is_some())
+        })
+        .count();
+    let typed = cases
+        .iter()
+        .filter(|c| body(c).contains(r#""@odata.type":"#))
+        .count();
+    let callers = cases.iter().filter(|c| c.options.actor.is_some()).count();
+    let policies = cases
+        .iter()
+        .filter(|c| c.options.missing_removal == MissingRemoval::Succeed)
+        .count();
+    for (what, n) in [
+        ("redrawn", redrawn),
+        ("both markers", both),
+        ("item types", typed),
+        ("callers", callers),
+        ("policies", policies),
+    ] {
+        assert!(n >= 20, "{what}: {n} of {} cases", cases.len());
+    }
+}

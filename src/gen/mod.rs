@@ -28,7 +28,7 @@ use std::fmt;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Applied, Context, Family, ItemOutcome, MissingRemoval, Options, RequestError, RuleId,
+    Applied, Context, Family, IdSource, ItemOutcome, MissingRemoval, Options, RequestError, RuleId,
     SeededIds, Session, SessionKind, StateError, Timestamp, TimestampError, apply,
 };
 
@@ -723,6 +723,10 @@ impl<'r> Builder<'r> {
         if self.rng.chance(10) {
             m.insert("@contentId".into(), json!(format!("c{}", self.items.len())));
         }
+        if self.rng.chance(5) {
+            let item_type = self.kind.collection(self.family).item_type();
+            m.insert("@odata.type".into(), json!(item_type));
+        }
         m
     }
 
@@ -838,7 +842,13 @@ impl<'r> Builder<'r> {
                     Value::Null,
                 );
                 m.remove("@odata.removed");
-                m.insert("@removed".into(), bad);
+                if self.rng.chance(20) {
+                    // Both markers, each well-formed.
+                    m.insert("@odata.removed".into(), json!({}));
+                    m.insert("@removed".into(), json!({}));
+                } else {
+                    m.insert("@removed".into(), bad);
+                }
                 m
             }
             // X2: a bad id.
@@ -866,6 +876,7 @@ impl<'r> Builder<'r> {
                         ("id", "mine"),
                         ("createdDateTime", "2026-01-01T00:00:00Z"),
                         ("foo", "bar"),
+                        ("@odata.type", "#microsoft.graph.driveItem"),
                     ],
                     ("foo", "bar"),
                 );
@@ -1053,8 +1064,34 @@ impl<'r> Builder<'r> {
             Err(_) => "2026-01-01T00:00:00Z".to_owned(),
         };
         let seed = self.rng.next_u64() >> 11;
+        // One case in twenty (on a fresh state) gives a stored artifact that the body does not
+        // name the first id the seed will draw, so the first addition's id is drawn again (A7).
+        let mut state = self.state;
+        if self.step == 0 && self.rng.chance(5) {
+            let first = SeededIds::new(seed).next_id();
+            let named = |id: &str| {
+                let quoted = format!("\"{id}\"");
+                request
+                    .windows(quoted.len())
+                    .any(|w| w == quoted.as_bytes())
+            };
+            if let Some(Value::Array(artifacts)) =
+                state.get_mut(self.kind.collection(self.family).name())
+                && let Some(a) = artifacts
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .find(|a| {
+                        a.contains_key("restorePoint")
+                            && a.get("id")
+                                .and_then(Value::as_str)
+                                .is_some_and(|id| !named(id))
+                    })
+            {
+                a.insert("id".into(), json!(first));
+            }
+        }
         Case {
-            state: Value::Object(self.state).to_string(),
+            state: Value::Object(state).to_string(),
             request,
             options,
             now,
