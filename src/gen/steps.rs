@@ -16,7 +16,7 @@ pub struct Step {
     pub options: CaseOptions,
     /// The request time, RFC 3339 in UTC; never earlier than the step before.
     pub now: String,
-    /// The seed of the id source ([`SeededIds`]) of this step; below 2^53.
+    /// The seed of the id source ([`SeededIds`](crate::SeededIds)) of this step; below 2^53.
     pub seed: u64,
 }
 
