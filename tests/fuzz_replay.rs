@@ -21,10 +21,11 @@ const KNOWN_FAILING: &[&str] = &[];
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 3] = [
+const TARGETS: [(&str, Target); 4] = [
     ("apply_bytes", fuzzing::apply_bytes),
     ("state_bytes", fuzzing::state_bytes),
     ("apply_ops", fuzzing::apply_ops),
+    ("apply_case", fuzzing::apply_case),
 ];
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -109,6 +110,78 @@ fn apply_ops_sweep() {
         let data = bytes(seed, (seed % 90) as usize);
         fuzzing::apply_ops(&data);
     }
+}
+
+/// The `apply_case` entry point on pseudo-random inputs of every length up to 200 bytes: each is
+/// a generated case (every mix, state size and failure), engine against model.
+#[test]
+fn apply_case_sweep() {
+    for seed in 0..4000u64 {
+        let data = bytes(seed, (seed % 200) as usize);
+        fuzzing::apply_case(&data);
+    }
+}
+
+/// Generated sequences (`restore-delta gen --steps`), step by step on the state the steps
+/// before left, engine against the model: among them the two shipped `tests/vectors/steps-*`.
+#[test]
+fn generated_sequences_agree_with_the_model() {
+    use restore_delta::SessionKind;
+    use restore_delta::r#gen::{Generator, Mix};
+    let shipped = [
+        (
+            31,
+            Mix::Valid,
+            2,
+            "steps-valid-later-steps-remove-generated-ids",
+        ),
+        (
+            5,
+            Mix::Mixed,
+            3,
+            "steps-mixed-refused-step-keeps-the-session",
+        ),
+    ]
+    .map(|(seed, mix, items, name)| {
+        let seq = Generator::new(seed)
+            .mix(mix)
+            .kind(SessionKind::OneDriveForBusiness)
+            .artifacts(1)
+            .items(items)
+            .sequence(3);
+        let description = format!(
+            "Generated case 0 of `restore-delta gen --seed {seed} --mix {} --kind onedrive \
+             --artifacts 1 --items {items} --steps 3`.",
+            mix.as_str()
+        );
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/vectors/{name}.json"));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("{}\n", seq.vector(&description).unwrap()),
+            "{name}.json is this sequence"
+        );
+        seq
+    });
+    let mut steps = 0;
+    for seq in
+        shipped
+            .iter()
+            .cloned()
+            .chain(
+                [Mix::Valid, Mix::Mixed, Mix::Hostile]
+                    .into_iter()
+                    .flat_map(|mix| {
+                        let mut g = Generator::new(77).mix(mix);
+                        (0..80).map(move |_| g.sequence(4))
+                    }),
+            )
+    {
+        for case in seq.cases().unwrap() {
+            fuzzing::check_case(&case);
+            steps += 1;
+        }
+    }
+    assert_eq!(steps, 6 + 3 * 80 * 4);
 }
 
 #[test]

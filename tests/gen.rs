@@ -195,3 +195,170 @@ fn valid_mix_with_many_items_still_succeeds() {
         );
     }
 }
+
+/// `Arbitrary for Case` (feature `arbitrary`): the fuzzer's bytes choose the generator's
+/// decisions, so random bytes give generated cases that reach the rules (a character-level
+/// decoder would almost never get past E2), and the same bytes give the same case.
+#[cfg(feature = "arbitrary")]
+#[test]
+fn arbitrary_bytes_choose_the_decisions() {
+    use arbitrary::{Arbitrary, Unstructured};
+    let mut state = 99u64;
+    let mut cases = Vec::new();
+    for n in 0..5_000usize {
+        let data: Vec<u8> = (0..n % 120)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect();
+        let case = Case::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        let again = Case::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        assert_eq!(case, again, "same bytes, same case");
+        // `arbitrary` (not take_rest) reads its decisions from a length-prefixed slice.
+        let mut u = Unstructured::new(&data);
+        let _ = Case::arbitrary(&mut u).unwrap();
+        cases.push(case);
+    }
+    let coverage = Coverage::of(&cases);
+    assert_eq!(coverage.state_errors(), 0);
+    let missing = coverage.missing();
+    assert!(
+        missing.is_empty(),
+        "random bytes missed rules {missing:?}\n{coverage}"
+    );
+    let distinct: BTreeSet<&[u8]> = cases.iter().map(|c| c.request.as_slice()).collect();
+    assert!(distinct.len() > 2_000, "{} distinct bodies", distinct.len());
+    // An empty input is the plainest case: the mixed mix, no stored artifact, one item.
+    let empty = Case::arbitrary_take_rest(Unstructured::new(&[])).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&empty.request).unwrap();
+    let items: usize = body
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(items, 1, "{}", String::from_utf8_lossy(&empty.request));
+}
+
+/// `Case::shrink`: a case with an X3 failure among other items, on a state with artifacts,
+/// shrinks to that one removal on a state without artifacts (an absent id fails 409 on an empty
+/// collection too), and the predicate still holds on the result.
+#[test]
+fn shrink_keeps_the_failure_with_one_item_and_no_artifact() {
+    let x3 = |c: &Case| {
+        c.apply().is_ok_and(|a| {
+            a.outcomes
+                .iter()
+                .any(|o| matches!(o, restore_delta::ItemOutcome::Failed(f) if f.rule == RuleId::X3))
+        })
+    };
+    let mut shrunk = 0;
+    for case in Generator::new(8)
+        .mix(Mix::Mixed)
+        .items(6)
+        .take(3_000)
+        .filter(|c| x3(c))
+        .take(40)
+    {
+        let mut asked = 0;
+        let small = case.shrink(|c| {
+            asked += 1;
+            x3(c)
+        });
+        assert!(asked > 0);
+        assert!(x3(&small), "the shrunk case lost the failure");
+        let body: serde_json::Value = serde_json::from_slice(&small.request).unwrap();
+        let body = body.as_object().unwrap();
+        assert_eq!(body.len(), 1, "{body:?}");
+        let items = body.values().next().unwrap().as_array().unwrap();
+        assert_eq!(items.len(), 1, "{items:?}");
+        let state: serde_json::Value = serde_json::from_str(&small.state).unwrap();
+        let state = state.as_object().unwrap();
+        let artifacts: usize = state
+            .values()
+            .filter_map(|v| v.as_array())
+            .map(Vec::len)
+            .sum();
+        assert_eq!(artifacts, 0, "{state:?}");
+        assert!(
+            state.len() <= 3,
+            "only @odata.type, id and the collection may stay: {state:?}"
+        );
+        assert_eq!(small.options.prefer, None);
+        shrunk += 1;
+    }
+    assert_eq!(shrunk, 40);
+}
+
+/// `fuzz/restore-delta.dict`, the dictionary the fuzz README runs with, is the one the library
+/// writes (`restore-delta gen --corpus`): regenerate it with
+/// `restore-delta gen --seed 1 --count 0 --corpus fuzz/` when this fails.
+#[test]
+fn the_committed_dictionary_is_the_generated_one() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/restore-delta.dict");
+    let committed = std::fs::read_to_string(path).unwrap();
+    assert_eq!(committed, restore_delta::r#gen::dictionary());
+}
+
+/// Paths the mixed mix reaches besides the rules' failures: an artifact stored under the first
+/// id the case's seed draws (the reference draws again, A7), an item with both removal markers
+/// (X1), an item naming its `@odata.type`; and the caller and the missing-removal policy.
+#[test]
+fn mixed_mix_reaches_redraws_both_markers_item_types_callers_and_policies() {
+    use restore_delta::{IdSource, ItemOutcome, MissingRemoval, SeededIds};
+    let cases: Vec<Case> = Generator::new(13).mix(Mix::Mixed).take(5_000).collect();
+    let mut redrawn = 0;
+    for case in &cases {
+        let first = SeededIds::new(case.seed).next_id();
+        if !case.state.contains(&first) {
+            continue;
+        }
+        let applied = case.apply().unwrap();
+        let added: Vec<&str> = applied
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                ItemOutcome::Added { id, rule } if *rule == RuleId::A7 => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(id) = added.first() {
+            assert_ne!(*id, first, "the stored id was drawn again");
+            redrawn += 1;
+        }
+    }
+    let body = |c: &Case| String::from_utf8_lossy(&c.request).into_owned();
+    let both = cases
+        .iter()
+        .filter(|c| {
+            let Ok(serde_json::Value::Object(b)) = serde_json::from_slice(&c.request) else {
+                return false;
+            };
+            b.values()
+                .filter_map(|d| d.as_array())
+                .flatten()
+                .any(|item| item.get("@removed").is_some() && item.get("@odata.removed").is_some())
+        })
+        .count();
+    let typed = cases
+        .iter()
+        .filter(|c| body(c).contains(r#""@odata.type":"#))
+        .count();
+    let callers = cases.iter().filter(|c| c.options.actor.is_some()).count();
+    let policies = cases
+        .iter()
+        .filter(|c| c.options.missing_removal == MissingRemoval::Succeed)
+        .count();
+    for (what, n) in [
+        ("redrawn", redrawn),
+        ("both markers", both),
+        ("item types", typed),
+        ("callers", callers),
+        ("policies", policies),
+    ] {
+        assert!(n >= 20, "{what}: {n} of {} cases", cases.len());
+    }
+}

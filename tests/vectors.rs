@@ -19,14 +19,15 @@ use restore_delta::{
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// One vector file.
+/// One vector file: one PATCH (`request`… `expected` at the top), or successive PATCHes on one
+/// session (`steps`, each with its own inputs and `expected`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Vector {
@@ -41,10 +42,66 @@ struct Vector {
     #[serde(default)]
     request_repeat: Option<Repeats>,
     #[serde(default)]
+    options: Option<VectorOptions>,
+    #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    expected: Option<Value>,
+    #[serde(default)]
+    steps: Option<Vec<Step>>,
+}
+
+/// One PATCH: the single form's top-level members, or one element of `steps`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    /// The rules that decided this step's answer (the `steps` form only; informative).
+    #[serde(default)]
+    rules: Vec<String>,
+    #[serde(default)]
+    request: Option<Box<RawValue>>,
+    #[serde(default)]
+    request_hex: Option<String>,
+    #[serde(default)]
+    request_repeat: Option<Repeats>,
+    #[serde(default)]
     options: VectorOptions,
     now: String,
     seed: u64,
     expected: Value,
+}
+
+impl Vector {
+    /// The PATCHes of the file, in order: one for the single form, each of `steps` otherwise.
+    fn into_steps(self) -> Result<Vec<Step>, String> {
+        let single = self.request.is_some()
+            || self.request_hex.is_some()
+            || self.request_repeat.is_some()
+            || self.options.is_some()
+            || self.now.is_some()
+            || self.seed.is_some()
+            || self.expected.is_some();
+        match self.steps {
+            Some(_) if single => Err(
+                "a vector with steps has no top-level request, options, now, seed or expected"
+                    .into(),
+            ),
+            Some(steps) if steps.is_empty() => Err("steps is empty".into()),
+            Some(steps) => Ok(steps),
+            None => Ok(vec![Step {
+                rules: Vec::new(),
+                request: self.request,
+                request_hex: self.request_hex,
+                request_repeat: self.request_repeat,
+                options: self.options.unwrap_or_default(),
+                now: self.now.ok_or("now is missing")?,
+                seed: self.seed.ok_or("seed is missing")?,
+                expected: self.expected.ok_or("expected is missing")?,
+            }]),
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -78,7 +135,7 @@ struct Repeat {
     suffix: String,
 }
 
-impl Vector {
+impl Step {
     /// The request body: `request` (a JSON string is the raw body; any other value is the body
     /// as the file spells it), `request_hex`, or `request_repeat` — exactly one of them.
     fn body(&self) -> Result<Vec<u8>, String> {
@@ -179,9 +236,15 @@ struct Output {
 
 /// Runs a vector through `apply`, or, with `two_steps`, through `Request::parse` then
 /// `apply_request` (a refused parse answers as `apply` does: the state unchanged).
-fn run_once(v: &Vector, body: &[u8], options: &Options, two_steps: bool) -> Result<Output, String> {
-    let session = Session::from_json(v.state.get().as_bytes())
-        .map_err(|e| format!("the state is refused: {e}"))?;
+fn run_once(
+    v: &Step,
+    state: &str,
+    body: &[u8],
+    options: &Options,
+    two_steps: bool,
+) -> Result<Output, String> {
+    let session =
+        Session::from_json(state.as_bytes()).map_err(|e| format!("the state is refused: {e}"))?;
     let mut ctx = v.context()?;
     // The second run reads the body first, then applies it to a session kept in place.
     let (response, session) = if two_steps {
@@ -205,7 +268,9 @@ fn run_once(v: &Vector, body: &[u8], options: &Options, two_steps: bool) -> Resu
     })
 }
 
-/// Runs one vector file; `Err` lists what is wrong with it.
+/// Runs one vector file; `Err` lists what is wrong with it. The steps of a `steps` vector run
+/// in order, each on the state the step before left (as the library left it, as a server keeps
+/// its session); each step's problems are named with its number.
 fn check_file(path: &Path) -> Result<(), Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("unreadable: {e}")])?;
     let v: Vector =
@@ -217,23 +282,54 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
     if v.rules.is_empty() {
         problems.push("no rules".to_owned());
     }
-    let body = v.body().map_err(|e| vec![e])?;
-    let options = v.options().map_err(|e| vec![e])?;
-
-    if v.expected.get("state_error") == Some(&Value::Bool(true)) {
-        if let Ok(session) = Session::from_json(v.state.get().as_bytes()) {
-            problems.push(format!(
-                "expected a state error (S3), but the state was read as {session:?}"
-            ));
-        }
-        return if problems.is_empty() {
-            Ok(())
+    let several = v.steps.is_some();
+    let mut state = v.state.get().to_owned();
+    let rules = v.rules.clone();
+    let steps = v.into_steps().map_err(|e| vec![e])?;
+    for (i, step) in steps.iter().enumerate() {
+        let label = if several {
+            format!("step {}: ", i + 1)
         } else {
-            Err(problems)
+            String::new()
         };
+        for rule in step.rules.iter().filter(|r| !rules.contains(r)) {
+            problems.push(format!("{label}{rule} is not in the vector's rules"));
+        }
+        if step.expected.get("state_error") == Some(&Value::Bool(true)) {
+            if several {
+                problems.push(format!("{label}state_error belongs to the single form"));
+            } else if let Ok(session) = Session::from_json(state.as_bytes()) {
+                problems.push(format!(
+                    "expected a state error (S3), but the state was read as {session:?}"
+                ));
+            }
+            break;
+        }
+        match check_step(step, &state) {
+            Ok((found, after)) => {
+                problems.extend(found.into_iter().map(|p| format!("{label}{p}")));
+                state = after;
+            }
+            Err(e) => {
+                problems.push(format!("{label}{e}"));
+                break;
+            }
+        }
     }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
 
-    let first = run_once(&v, &body, &options, false).map_err(|e| vec![e])?;
+/// Runs one PATCH on `state`: what is wrong with the answer, and the state it left.
+fn check_step(v: &Step, state: &str) -> Result<(Vec<String>, String), String> {
+    let mut problems = Vec::new();
+    let body = v.body()?;
+    let options = v.options()?;
+
+    let first = run_once(v, state, &body, &options, false)?;
     let expected_status = v.expected.get("status").and_then(Value::as_u64);
     if expected_status != Some(u64::from(first.status)) {
         problems.push(format!(
@@ -273,7 +369,7 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
         problems.push(d);
     }
     if !matches!(first.status, 200 | 204) {
-        let input: Value = serde_json::from_str(v.state.get()).expect("state JSON");
+        let input: Value = serde_json::from_str(state).expect("state JSON");
         if let Some(d) = difference(&input, &state_value, "state after a whole-request error") {
             problems.push(format!("O2: {d}"));
         }
@@ -281,7 +377,7 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
 
     // D1: the same inputs give the same bytes, also when the body is read first with
     // `Request::parse` and applied with `apply_request`.
-    let second = run_once(&v, &body, &options, true).map_err(|e| vec![e])?;
+    let second = run_once(v, state, &body, &options, true)?;
     if (
         second.status,
         &second.body_text,
@@ -298,11 +394,7 @@ fn check_file(path: &Path) -> Result<(), Vec<String>> {
         );
     }
 
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    Ok((problems, first.state_text))
 }
 
 fn show(v: Option<&Value>) -> String {
@@ -569,4 +661,57 @@ fn generated_vectors_pass() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(hex > 0, "no generated body needed request_hex");
+}
+
+/// Generated sequences (`Generator::sequence`, `restore-delta gen --steps`) pass this harness in
+/// their `steps` form, each step run on the state the step before left; and the harness checks
+/// every step: a wrong answer expected at a later step, or a later step given the wrong state,
+/// fails the file naming that step.
+#[cfg(feature = "gen")]
+#[test]
+fn generated_step_vectors_pass_and_every_step_is_checked() {
+    use restore_delta::r#gen::{Generator, Mix};
+    let dir = std::env::temp_dir().join(format!(
+        "restore-delta-gen-step-vectors-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    let mut later_changes = 0;
+    for (m, mix) in [Mix::Valid, Mix::Mixed, Mix::Hostile]
+        .into_iter()
+        .enumerate()
+    {
+        let mut generator = Generator::new(21).mix(mix);
+        for i in 0..60 {
+            let seq = generator.sequence(4);
+            let text = seq.vector(&format!("Generated sequence {i}.")).unwrap();
+            let path = dir.join(format!("{m}-{i:03}.json"));
+            std::fs::write(&path, &text).unwrap();
+            if let Err(problems) = check_file(&path) {
+                failures.push(format!("{} {i}: {problems:?}", mix.as_str()));
+            }
+            let mut v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["steps"].as_array().map(Vec::len), Some(4));
+            // Step 3 changed the state step 2 left: it passes only if the harness ran it on
+            // that state (not on the file's `state`).
+            if v["steps"][2]["expected"]["state"] != v["steps"][1]["expected"]["state"] {
+                later_changes += 1;
+            }
+            // Step 3 expected to answer 418: the harness must say so, naming step 3.
+            v["steps"][2]["expected"]["status"] = json!(418);
+            std::fs::write(&path, v.to_string()).unwrap();
+            let problems = check_file(&path).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.starts_with("step 3: status")),
+                "{problems:?}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        later_changes > 20,
+        "{later_changes} sequences changed the state at step 3"
+    );
 }

@@ -5,6 +5,7 @@
 mod apply;
 mod check;
 mod common;
+mod differential;
 mod generate;
 mod har;
 mod report;
@@ -36,6 +37,10 @@ enum Command {
     /// conformance vectors, for fuzzing and differential testing of other implementations.
     #[command(after_help = generate::GEN_EXAMPLES)]
     Gen(generate::GenArgs),
+    /// Run generated cases through another implementation (an external command speaking the
+    /// vectors format) and write the first disagreement, minimised, as a vector file.
+    #[command(after_help = differential::DIFFERENTIAL_EXAMPLES)]
+    Differential(differential::DifferentialArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => apply::run(args),
         Command::Check(args) => check::run(args),
         Command::Gen(args) => generate::run(args),
+        Command::Differential(args) => differential::run(args),
     };
     match result {
         Ok(code) => code,

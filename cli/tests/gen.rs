@@ -98,7 +98,7 @@ fn files_are_the_vectors_of_the_generated_cases_named_by_their_first_rule() {
         );
         let expected = case
             .vector(&format!(
-                "Generated case {i} of `restore-delta gen --seed 9 --mix hostile`."
+                "Generated case {i} of `restore-delta gen --seed 9 --mix hostile --kind exchange`."
             ))
             .unwrap();
         assert_eq!(String::from_utf8_lossy(bytes), format!("{expected}\n"));
@@ -128,4 +128,127 @@ fn an_output_is_required() {
     let o = gen_cmd(&["--seed", "1", "--count", "1"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(o.stdout.is_empty());
+}
+
+/// The body of a vector's `request` (its text) or `request_hex`.
+fn body_of(v: &Value) -> Vec<u8> {
+    match (&v["request"], &v["request_hex"]) {
+        (Value::String(text), _) => text.clone().into_bytes(),
+        (_, Value::String(hex)) => (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect(),
+        _ => panic!("no request in {v}"),
+    }
+}
+
+#[test]
+fn corpus_holds_each_body_and_the_dictionary_same_seed_same_files() {
+    let (a, b) = (temp("corpus-a"), temp("corpus-b"));
+    for dir in [&a, &b] {
+        let o = gen_cmd(&[
+            "--seed",
+            "12",
+            "--count",
+            "80",
+            "--mix",
+            "hostile",
+            "--corpus",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stdout.is_empty(), "--corpus alone writes no vectors");
+    }
+    let (fa, fb) = (files(&a), files(&b));
+    assert_eq!(fa.len(), 81, "80 bodies and the dictionary");
+    assert_eq!(fa, fb, "same seed, same files, byte for byte");
+    // Each body is the request of the vector `--jsonl` writes for the same case.
+    let o = gen_cmd(&[
+        "--seed", "12", "--count", "80", "--mix", "hostile", "--jsonl",
+    ]);
+    let vectors: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut not_utf8 = 0;
+    for (i, v) in vectors.iter().enumerate() {
+        let body = std::fs::read(a.join(format!("{i:05}"))).unwrap();
+        assert_eq!(body, body_of(v), "case {i}");
+        not_utf8 += usize::from(std::str::from_utf8(&body).is_err());
+    }
+    assert!(
+        not_utf8 > 0,
+        "the hostile corpus keeps bodies that are not UTF-8"
+    );
+    // The dictionary: comments and `name="value"` lines; the vocabulary groups are there.
+    let dict = std::fs::read_to_string(a.join("restore-delta.dict")).unwrap();
+    for line in dict.lines() {
+        assert!(
+            line.starts_with('#') || (line.contains("=\"") && line.ends_with('"')),
+            "{line}"
+        );
+    }
+    for token in [
+        r#""\"mailboxRestoreArtifacts@delta\"""#,
+        r#""\"@odata.removed\"""#,
+        r#""\"inPlace\"""#,
+        r#""\"RestoreArtifactsLimitBreached\"""#,
+        r#""\"granularSiteRestoreArtifacts\"""#,
+    ] {
+        assert!(dict.contains(token), "{token} not in\n{dict}");
+    }
+    for d in [a, b] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn steps_write_sequences_in_the_steps_form_and_their_bodies() {
+    let (out, corpus) = (temp("steps-out"), temp("steps-corpus"));
+    let o = gen_cmd(&[
+        "--seed",
+        "4",
+        "--count",
+        "10",
+        "--steps",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut generator = Generator::new(4);
+    for (i, (name, bytes)) in files(&out).iter().enumerate() {
+        let expected = generator
+            .sequence(3)
+            .vector(&format!(
+                "Generated case {i} of `restore-delta gen --seed 4 --mix mixed --steps 3`."
+            ))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(bytes),
+            format!("{expected}\n"),
+            "{name}"
+        );
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        let steps = v["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 3);
+        assert!(v.get("request").is_none() && v.get("expected").is_none());
+        for (s, step) in steps.iter().enumerate() {
+            let body = std::fs::read(corpus.join(format!("{i:05}-{}", s + 1))).unwrap();
+            assert_eq!(body, body_of(step));
+            assert!(step["expected"]["status"].is_u64());
+        }
+        // The clock never goes back.
+        let nows: Vec<&str> = steps.iter().map(|s| s["now"].as_str().unwrap()).collect();
+        assert!(nows.windows(2).all(|w| w[0] <= w[1]), "{nows:?}");
+    }
+    assert_eq!(files(&corpus).len(), 31);
+    let o = gen_cmd(&["--seed", "1", "--count", "1", "--steps", "0", "--jsonl"]);
+    assert_eq!(o.status.code(), Some(2), "--steps 0 is refused");
+    for d in [out, corpus] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }

@@ -220,6 +220,69 @@ pub fn apply_ops(data: &[u8]) {
     );
 }
 
+/// A case of the public generator, checked like [`apply_ops`]: the engine against the model
+/// (status, error code and rule, item outcomes, the state after, the body messages aside, the
+/// ids drawn from the case's seed), and every invariant of [`apply_bytes`] on the same state,
+/// body and options. The generator builds only states the engine reads; one it refuses is a
+/// broken invariant of the generator.
+#[cfg(feature = "gen")]
+pub fn check_case(case: &crate::r#gen::Case) {
+    let session = Session::from_json(case.state.as_bytes()).unwrap_or_else(|e| {
+        panic!(
+            "the generator built a state the engine refuses: {e}\n{}",
+            case.state
+        )
+    });
+    let state: Value = serde_json::from_str(&case.state).expect("an accepted state is JSON");
+    let options = case.options.to_options();
+    let mut model_source = SeededIds::new(case.seed);
+    let mut model_ids = move || model_source.next_id();
+    let actor: Option<Value> = case
+        .options
+        .actor
+        .as_deref()
+        .map(|a| serde_json::from_str(a).expect("a generated actor is JSON"));
+    let expected = model::apply(
+        &state,
+        &case.request,
+        &model::Opts::from_options(&options),
+        &case.now,
+        &mut model_ids,
+        actor.as_ref(),
+    );
+    let before = session.to_json();
+    let now = Timestamp::parse_rfc3339(&case.now).expect("a generated clock parses");
+    let mut ctx = case.options.context(now, case.seed);
+    let applied = apply(session.clone(), &case.request, &options, &mut ctx);
+    let what = format!(
+        "\nstate: {}\nbody: {}\noptions: {:?}\nnow: {}, seed: {}\nexpected: {expected:?}\nresponse: {:?}",
+        case.state,
+        String::from_utf8_lossy(&case.request),
+        case.options,
+        case.now,
+        case.seed,
+        applied.response
+    );
+    compare(&expected, &applied, &before, &what);
+    assert_eq!(
+        ctx.ids.next_id(),
+        model_ids(),
+        "A7: ids drawn from the source{what}"
+    );
+    check_apply(&session, &case.request, &options, actor.is_some());
+}
+
+/// Fuzzer bytes as a generated case (`Case::arbitrary_take_rest`, as `fuzz_target!` with a
+/// `Case` argument reads them), checked with [`check_case`]. The fuzz target `apply_case` and
+/// `tests/fuzz_replay.rs` both decode this way, so a crasher replays as the fuzzer found it.
+#[cfg(feature = "arbitrary")]
+pub fn apply_case(data: &[u8]) {
+    use arbitrary::Arbitrary;
+    if let Ok(case) = crate::r#gen::Case::arbitrary_take_rest(arbitrary::Unstructured::new(data)) {
+        check_case(&case);
+    }
+}
+
 /// The id source of [`apply_ops`], for the engine and the model alike: `n1`, `n2`, …
 fn counter() -> impl FnMut() -> String {
     let mut n = 0u32;

@@ -28,12 +28,20 @@ use std::fmt;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Applied, Context, Family, ItemOutcome, Options, RequestError, RuleId, SeededIds, Session,
-    SessionKind, StateError, Timestamp, TimestampError, apply,
+    Applied, Context, Family, IdSource, ItemOutcome, MissingRemoval, Options, RequestError, RuleId,
+    SeededIds, Session, SessionKind, StateError, Timestamp, TimestampError, apply,
 };
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
+mod dict;
 mod hostile;
+mod shrink;
+mod steps;
 mod vector;
+
+pub use dict::dictionary;
+pub use steps::{Sequence, Step};
 
 /// The rules an [`ItemOutcome`] or a [`RequestError`] can name: those that decide an answer.
 ///
@@ -107,6 +115,11 @@ pub struct CaseOptions {
     pub max_bytes: usize,
     /// Deepest nesting (E2).
     pub max_depth: usize,
+    /// How a removal of an absent id ends (X3).
+    pub missing_removal: MissingRemoval,
+    /// The caller's identity (an `identitySet`, as JSON text), written to `lastModifiedBy` when
+    /// an item changed something (O6); `None` for none.
+    pub actor: Option<String>,
 }
 
 impl Default for CaseOptions {
@@ -117,17 +130,34 @@ impl Default for CaseOptions {
             max_items: d.max_items,
             max_bytes: d.max_bytes,
             max_depth: d.max_depth,
+            missing_removal: d.missing_removal,
+            actor: None,
         }
     }
 }
 
 impl CaseOptions {
+    /// A context with `now`, the ids of `seed` and the actor, if any (an actor that is not a
+    /// JSON object is left out).
+    pub fn context(&self, now: Timestamp, seed: u64) -> Context<SeededIds> {
+        let ctx = Context::new(now, SeededIds::new(seed));
+        match self
+            .actor
+            .as_deref()
+            .and_then(|a| serde_json::from_str::<Value>(a).ok())
+        {
+            Some(actor @ Value::Object(_)) => ctx.with_actor(&actor),
+            _ => ctx,
+        }
+    }
+
     /// These options as the library takes them.
     pub fn to_options(&self) -> Options {
         let o = Options::default()
             .with_max_items(self.max_items)
             .with_max_bytes(self.max_bytes)
-            .with_max_depth(self.max_depth);
+            .with_max_depth(self.max_depth)
+            .with_missing_removal(self.missing_removal);
         match &self.prefer {
             Some(p) => o.with_prefer(p),
             None => o,
@@ -159,15 +189,21 @@ impl Case {
     /// that is not RFC 3339 (generated cases have neither; a caller may have changed them).
     pub fn apply(&self) -> Result<Applied, CaseError> {
         let session = Session::from_json(self.state.as_bytes())?;
-        let now = Timestamp::parse_rfc3339(&self.now)?;
-        let mut ctx = Context::new(now, SeededIds::new(self.seed));
-        Ok(apply(
-            session,
-            &self.request,
-            &self.options.to_options(),
-            &mut ctx,
-        ))
+        apply_one(session, &self.request, &self.options, &self.now, self.seed)
     }
+}
+
+/// One PATCH applied with the reference: its options, its clock, the ids of its seed.
+fn apply_one(
+    session: Session,
+    request: &[u8],
+    options: &CaseOptions,
+    now: &str,
+    seed: u64,
+) -> Result<Applied, CaseError> {
+    let now = Timestamp::parse_rfc3339(now)?;
+    let mut ctx = options.context(now, seed);
+    Ok(apply(session, request, &options.to_options(), &mut ctx))
 }
 
 /// Why a [`Case`] could not be applied.
@@ -284,30 +320,74 @@ impl fmt::Display for Coverage {
     }
 }
 
-/// SplitMix64, as [`SeededIds`] draws: deterministic on every platform.
+/// Where a [`Generator`]'s decisions come from.
 #[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
+pub(crate) enum Rng {
+    /// SplitMix64 from a seed, as [`SeededIds`] draws: deterministic on every platform.
+    Seeded(u64),
+    /// Read from bytes, as a fuzzer supplies them ([`Generator::from_bytes`]): each decision
+    /// reads as few bytes as its range needs, and every decision is 0 once they run out.
+    Bytes {
+        /// The bytes.
+        data: Vec<u8>,
+        /// How many have been read.
+        at: usize,
+    },
+}
 
 impl Rng {
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        match self {
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+            Rng::Bytes { .. } => self.read(8),
+        }
+    }
+
+    /// `width` bytes (at most 8), big-endian; missing bytes read as 0.
+    fn read(&mut self, width: usize) -> u64 {
+        let Rng::Bytes { data, at } = self else {
+            return 0;
+        };
+        let mut n = 0u64;
+        for _ in 0..width.min(8) {
+            let b = data.get(*at).copied().unwrap_or(0);
+            *at = at.saturating_add(1);
+            n = (n << 8) | u64::from(b);
+        }
+        n
     }
 
     /// A number in `0..n` (0 when `n` is 0).
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        match u64::try_from(n) {
-            Ok(0) | Err(_) => 0,
-            Ok(m) => usize::try_from(self.next_u64() % m).unwrap_or(0),
-        }
+        let m = match u64::try_from(n) {
+            Ok(0) | Err(_) => return 0,
+            Ok(m) => m,
+        };
+        let drawn = match self {
+            Rng::Seeded(_) => self.next_u64(),
+            Rng::Bytes { .. } if m == 1 => 0,
+            // As many bytes as `m - 1` has, as `arbitrary::Unstructured::int_in_range` reads.
+            Rng::Bytes { .. } => {
+                let bits = u64::BITS - (m - 1).leading_zeros();
+                self.read(usize::try_from(bits.div_ceil(8)).unwrap_or(8))
+            }
+        };
+        usize::try_from(drawn % m).unwrap_or(0)
     }
 
     /// True with probability `percent` / 100.
     pub(crate) fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
+        match self {
+            Rng::Seeded(_) => self.below(100) < percent,
+            // Bytes that ran out (zeros) say no: a fuzzer's short input is a plain case.
+            Rng::Bytes { .. } => self.below(100) >= 100usize.saturating_sub(percent),
+        }
     }
 
     /// One of `items` (the first when there is a choice of none).
@@ -339,13 +419,43 @@ impl Generator {
     /// A generator whose cases follow from `seed` alone (and the knobs).
     pub fn new(seed: u64) -> Generator {
         Generator {
-            rng: Rng(seed),
+            rng: Rng::Seeded(seed),
             kinds: SessionKind::ALL.to_vec(),
             family: None,
             artifacts: 5,
             items: 6,
             mix: Mix::Mixed,
         }
+    }
+
+    /// A generator whose every decision is read from `data`, as a fuzzer's input: the bytes
+    /// choose the kind, the family, each item's kind and each failure, not characters of the
+    /// body. Each decision reads as few bytes as its number of choices needs, and every decision
+    /// is the first choice once the bytes run out, so the same bytes give the same cases and a
+    /// short input a plain one. This is what [`Case`]'s `Arbitrary` implementation (feature
+    /// `arbitrary`) uses.
+    ///
+    /// ```
+    /// use restore_delta::r#gen::Generator;
+    /// let a = Generator::from_bytes(&[1, 2, 3, 200, 17]).case();
+    /// assert_eq!(a, Generator::from_bytes(&[1, 2, 3, 200, 17]).case());
+    /// assert!(a.apply().is_ok());
+    /// ```
+    pub fn from_bytes(data: &[u8]) -> Generator {
+        Generator {
+            rng: Rng::Bytes {
+                data: data.to_vec(),
+                at: 0,
+            },
+            ..Generator::new(0)
+        }
+    }
+
+    /// These knobs with the decisions of `other`.
+    #[cfg(feature = "arbitrary")]
+    fn with_rng_of(mut self, other: Generator) -> Generator {
+        self.rng = other.rng;
+        self
     }
 
     /// Sessions of this kind only.
@@ -386,20 +496,23 @@ impl Generator {
 
     /// The next case.
     pub fn case(&mut self) -> Case {
+        let (kind, family) = self.kind_and_family();
+        let mut b = Builder::new(&mut self.rng, kind, family, self.artifacts);
+        let count = 1 + b.rng.below(self.items);
+        b.request(self.mix, count);
+        b.finish()
+    }
+}
+
+impl Generator {
+    fn kind_and_family(&mut self) -> (SessionKind, Family) {
         let kind = self.rng.pick(&self.kinds, SessionKind::OneDriveForBusiness);
         let family = match self.family {
             Some(f) => f,
             None if self.rng.chance(50) => Family::Granular,
             None => Family::Standard,
         };
-        let mut b = Builder::new(&mut self.rng, kind, family, self.artifacts);
-        let count = 1 + b.rng.below(self.items);
-        match self.mix {
-            Mix::Valid => b.valid(count),
-            Mix::Mixed => b.mixed(count),
-            Mix::Hostile => b.hostile(count),
-        }
-        b.finish()
+        (kind, family)
     }
 }
 
@@ -436,24 +549,15 @@ pub(crate) struct Builder<'r> {
     pub(crate) options: CaseOptions,
     /// Set the byte limit just below the body's size (E1).
     too_big: bool,
+    /// The step of a sequence (0 for a single case); from step 1 the state is the one the
+    /// previous steps left, and the builder does not change it.
+    step: usize,
 }
 
 impl<'r> Builder<'r> {
     fn new(rng: &'r mut Rng, kind: SessionKind, family: Family, artifacts: usize) -> Builder<'r> {
         let destination = if rng.chance(50) { "new" } else { "inPlace" };
-        let mut b = Builder {
-            rng,
-            kind,
-            family,
-            state: Map::new(),
-            stored: Vec::new(),
-            destination,
-            extra: Vec::new(),
-            items: Vec::new(),
-            raw: None,
-            options: CaseOptions::default(),
-            too_big: false,
-        };
+        let mut b = Builder::with_state(rng, kind, family, Map::new(), Vec::new(), destination);
         b.state
             .insert("@odata.type".into(), json!(kind.odata_type()));
         b.state.insert("id".into(), json!(SESSION_ID));
@@ -478,6 +582,74 @@ impl<'r> Builder<'r> {
         b.state
             .insert(collection.name().into(), Value::Array(stored));
         b
+    }
+
+    /// A builder for step `step` (1 or more) of a sequence, on the state the previous steps
+    /// left: the stored ids and the destination type are read from it, and it stays as it is.
+    pub(crate) fn on_state(
+        rng: &'r mut Rng,
+        kind: SessionKind,
+        family: Family,
+        state: Map<String, Value>,
+        step: usize,
+    ) -> Builder<'r> {
+        let artifacts: &[Value] = state
+            .get(kind.collection(family).name())
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice);
+        let stored: Vec<String> = artifacts
+            .iter()
+            .filter_map(|a| a.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let stored_destination =
+            artifacts
+                .iter()
+                .find_map(|a| match a.get("destinationType").and_then(Value::as_str) {
+                    Some("new") => Some("new"),
+                    Some("inPlace") => Some("inPlace"),
+                    _ => None,
+                });
+        let destination = match stored_destination {
+            Some(d) => d,
+            None if rng.chance(50) => "new",
+            None => "inPlace",
+        };
+        let mut b = Builder::with_state(rng, kind, family, state, stored, destination);
+        b.step = step;
+        b
+    }
+
+    fn with_state(
+        rng: &'r mut Rng,
+        kind: SessionKind,
+        family: Family,
+        state: Map<String, Value>,
+        stored: Vec<String>,
+        destination: &'static str,
+    ) -> Builder<'r> {
+        Builder {
+            rng,
+            kind,
+            family,
+            state,
+            stored,
+            destination,
+            extra: Vec::new(),
+            items: Vec::new(),
+            raw: None,
+            options: CaseOptions::default(),
+            too_big: false,
+            step: 0,
+        }
+    }
+
+    /// Builds the request of the mix, with `count` items (before any fault).
+    pub(crate) fn request(&mut self, mix: Mix, count: usize) {
+        match mix {
+            Mix::Valid => self.valid(count),
+            Mix::Mixed => self.mixed(count),
+            Mix::Hostile => self.hostile(count),
+        }
     }
 
     fn granular_item(&self) -> bool {
@@ -520,7 +692,12 @@ impl<'r> Builder<'r> {
     /// A fresh restore point or item key, unique within the case (the item's position is in
     /// it), whatever the item count.
     fn fresh(&mut self, prefix: &str) -> String {
-        format!("{prefix}-n{}-{}", self.items.len(), self.rng.below(1000))
+        let n = self.items.len();
+        let r = self.rng.below(1000);
+        match self.step {
+            0 => format!("{prefix}-n{n}-{r}"),
+            step => format!("{prefix}-s{step}n{n}-{r}"),
+        }
     }
 
     /// A valid addition for the edited collection.
@@ -546,6 +723,10 @@ impl<'r> Builder<'r> {
         if self.rng.chance(10) {
             m.insert("@contentId".into(), json!(format!("c{}", self.items.len())));
         }
+        if self.rng.chance(5) {
+            let item_type = self.kind.collection(self.family).item_type();
+            m.insert("@odata.type".into(), json!(item_type));
+        }
         m
     }
 
@@ -567,6 +748,18 @@ impl<'r> Builder<'r> {
         m
     }
 
+    /// A caller identity in one case of five (O6), and removals of absent ids that succeed in
+    /// one of ten (X3).
+    fn caller_and_policy(&mut self) {
+        if self.rng.chance(20) {
+            self.options.actor =
+                Some(r#"{"user":{"id":"gen-user","displayName":"Generated"}}"#.to_owned());
+        }
+        if self.rng.chance(10) {
+            self.options.missing_removal = MissingRemoval::Succeed;
+        }
+    }
+
     fn valid(&mut self, count: usize) {
         if self.rng.chance(25) {
             self.options.prefer = Some(
@@ -582,6 +775,7 @@ impl<'r> Builder<'r> {
                     .to_owned(),
             );
         }
+        self.caller_and_policy();
         let mut removable = self.stored.clone();
         for _ in 0..count {
             let item = if !removable.is_empty() && self.rng.chance(35) {
@@ -613,6 +807,7 @@ impl<'r> Builder<'r> {
         } else if self.rng.chance(10) {
             self.options.prefer = Some("return=minimal".to_owned());
         }
+        self.caller_and_policy();
         for _ in 0..count {
             let item = if self.rng.chance(40) {
                 if !self.stored.is_empty() && self.rng.chance(50) {
@@ -647,7 +842,13 @@ impl<'r> Builder<'r> {
                     Value::Null,
                 );
                 m.remove("@odata.removed");
-                m.insert("@removed".into(), bad);
+                if self.rng.chance(20) {
+                    // Both markers, each well-formed.
+                    m.insert("@odata.removed".into(), json!({}));
+                    m.insert("@removed".into(), json!({}));
+                } else {
+                    m.insert("@removed".into(), bad);
+                }
                 m
             }
             // X2: a bad id.
@@ -675,6 +876,7 @@ impl<'r> Builder<'r> {
                         ("id", "mine"),
                         ("createdDateTime", "2026-01-01T00:00:00Z"),
                         ("foo", "bar"),
+                        ("@odata.type", "#microsoft.graph.driveItem"),
                     ],
                     ("foo", "bar"),
                 );
@@ -764,7 +966,14 @@ impl<'r> Builder<'r> {
 
     /// Makes the whole request refused by one of E1–E9.
     fn envelope_fault(&mut self) {
-        match self.rng.below(9) {
+        let fault = match self.rng.below(9) {
+            // A later step of a sequence keeps the state the earlier steps left: E3 and E9
+            // faults become E4 (a member the body may not carry) and E5 (two deltas).
+            2 if self.step > 0 => 3,
+            8 if self.step > 0 => 4,
+            fault => fault,
+        };
+        match fault {
             0 => self.too_big = true,
             1 => {
                 let mut body = self.body_text();
@@ -836,7 +1045,7 @@ impl<'r> Builder<'r> {
         self.raw = Some(body);
     }
 
-    fn finish(self) -> Case {
+    pub(crate) fn finish(self) -> Case {
         let request = match self.raw {
             Some(raw) => raw,
             None => self.body_text(),
@@ -855,8 +1064,34 @@ impl<'r> Builder<'r> {
             Err(_) => "2026-01-01T00:00:00Z".to_owned(),
         };
         let seed = self.rng.next_u64() >> 11;
+        // One case in twenty (on a fresh state) gives a stored artifact that the body does not
+        // name the first id the seed will draw, so the first addition's id is drawn again (A7).
+        let mut state = self.state;
+        if self.step == 0 && self.rng.chance(5) {
+            let first = SeededIds::new(seed).next_id();
+            let named = |id: &str| {
+                let quoted = format!("\"{id}\"");
+                request
+                    .windows(quoted.len())
+                    .any(|w| w == quoted.as_bytes())
+            };
+            if let Some(Value::Array(artifacts)) =
+                state.get_mut(self.kind.collection(self.family).name())
+                && let Some(a) = artifacts
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .find(|a| {
+                        a.contains_key("restorePoint")
+                            && a.get("id")
+                                .and_then(Value::as_str)
+                                .is_some_and(|id| !named(id))
+                    })
+            {
+                a.insert("id".into(), json!(first));
+            }
+        }
         Case {
-            state: Value::Object(self.state).to_string(),
+            state: Value::Object(state).to_string(),
             request,
             options,
             now,

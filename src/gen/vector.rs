@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
-use super::{Case, CaseError, CaseOptions, decided_rules};
-use crate::ItemOutcome;
+use super::{Case, CaseError, CaseOptions, Sequence, decided_rules};
+use crate::{Applied, ItemOutcome, MissingRemoval, RuleId};
 
 impl Case {
     /// The case as a vector of `docs/VECTORS.md`, on one line (JSON text without a newline):
@@ -21,70 +21,146 @@ impl Case {
     /// then expects `{"state_error": true}` (rule S3).
     pub fn vector(&self, description: &str) -> Result<String, CaseError> {
         let (rules, summary, expected) = match self.apply() {
-            Ok(applied) => {
-                let rules = decided_rules(&applied.outcomes, applied.error.as_ref());
-                let mut summary = format!("{}", applied.response.status);
-                if let Some(e) = &applied.error {
-                    let _ = write!(summary, " {} ({})", e.code, e.rule);
-                }
-                if !applied.outcomes.is_empty() {
-                    summary.push_str("; items:");
-                    for (i, o) in applied.outcomes.iter().enumerate() {
-                        let sep = if i == 0 { " " } else { ", " };
-                        let _ = write!(summary, "{sep}{i} {}", outcome_text(o));
-                    }
-                }
-                let mut expected = Map::new();
-                expected.insert("status".into(), json!(applied.response.status));
-                if let Some(p) = &applied.response.preference_applied {
-                    expected.insert("preference_applied".into(), json!(p));
-                }
-                expected.insert(
-                    "body".into(),
-                    applied.response.body_value().unwrap_or(Value::Null),
-                );
-                expected.insert("state".into(), applied.state.to_value());
-                (rules, summary, Value::Object(expected))
-            }
+            Ok(applied) => answer(&applied),
             Err(CaseError::State(_)) => (
-                vec![crate::RuleId::S3],
+                vec![RuleId::S3],
                 "a state error".to_owned(),
                 json!({"state_error": true}),
             ),
             Err(e) => return Err(e),
         };
-        let state: Value = serde_json::from_str(&self.state).unwrap_or(Value::Null);
-        let request = match std::str::from_utf8(&self.request) {
-            Ok(text) => ("request", json!(text)),
-            Err(_) => ("request_hex", json!(hex(&self.request))),
-        };
-        let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
-        let members = [
+        let mut members = vec![
             (
                 "description",
                 json!(format!(
                     "{description} Expected by the reference: {summary}."
                 )),
             ),
-            ("rules", json!(rules)),
-            ("state", state),
-            (request.0, request.1),
-            ("options", options_value(&self.options)),
-            ("now", json!(self.now)),
-            ("seed", json!(self.seed)),
-            ("expected", expected),
+            ("rules", rules_value(&rules)),
+            ("state", state_value(&self.state)),
         ];
-        // Members in the order docs/VECTORS.md shows them.
-        let mut out = String::from("{");
-        for (i, (name, value)) in members.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{}:{}", json!(name), value);
-        }
-        out.push('}');
-        Ok(out)
+        members.extend(inputs(&self.request, &self.options, &self.now, self.seed));
+        members.push(("expected", expected));
+        Ok(object(&members))
     }
+}
+
+impl Sequence {
+    /// The sequence as a vector of `docs/VECTORS.md` in its `steps` form, on one line:
+    /// `description` (the given text, then each step's expected status and item outcomes),
+    /// `rules` (the rules that decided any step's answer, in the order first met), `state`
+    /// (before the first step) and `steps`, one object per step with its own `rules`, inputs
+    /// (as [`Case::vector`] writes them) and `expected`, computed with [`Sequence::apply`]. The
+    /// same sequence gives the same text, byte for byte.
+    ///
+    /// # Errors
+    /// As [`Sequence::apply`].
+    pub fn vector(&self, description: &str) -> Result<String, CaseError> {
+        let answers = self.apply()?;
+        let mut all_rules: Vec<RuleId> = Vec::new();
+        let mut summaries = Vec::with_capacity(answers.len());
+        let mut steps = Vec::with_capacity(answers.len());
+        for (i, (step, applied)) in self.steps.iter().zip(&answers).enumerate() {
+            let (rules, summary, expected) = answer(applied);
+            for rule in &rules {
+                if !all_rules.contains(rule) {
+                    all_rules.push(*rule);
+                }
+            }
+            summaries.push(format!("step {} {summary}", i + 1));
+            let mut members = vec![("rules", rules_value(&rules))];
+            members.extend(inputs(&step.request, &step.options, &step.now, step.seed));
+            members.push(("expected", expected));
+            steps.push(object(&members));
+        }
+        let members = [
+            (
+                "description",
+                json!(format!(
+                    "{description} Expected by the reference: {}.",
+                    summaries.join("; ")
+                )),
+            ),
+            ("rules", rules_value(&all_rules)),
+            ("state", state_value(&self.state)),
+        ];
+        let mut members: Vec<(&str, String)> = members
+            .iter()
+            .map(|(name, value)| (*name, value.to_string()))
+            .collect();
+        members.push(("steps", format!("[{}]", steps.join(","))));
+        Ok(object(&members))
+    }
+}
+
+/// The rules that decided an answer, a summary of it (the status, the refusal's code and
+/// rule, each item's outcome) and the `expected` member.
+fn answer(applied: &Applied) -> (Vec<RuleId>, String, Value) {
+    let rules = decided_rules(&applied.outcomes, applied.error.as_ref());
+    let mut summary = format!("{}", applied.response.status);
+    if let Some(e) = &applied.error {
+        let _ = write!(summary, " {} ({})", e.code, e.rule);
+    }
+    if !applied.outcomes.is_empty() {
+        summary.push_str("; items:");
+        for (i, o) in applied.outcomes.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            let _ = write!(summary, "{sep}{i} {}", outcome_text(o));
+        }
+    }
+    let mut expected = Map::new();
+    expected.insert("status".into(), json!(applied.response.status));
+    if let Some(p) = &applied.response.preference_applied {
+        expected.insert("preference_applied".into(), json!(p));
+    }
+    expected.insert(
+        "body".into(),
+        applied.response.body_value().unwrap_or(Value::Null),
+    );
+    expected.insert("state".into(), applied.state.to_value());
+    (rules, summary, Value::Object(expected))
+}
+
+fn rules_value(rules: &[RuleId]) -> Value {
+    json!(rules.iter().map(|r| r.as_str()).collect::<Vec<_>>())
+}
+
+fn state_value(state: &str) -> Value {
+    serde_json::from_str(state).unwrap_or(Value::Null)
+}
+
+/// The inputs of one PATCH as vector members: `request` (its text) or `request_hex`,
+/// `options`, `now`, `seed`.
+fn inputs(
+    request: &[u8],
+    options: &CaseOptions,
+    now: &str,
+    seed: u64,
+) -> [(&'static str, Value); 4] {
+    let body = match std::str::from_utf8(request) {
+        Ok(text) => ("request", json!(text)),
+        Err(_) => ("request_hex", json!(hex(request))),
+    };
+    [
+        body,
+        ("options", options_value(options)),
+        ("now", json!(now)),
+        ("seed", json!(seed)),
+    ]
+}
+
+/// The members (each value JSON text or a [`Value`]) as a JSON object, in the order given (the
+/// order docs/VECTORS.md shows).
+fn object<V: std::fmt::Display>(members: &[(&str, V)]) -> String {
+    let mut out = String::from("{");
+    for (i, (name, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}:{}", json!(name), value);
+    }
+    out.push('}');
+    out
 }
 
 fn outcome_text(o: &ItemOutcome) -> String {
@@ -111,6 +187,16 @@ fn options_value(o: &CaseOptions) -> Value {
     }
     if o.max_depth != d.max_depth {
         m.insert("max_depth".into(), json!(o.max_depth));
+    }
+    if o.missing_removal == MissingRemoval::Succeed {
+        m.insert("missing_removal".into(), json!("succeed"));
+    }
+    if let Some(actor) = o
+        .actor
+        .as_deref()
+        .and_then(|a| serde_json::from_str::<Value>(a).ok())
+    {
+        m.insert("actor".into(), actor);
     }
     Value::Object(m)
 }

@@ -295,6 +295,13 @@ impl<'a> Cursor<'a> {
         match std::str::from_utf8(chunk.get(..end).unwrap_or_default()) {
             Ok(s) => text.push_str(s),
             Err(e) => {
+                // A sequence that looks cut short at `end` may be broken by the bytes read after
+                // it (a lead byte followed by another lead byte): judged on every byte read, the
+                // error is the one the whole text gives.
+                let e = match std::str::from_utf8(&chunk) {
+                    Err(whole) if whole.valid_up_to() == e.valid_up_to() => whole,
+                    _ => e,
+                };
                 more.done = true;
                 more.failure = Some(StateError::InvalidJson {
                     message: not_utf8(at + e.valid_up_to(), e.error_len()),
