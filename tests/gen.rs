@@ -362,3 +362,208 @@ fn mixed_mix_reaches_redraws_both_markers_item_types_callers_and_policies() {
         assert!(n >= 20, "{what}: {n} of {} cases", cases.len());
     }
 }
+
+/// `text` with each restore point key the generator makes (the end of a run of `a`–`z`, `0`–`9`
+/// and `-` from `rp-` on, such as `rp-n3-417` or `rp-s2n0-9`; or from `p-` on, where the `r`
+/// is escaped as `%72`) written `{rp}`, so that the forms of one kind read alike.
+fn form_of(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        match run.find("rp-").or_else(|| run.find("p-")) {
+            Some(at) => {
+                out.push_str(run.get(..at).unwrap_or_default());
+                out.push_str("{rp}");
+            }
+            None => out.push_str(run),
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Rule A2's `@odata.id` forms (`src/engine/reference.rs`), as [`form_of`] writes them: those
+/// that name a restore point. `id+` marks a `restorePoint` that also has an `id`.
+const ACCEPTED_IRIS: [&str; 17] = [
+    "{rp}",
+    "restorePoints/{rp}",
+    "/restorePoints/{rp}",
+    "restorePoints('{rp}')",
+    "restorePoints({rp})",
+    "solutions/backupRestore/restorePoints/{rp}",
+    "/solutions/backupRestore/restorePoints('{rp}')",
+    "https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints/{rp}",
+    "https://graph.microsoft.com/beta/restorePoints({rp})",
+    "HTTPS://Graph.Microsoft.com/V1.0/Solutions/BackupRestore/RestorePoints/{rp}",
+    "http://127.0.0.1:8080/v1.0/solutions/backupRestore/restorePoints/{rp}",
+    "restorePoints/%72{rp}",
+    "restorePoints(%27{rp}%27)",
+    "id+restorePoints('{rp}')",
+    "restorePoints('{rp}''s')",
+    "restorePoints/{rp}%2Fx",
+    "restorePoints/{rp}%C3%A9",
+];
+
+/// The `@odata.id` forms that name no restore point (400, A2).
+const REFUSED_IRIS: [&str; 29] = [
+    "",
+    "restorePoints/",
+    "restorePoints('')",
+    "restorePoints()",
+    "restorePoints/{rp}/x",
+    "restorePoints/{rp}?$select=id",
+    "{rp}#frag",
+    "restorePoints('{rp}')/x",
+    "restorePoints('{rp}",
+    "restorePoints('{rp}'s')",
+    "restorePoints({rp}'s)",
+    "restorePoints('{rp}/x')",
+    "protectionUnits/{rp}",
+    "solutions/backupRestore/protectionPolicies/{rp}",
+    "backupRestore/restorePoints/{rp}",
+    "https://graph.microsoft.com/v2.0/solutions/backupRestore/restorePoints/{rp}",
+    "http://127.0.0.1:8081/v1.0/solutions/backupRestore/restorePoints/{rp}",
+    "http://graph.microsoft.com/v1.0/restorePoints/{rp}",
+    "urn:rp:restorePoints/{rp}",
+    "//graph.microsoft.com/v1.0/restorePoints/{rp}",
+    "../restorePoints/{rp}",
+    "restorePoints/{rp}%",
+    "restorePoints/{rp}%2",
+    "restorePoints/{rp}%zz",
+    "restorePoints/{rp}%FF",
+    "restorePoints/{rp}%C3",
+    "{rp}(1",
+    "id+restorePoints/{rp}X",
+    "5",
+];
+
+/// Cases (of [`CASES`] `mixed` ones, seed 2026) in which something was seen, by name.
+type Counts = std::collections::BTreeMap<String, usize>;
+
+/// Every `@odata.id` form of rule A2, accepted and refused, appears in 10,000 `mixed` cases, and
+/// each does what it is listed for: an accepted form is never refused with A2 (the item is
+/// added, or fails a rule decided after A2: A3–A6), a refused one always is. Also each `Prefer`
+/// form `Options::with_prefer` reads (rules O1, O5, O7, O8) and an added service root.
+#[test]
+fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
+    use restore_delta::ItemOutcome;
+    let cases: Vec<Case> = Generator::new(2026).mix(Mix::Mixed).take(CASES).collect();
+    let mut accepted = Counts::new();
+    let mut refused = Counts::new();
+    for case in &cases {
+        let Ok(serde_json::Value::Object(body)) = serde_json::from_slice(&case.request) else {
+            continue;
+        };
+        let applied = case.apply().unwrap();
+        let items = body.values().filter_map(|d| d.as_array()).flatten();
+        for (i, item) in items.enumerate() {
+            let Some(rp) = item.get("restorePoint").and_then(|r| r.as_object()) else {
+                continue;
+            };
+            let Some(iri) = rp.get("@odata.id") else {
+                continue;
+            };
+            let text = iri.as_str().map_or_else(|| iri.to_string(), str::to_owned);
+            let id = if rp.contains_key("id") { "id+" } else { "" };
+            let form = format!("{id}{}", form_of(&text));
+            let after_a2 = [RuleId::A3, RuleId::A4, RuleId::A5, RuleId::A6];
+            let counts = match applied.outcomes.get(i) {
+                Some(ItemOutcome::Added { .. }) => &mut accepted,
+                Some(ItemOutcome::Failed(f)) if after_a2.contains(&f.rule) => &mut accepted,
+                Some(ItemOutcome::Failed(f)) if f.rule == RuleId::A2 => &mut refused,
+                _ => continue,
+            };
+            *counts.entry(form).or_default() += 1;
+        }
+    }
+    println!("accepted: {accepted:#?}\nrefused: {refused:#?}");
+    for form in ACCEPTED_IRIS {
+        let n = accepted.get(form).copied().unwrap_or(0);
+        assert!(n >= 5, "accepted form {form:?}: {n}\n{accepted:#?}");
+    }
+    for form in REFUSED_IRIS {
+        let n = refused.get(form).copied().unwrap_or(0);
+        assert!(n >= 5, "refused form {form:?}: {n}\n{refused:#?}");
+    }
+    for form in accepted.keys() {
+        assert!(ACCEPTED_IRIS.contains(&form.as_str()), "accepted: {form:?}");
+    }
+    for form in refused.keys() {
+        assert!(REFUSED_IRIS.contains(&form.as_str()), "refused: {form:?}");
+    }
+
+    // The `Prefer` forms, read from each case's value as RFC 7240 writes preferences.
+    let mut prefer = Counts::new();
+    let mut count = |what: &str, seen: bool| {
+        *prefer.entry(what.to_owned()).or_default() += usize::from(seen);
+    };
+    for case in &cases {
+        count(
+            "an added service root",
+            !case.options.service_roots.is_empty(),
+        );
+        let Some(p) = case.options.prefer.as_deref() else {
+            continue;
+        };
+        let names: Vec<String> = p
+            .split(',')
+            .map(|pref| {
+                let head = pref.split(';').next().unwrap_or_default();
+                let name = head.split('=').next().unwrap_or_default().trim();
+                name.to_ascii_lowercase()
+                    .trim_start_matches("odata.")
+                    .to_owned()
+            })
+            .filter(|n| !n.is_empty())
+            .collect();
+        let distinct: BTreeSet<&String> = names.iter().collect();
+        count(
+            "include-unknown-enum-members",
+            names.iter().any(|n| n == "include-unknown-enum-members"),
+        );
+        count(
+            "odata.continue-on-error",
+            p.contains("odata.continue-on-error"),
+        );
+        count("continue-on-error without a value", {
+            p.split(',').any(|x| x.trim() == "continue-on-error")
+        });
+        count("a preference given twice", distinct.len() < names.len());
+        count("a quoted value", p.contains("=\""));
+        count("a parameter after ;", p.contains(';'));
+        count(
+            "a name in another case",
+            p.chars().any(|c| c.is_ascii_uppercase()),
+        );
+        count(
+            "a preference the crate ignores",
+            names.iter().any(|n| {
+                ![
+                    "return",
+                    "continue-on-error",
+                    "include-unknown-enum-members",
+                ]
+                .contains(&n.as_str())
+            }),
+        );
+        count(
+            "a value not understood",
+            p.contains("=maybe") || p.contains("=fast"),
+        );
+        count("an empty value", p.is_empty());
+    }
+    println!("prefer: {prefer:#?}");
+    assert_eq!(prefer.len(), 11, "{prefer:#?}");
+    for (what, n) in &prefer {
+        assert!(*n >= 20, "{what}: {n} of {CASES} cases");
+    }
+}

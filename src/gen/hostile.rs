@@ -3,15 +3,30 @@
 use serde_json::{Value, json};
 
 use super::Builder;
+use super::reference::Prefer;
 
 /// Values of the wrong type for every place of a body.
 const WRONG_VALUES: [&str; 7] = ["1", "-0.5e400", "true", "null", "\"x\"", "[]", "{}"];
 
 impl Builder<'_> {
     pub(super) fn hostile(&mut self, count: usize) {
+        // Broken, odd or repeated `Prefer` values (O1, O5, O7, O8), a server's own root (A2).
+        if self.rng.chance(20) {
+            self.prefer(Prefer::Broken);
+        }
+        if self.rng.chance(10) {
+            self.add_local_root();
+        }
         for _ in 0..count {
             let item = if self.rng.chance(50) {
-                self.addition()
+                let mut m = self.addition();
+                // A2: references that name nothing, where a body gets past E2.
+                if m.contains_key("restorePoint") && self.rng.chance(30) {
+                    let rp = self.fresh("rp");
+                    let bad = self.refused_reference(&rp);
+                    m.insert("restorePoint".into(), bad);
+                }
+                m
             } else {
                 let id = self.stored_id();
                 self.removal(id)
@@ -63,11 +78,20 @@ impl Builder<'_> {
             4 => {
                 let len = self.rng.pick(&[1_000, 70_000, 300_000], 1_000);
                 let huge = "\u{00e9}".repeat(len / 2);
-                let item = if self.rng.chance(50) {
-                    json!({"@removed": {}, "id": huge})
-                } else {
-                    json!({"restorePoint": {"id": huge}, "destinationType": "new",
-                        "browseSessionId": "bs-1", "itemKey": "k"})
+                let item = match self.rng.below(3) {
+                    0 => json!({"@removed": {}, "id": huge}),
+                    1 => json!({"restorePoint": {"id": huge}, "destinationType": "new",
+                        "browseSessionId": "bs-1", "itemKey": "k"}),
+                    // A2: a long `@odata.id`, escapes and doubled quotes read in one pass.
+                    _ => {
+                        let iri = if self.rng.chance(50) {
+                            format!("restorePoints/{}", "%C3%A9".repeat(len / 6))
+                        } else {
+                            format!("restorePoints('{}')", "''".repeat(len / 2))
+                        };
+                        json!({"restorePoint": {"@odata.id": iri}, "destinationType": "new",
+                            "browseSessionId": "bs-1", "itemKey": "k"})
+                    }
                 };
                 json!({ delta: [item] }).to_string().into_bytes()
             }

@@ -36,11 +36,13 @@ use crate::{
 mod arbitrary;
 mod dict;
 mod hostile;
+mod reference;
 mod shrink;
 mod steps;
 mod vector;
 
 pub use dict::dictionary;
+use reference::Prefer;
 pub use steps::{Sequence, Step};
 
 /// The rules an [`ItemOutcome`] or a [`RequestError`] can name: those that decide an answer.
@@ -103,7 +105,8 @@ impl Mix {
     }
 }
 
-/// The options of a case: a `Prefer` header value and the limits.
+/// The options of a case: a `Prefer` header value, the limits, the policy, the caller and the
+/// added service roots.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct CaseOptions {
@@ -120,6 +123,9 @@ pub struct CaseOptions {
     /// The caller's identity (an `identitySet`, as JSON text), written to `lastModifiedBy` when
     /// an item changed something (O6); `None` for none.
     pub actor: Option<String>,
+    /// Service roots an absolute `restorePoint@odata.id` may start with besides Graph's (A2),
+    /// as [`Options::with_service_root`] adds them.
+    pub service_roots: Vec<String>,
 }
 
 impl Default for CaseOptions {
@@ -132,6 +138,7 @@ impl Default for CaseOptions {
             max_depth: d.max_depth,
             missing_removal: d.missing_removal,
             actor: None,
+            service_roots: Vec::new(),
         }
     }
 }
@@ -153,11 +160,14 @@ impl CaseOptions {
 
     /// These options as the library takes them.
     pub fn to_options(&self) -> Options {
-        let o = Options::default()
+        let mut o = Options::default()
             .with_max_items(self.max_items)
             .with_max_bytes(self.max_bytes)
             .with_max_depth(self.max_depth)
             .with_missing_removal(self.missing_removal);
+        for root in &self.service_roots {
+            o = o.with_service_root(root);
+        }
         match &self.prefer {
             Some(p) => o.with_prefer(p),
             None => o,
@@ -709,8 +719,9 @@ impl<'r> Builder<'r> {
             m.insert("itemKey".into(), json!(key));
         } else {
             let rp = self.fresh("rp");
-            let reference = if self.rng.chance(20) {
-                json!({"@odata.id": format!("restorePoints/{rp}")})
+            // A2: a third of the references are `@odata.id` IRIs, in every accepted form.
+            let reference = if self.rng.chance(30) {
+                self.accepted_reference(&rp, reference::ACCEPTED_FORMS)
             } else {
                 json!({"id": rp})
             };
@@ -748,9 +759,13 @@ impl<'r> Builder<'r> {
         m
     }
 
-    /// A caller identity in one case of five (O6), and removals of absent ids that succeed in
-    /// one of ten (X3).
+    /// A caller identity in one case of five (O6), removals of absent ids that succeed in one
+    /// of ten (X3), and a server's own service root in one of ten (A2; a reference under it
+    /// adds it too).
     fn caller_and_policy(&mut self) {
+        if self.rng.chance(10) {
+            self.add_local_root();
+        }
         if self.rng.chance(20) {
             self.options.actor =
                 Some(r#"{"user":{"id":"gen-user","displayName":"Generated"}}"#.to_owned());
@@ -762,18 +777,7 @@ impl<'r> Builder<'r> {
 
     fn valid(&mut self, count: usize) {
         if self.rng.chance(25) {
-            self.options.prefer = Some(
-                self.rng
-                    .pick(
-                        &[
-                            "return=minimal",
-                            "continue-on-error=false",
-                            "return=representation, include-unknown-enum-members",
-                        ],
-                        "return=minimal",
-                    )
-                    .to_owned(),
-            );
+            self.prefer(Prefer::Understood);
         }
         self.caller_and_policy();
         let mut removable = self.stored.clone();
@@ -796,16 +800,9 @@ impl<'r> Builder<'r> {
             return;
         }
         if self.rng.chance(15) {
-            self.options.prefer = Some(
-                self.rng
-                    .pick(
-                        &["continue-on-error=false", "odata.continue-on-error=false"],
-                        "continue-on-error=false",
-                    )
-                    .to_owned(),
-            );
-        } else if self.rng.chance(10) {
-            self.options.prefer = Some("return=minimal".to_owned());
+            self.prefer(Prefer::Atomic);
+        } else if self.rng.chance(15) {
+            self.prefer(Prefer::Odd);
         }
         self.caller_and_policy();
         for _ in 0..count {
@@ -901,21 +898,20 @@ impl<'r> Builder<'r> {
                 m.insert("itemKey".into(), json!(key));
                 m
             }
-            // A2: a bad restore point.
+            // A2: a bad restore point; most often an `@odata.id` in a form that names none.
             (4, false) => {
                 let mut m = self.addition();
-                let bad = self.rng.pick(
-                    &[
-                        json!({"id": ""}),
-                        json!({"id": null}),
-                        json!("rp-1"),
-                        json!({"@odata.id": "protectionUnits/x"}),
-                    ],
-                    Value::Null,
-                );
                 if self.rng.chance(15) {
                     m.remove("restorePoint");
+                } else if self.rng.chance(70) {
+                    let rp = self.fresh("rp");
+                    let bad = self.refused_reference(&rp);
+                    m.insert("restorePoint".into(), bad);
                 } else {
+                    let bad = self.rng.pick(
+                        &[json!({"id": ""}), json!({"id": null}), json!("rp-1")],
+                        Value::Null,
+                    );
                     m.insert("restorePoint".into(), bad);
                 }
                 m
@@ -933,7 +929,14 @@ impl<'r> Builder<'r> {
             (6, false) => {
                 let mut m = self.addition();
                 let n = self.rng.below(self.stored.len().max(1));
-                m.insert("restorePoint".into(), json!({"id": format!("rp-{n}")}));
+                let rp = format!("rp-{n}");
+                // Named by `@odata.id` in a third of them: the key it resolves to is compared.
+                let reference = if self.rng.chance(30) {
+                    self.accepted_reference(&rp, reference::EXACT_FORMS)
+                } else {
+                    json!({"id": rp})
+                };
+                m.insert("restorePoint".into(), reference);
                 if self.mailbox_granular() {
                     m.insert("searchResponseId".into(), json!("search-1"));
                 }

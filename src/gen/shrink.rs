@@ -104,6 +104,10 @@ fn candidates(case: &Case) -> Vec<Case> {
         case.options.missing_removal != d.missing_removal,
     );
     option(|o, _| o.actor = None, case.options.actor.is_some());
+    option(
+        |o, _| o.service_roots.clear(),
+        !case.options.service_roots.is_empty(),
+    );
     out
 }
 

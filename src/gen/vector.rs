@@ -198,6 +198,9 @@ fn options_value(o: &CaseOptions) -> Value {
     {
         m.insert("actor".into(), actor);
     }
+    if !o.service_roots.is_empty() {
+        m.insert("service_roots".into(), json!(o.service_roots));
+    }
     Value::Object(m)
 }
 
