@@ -452,7 +452,8 @@ type Counts = std::collections::BTreeMap<String, usize>;
 /// Every `@odata.id` form of rule A2, accepted and refused, appears in 10,000 `mixed` cases, and
 /// each does what it is listed for: an accepted form is never refused with A2 (the item is
 /// added, or fails a rule decided after A2: A3–A6), a refused one always is. Also each `Prefer`
-/// form `Options::with_prefer` reads (rules O1, O5, O7, O8) and an added service root.
+/// form `Options::with_prefer` reads (rules O1, O5, O7, O8) and an added service root, with and
+/// without its final `/`.
 #[test]
 fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
     use restore_delta::ItemOutcome;
@@ -511,6 +512,10 @@ fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
             "an added service root",
             !case.options.service_roots.is_empty(),
         );
+        count(
+            "a service root without its final /",
+            case.options.service_roots.iter().any(|r| !r.ends_with('/')),
+        );
         let Some(p) = case.options.prefer.as_deref() else {
             continue;
         };
@@ -562,7 +567,7 @@ fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
         count("an empty value", p.is_empty());
     }
     println!("prefer: {prefer:#?}");
-    assert_eq!(prefer.len(), 11, "{prefer:#?}");
+    assert_eq!(prefer.len(), 12, "{prefer:#?}");
     for (what, n) in &prefer {
         assert!(*n >= 20, "{what}: {n} of {CASES} cases");
     }

@@ -15,7 +15,7 @@ impl Builder<'_> {
             self.prefer(Prefer::Broken);
         }
         if self.rng.chance(10) {
-            self.add_local_root();
+            self.add_local_root(true);
         }
         for _ in 0..count {
             let item = if self.rng.chance(50) {

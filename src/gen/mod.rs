@@ -763,8 +763,9 @@ impl<'r> Builder<'r> {
     /// of ten (X3), and a server's own service root in one of ten (A2; a reference under it
     /// adds it too).
     fn caller_and_policy(&mut self) {
+        // Given as a server may configure it, without the final `/`.
         if self.rng.chance(10) {
-            self.add_local_root();
+            self.add_local_root(true);
         }
         if self.rng.chance(20) {
             self.options.actor =

@@ -168,7 +168,7 @@ impl Builder<'_> {
     pub(crate) fn accepted_reference(&mut self, rp: &str, forms: usize) -> Value {
         let form = self.rng.below(forms.min(ACCEPTED_FORMS));
         if form == LOCAL_FORM {
-            self.add_local_root();
+            self.add_local_root(false);
         }
         accepted(rp, form)
     }
@@ -179,10 +179,18 @@ impl Builder<'_> {
         refused(rp, form)
     }
 
-    /// Adds [`LOCAL_ROOT`] to the case's service roots, once.
-    pub(crate) fn add_local_root(&mut self) {
-        if !self.options.service_roots.iter().any(|r| r == LOCAL_ROOT) {
-            self.options.service_roots.push(LOCAL_ROOT.to_owned());
+    /// Adds [`LOCAL_ROOT`] to the case's service roots, once; written without its final `/`
+    /// when `bare` (`Options::with_service_root` appends it).
+    pub(crate) fn add_local_root(&mut self, bare: bool) {
+        let root = LOCAL_ROOT.trim_end_matches('/');
+        if !self
+            .options
+            .service_roots
+            .iter()
+            .any(|r| r.starts_with(root))
+        {
+            let root = if bare { root } else { LOCAL_ROOT };
+            self.options.service_roots.push(root.to_owned());
         }
     }
 
