@@ -532,6 +532,18 @@ fn raw(server: &Server) -> TcpStream {
     s
 }
 
+/// A PATCH of a drive session's head, with `headers` (CRLF-separated) and no body yet.
+fn raw_patch(server: &Server, id: &str, headers: &str) -> TcpStream {
+    let mut s = raw(server);
+    write!(
+        s,
+        "PATCH {ROOT}/{}/{id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{headers}\r\n\r\n",
+        SETS[0].0
+    )
+    .unwrap();
+    s
+}
+
 fn read_status(s: &mut TcpStream) -> (u16, String) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -553,13 +565,11 @@ fn read_status(s: &mut TcpStream) -> (u16, String) {
 fn a_declared_length_over_the_limit_gets_413_before_the_body_is_sent() {
     let server = Server::start(&["--in-memory"]);
     let id = create(&server, SETS[0].0);
-    let mut s = raw(&server);
-    write!(
-        s,
-        "PATCH {ROOT}/{}/{id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nExpect: 100-continue\r\n\r\n",
-        SETS[0].0
-    )
-    .unwrap();
+    let mut s = raw_patch(
+        &server,
+        &id,
+        "Content-Length: 50000000\r\nExpect: 100-continue",
+    );
     let (status, head) = read_status(&mut s);
     assert_eq!(status, 413, "{head}");
     assert!(!head.contains("100 Continue"), "{head}");
@@ -569,13 +579,7 @@ fn a_declared_length_over_the_limit_gets_413_before_the_body_is_sent() {
 fn a_chunked_body_past_the_limit_gets_a_readable_413() {
     let server = Server::start(&["--in-memory"]);
     let id = create(&server, SETS[0].0);
-    let mut s = raw(&server);
-    write!(
-        s,
-        "PATCH {ROOT}/{}/{id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-        SETS[0].0
-    )
-    .unwrap();
+    let mut s = raw_patch(&server, &id, "Transfer-Encoding: chunked");
     let mut reader = s.try_clone().unwrap();
     let answer = std::thread::spawn(move || read_status(&mut reader));
     // Up to 100 MiB in 64 KiB chunks; the server answers after about 1 MiB.
@@ -616,13 +620,8 @@ fn slow_clients_time_out() {
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     // A body that stops coming: 408 with a Graph error.
-    let mut s = raw(&server);
-    write!(
-        s,
-        "PATCH {ROOT}/{}/{id} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"drive",
-        SETS[0].0
-    )
-    .unwrap();
+    let mut s = raw_patch(&server, &id, "Content-Length: 100");
+    s.write_all(b"{\"drive").unwrap();
     let (status, head) = read_status(&mut s);
     assert_eq!(status, 408, "{head}");
 }
