@@ -774,10 +774,8 @@ fn decide_standard<'c, 'r: 'c>(
     };
     // A4: not already in the collection.
     let key = (restore_point, search_response_id);
-    let key_hash = match hinted {
-        Some((srid, hash)) if srid == search_response_id => hash,
-        _ => ev.base.hash_key(key),
-    };
+    let key_hash =
+        hinted_key_hash(hinted, search_response_id).unwrap_or_else(|| ev.base.hash_key(key));
     if ev.key_count(key_hash, key) > 0 {
         return Err(duplicate(RuleId::A4, op));
     }
@@ -834,6 +832,18 @@ fn decide_standard<'c, 'r: 'c>(
         alive: true,
         removed_before: ev.removed_order.len(),
     }))
+}
+
+/// The hash [`prepare`] computed for an addition's key, if its hint is of the key
+/// [`decide_standard`] checks (the same restore point; the same `searchResponseId`, which both
+/// read alike): `None` has the hash computed again.
+fn hinted_key_hash(
+    hinted: Option<(Option<&str>, u64)>,
+    search_response_id: Option<&str>,
+) -> Option<u64> {
+    hinted
+        .filter(|&(srid, _)| srid == search_response_id)
+        .map(|(_, hash)| hash)
 }
 
 /// Rules G1–G4.
