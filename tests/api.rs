@@ -563,25 +563,45 @@ fn long_ids_and_keys_are_stored_whole() {
         .expect("stored under its id");
     assert_eq!(stored.restore_point_id(), Some(rp));
 
-    let srid = "s".repeat(500);
+    // Strings of 512 KiB each (a body of a few MiB): a new artifact's text is reserved as
+    // the sum of their lengths (the product of two, 256 GiB, would abort the process).
+    let long = |c: &str| c.repeat(1 << 19);
+    let (id, rp, srid) = (long("i"), long("r"), long("s"));
+    let options = Options::default().with_max_bytes(4 << 20);
     let state = json!({"@odata.type": EX, "id": "s1", "status": "draft",
                        "granularMailboxRestoreArtifacts": []});
     let body = json!({"granularMailboxRestoreArtifacts@delta": [
-        {"restorePoint": {"id": "r1"}, "destinationType": "new", "searchResponseId": srid}
+        {"restorePoint": {"id": rp}, "destinationType": "new", "searchResponseId": srid}
     ]});
-    let (a, _) = apply_scripted(&state, &body, &["g1"]);
+    let (a, _) = apply_scripted_with(&state, &body, &[id.as_str()], &options);
     assert_eq!(
         a.outcomes,
         [ItemOutcome::Added {
-            id: "g1".into(),
+            id: id.clone(),
             rule: RuleId::A7
         }]
     );
     let stored = a
         .state
-        .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, "g1")
-        .expect("stored");
+        .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, &id)
+        .expect("stored under its id");
+    assert_eq!(stored.restore_point_id(), Some(rp));
     assert_eq!(stored.search_response_id(), Some(srid));
+
+    let (key, browse) = (long("k"), long("b"));
+    let state = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+                       "id": "s1", "status": "draft", "restoreJobType": "granular",
+                       "granularDriveRestoreArtifacts": []});
+    let body = json!({"granularDriveRestoreArtifacts@delta": [
+        {"browseSessionId": browse, "itemKey": key}
+    ]});
+    let (a, _) = apply_scripted_with(&state, &body, &[], &options);
+    assert_eq!(a.response.status, 200);
+    let stored = a
+        .state
+        .artifact(ArtifactCollection::GranularDriveRestoreArtifacts, &key)
+        .expect("stored under its key");
+    assert_eq!(stored.browse_session_id(), Some(browse));
 }
 
 #[test]
@@ -699,48 +719,4 @@ fn to_json_reserves_about_what_it_writes() {
         text.capacity(),
         text.len()
     );
-}
-
-/// A new artifact's text is reserved as the sum of its strings' lengths: strings of 512 KiB
-/// each (a body of a few MiB) are added and stored whole. (A reservation of the product of two
-/// of them, 256 GiB, would abort the process.)
-#[test]
-fn additions_of_long_strings_are_stored_whole() {
-    let long = |c: &str| c.repeat(1 << 19);
-    let (id, rp, srid) = (long("i"), long("r"), long("s"));
-    let options = Options::default().with_max_bytes(4 << 20);
-    let state = json!({"@odata.type": EX, "id": "s1", "status": "draft",
-                       "granularMailboxRestoreArtifacts": []});
-    let body = json!({"granularMailboxRestoreArtifacts@delta": [
-        {"restorePoint": {"id": rp}, "destinationType": "new", "searchResponseId": srid}
-    ]});
-    let (a, _) = apply_scripted_with(&state, &body, &[id.as_str()], &options);
-    assert_eq!(
-        a.outcomes,
-        [ItemOutcome::Added {
-            id: id.clone(),
-            rule: RuleId::A7
-        }]
-    );
-    let stored = a
-        .state
-        .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, &id)
-        .expect("stored under its id");
-    assert_eq!(stored.restore_point_id(), Some(rp));
-    assert_eq!(stored.search_response_id(), Some(srid));
-
-    let (key, browse) = (long("k"), long("b"));
-    let state = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
-                       "id": "s1", "status": "draft", "restoreJobType": "granular",
-                       "granularDriveRestoreArtifacts": []});
-    let body = json!({"granularDriveRestoreArtifacts@delta": [
-        {"browseSessionId": browse, "itemKey": key}
-    ]});
-    let (a, _) = apply_scripted_with(&state, &body, &[], &options);
-    assert_eq!(a.response.status, 200);
-    let stored = a
-        .state
-        .artifact(ArtifactCollection::GranularDriveRestoreArtifacts, &key)
-        .expect("stored under its key");
-    assert_eq!(stored.browse_session_id(), Some(browse));
 }
