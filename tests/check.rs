@@ -791,3 +791,75 @@ fn c3_the_body_limit_is_inclusive() {
         ("/body", DifferenceKind::NotJson)
     );
 }
+
+/// Rule C1 when the first round's answer is taken as it is: each addition's outcome carries
+/// its own bound id, in order, and a request string that only starts like a placeholder
+/// (`\u0001unbound-` and no number) is echoed as it was sent.
+#[test]
+fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = || Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"\u0001unbound-x"},"destinationType":"new"}]}"#;
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(3));
+    let a = apply(session(), request, &Options::default(), &mut ctx);
+    let mut body = a.response.body.expect("a 200 body").into_string();
+    assert!(body.contains(r#""\u0001unbound-x""#), "{body}");
+    let mut renamed = Vec::new();
+    for (n, o) in a.outcomes.iter().enumerate() {
+        let ItemOutcome::Added { id, .. } = o else {
+            panic!("{o:?}")
+        };
+        let server = format!("srv-{n}");
+        body = body.replace(id.as_str(), &server);
+        renamed.push(server);
+    }
+    let v = check(
+        &session(),
+        request,
+        &Options::default(),
+        &Observed::new(200, Some(body.as_bytes())),
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, renamed);
+    let added: Vec<&str> = v
+        .expected
+        .outcomes
+        .iter()
+        .map(|o| match o {
+            ItemOutcome::Added { id, .. } => id.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(added, renamed);
+}
+
+/// Rule C1 from the state after alone (a 204): an id the request removed is fresh again (rule
+/// A7), so a server that gives it to the next addition is bound to it, not found wanting.
+#[test]
+fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let session = || Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let options = Options::default().with_prefer("return=minimal");
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(5));
+    let a = apply(session(), request, &options, &mut ctx);
+    assert_eq!((a.response.status, a.outcomes.len()), (204, 2));
+    let ItemOutcome::Added { id, .. } = &a.outcomes[1] else {
+        panic!("{:?}", a.outcomes)
+    };
+    let state_after = a.state.to_json().replace(id.as_str(), "a1");
+    let observed = Observed::new(204, None).with_state_after(state_after.as_bytes());
+    let v = check(
+        &session(),
+        request,
+        &options,
+        &observed,
+        &Settings::default(),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, ["a1"]);
+}
