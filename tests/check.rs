@@ -728,32 +728,44 @@ fn c2_profile_and_kind_names() {
 }
 
 /// Rule C1: an addition the server answered with A7's 500 (its id source gave nothing fresh)
-/// is bound as an exhausted source for that addition only; the next addition binds its own id.
+/// is bound as an exhausted source for that addition only; the next addition binds its own id,
+/// or is bound as exhausted in its turn.
 #[test]
 fn c1_an_exhausted_source_binds_one_addition_only() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
     let session = Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
-    let failed = json!({"restorePoint": {"id": "r1"}, "destinationType": "new",
+    let failed = |rp: &str| {
+        json!({"restorePoint": {"id": rp}, "destinationType": "new",
         "@Core.DataModificationException": {"info": {"code": "InternalServerError",
         "message": "The id source yielded no id that is not already in the collection."},
-        "failedOperation": "insert", "responseCode": 500}});
+        "failedOperation": "insert", "responseCode": 500}})
+    };
+    let judge = |body: Value| {
+        check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body.to_string().as_bytes())),
+            &Settings::default().with_profile(Profile::Exact),
+        )
+    };
     let added = json!({"id": "srv-2", "restorePoint": {"id": "r2"}, "destinationType": "new",
         "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
-    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+    let v = judge(
+        json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
         "id": "s", "status": "draft", "restoreJobType": "standard",
         "lastModifiedDateTime": "2026-11-28T12:00:00Z",
-        "driveRestoreArtifacts@delta": [failed, added]})
-    .to_string();
-    let v = check(
-        &session,
-        request,
-        &Options::default(),
-        &Observed::new(200, Some(body.as_bytes())),
-        &Settings::default().with_profile(Profile::Exact),
+        "driveRestoreArtifacts@delta": [failed("r1"), added]}),
     );
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["srv-2"]);
+    let v = judge(
+        json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s", "status": "draft", "driveRestoreArtifacts@delta": [failed("r1"), failed("r2")]}),
+    );
+    assert!(v.conformant, "{v}");
+    assert!(v.binding.ids.is_empty(), "{:?}", v.binding.ids);
 }
 
 /// Rule C3's size bound: a body of exactly `max_body_bytes` is read; one byte more is not.
@@ -862,4 +874,94 @@ fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
     );
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["a1"]);
+}
+
+/// Each difference names the rule that decided the expected value where it was found: the
+/// status, session members the request writes (O6, E9, O7), other members of the body (O3) or
+/// of the state (S4), a delta entry (its outcome's rule) and a stored artifact (D4).
+#[test]
+fn c3_a_difference_names_the_rule_of_its_place() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = || Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(3));
+    let a = apply(session(), request, &Options::default(), &mut ctx);
+    let body: Value = serde_json::from_str(&a.response.body.unwrap().into_string()).unwrap();
+    let state: Value = serde_json::from_str(&a.state.to_json()).unwrap();
+    let first = |status: u16, body: &Value, state: &Value| {
+        let (body, state) = (body.to_string(), state.to_string());
+        let observed =
+            Observed::new(status, Some(body.as_bytes())).with_state_after(state.as_bytes());
+        let settings = Settings::default().with_profile(Profile::Exact);
+        let v = check(
+            &session(),
+            request,
+            &Options::default(),
+            &observed,
+            &settings,
+        );
+        assert_eq!(v.differences.len(), 1, "{v}");
+        (v.differences[0].pointer.clone(), v.differences[0].rule)
+    };
+    assert_eq!(
+        first(201, &body, &state),
+        ("/status".into(), Some(RuleId::O3))
+    );
+    for (member, value, in_body, in_state) in [
+        ("restoreJobType", json!("granular"), RuleId::E9, RuleId::E9),
+        ("status", json!("active"), RuleId::O7, RuleId::O7),
+        (
+            "lastModifiedDateTime",
+            json!("2026-11-28T13:00:00Z"),
+            RuleId::O6,
+            RuleId::O6,
+        ),
+        ("displayName", json!("x"), RuleId::O3, RuleId::S4),
+    ] {
+        let mut changed = body.clone();
+        changed[member] = value.clone();
+        let at = format!("/body/{member}");
+        assert_eq!(first(200, &changed, &state), (at, Some(in_body)));
+        let mut changed = state.clone();
+        changed[member] = value;
+        let at = format!("/state/{member}");
+        assert_eq!(first(200, &body, &changed), (at, Some(in_state)));
+    }
+    let mut changed = body.clone();
+    changed["driveRestoreArtifacts@delta"][0]["status"] = json!("x");
+    let at = "/body/driveRestoreArtifacts@delta/0/status".to_owned();
+    assert_eq!(first(200, &changed, &state), (at, Some(RuleId::A7)));
+    let mut changed = state.clone();
+    changed["driveRestoreArtifacts"][0]["status"] = json!("x");
+    let at = "/state/driveRestoreArtifacts/0/status".to_owned();
+    assert_eq!(first(200, &body, &changed), (at, Some(RuleId::D4)));
+}
+
+/// Rule C2 under the docs profile: a successful removal the observed delta leaves out is
+/// matched with nothing, and the next removal's entry with that removal, not with the one
+/// left out.
+#[test]
+fn c2_docs_matches_a_removal_entry_with_its_own_removal() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"},
+                                 {"id":"a2","restorePoint":{"id":"rp-2"},"destinationType":"new","status":"added"}]}"##;
+    let session = || Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"@removed":{"reason":"changed"},"id":"a2"}]}"#;
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let mut ctx = Context::new(now, SeededIds::new(3));
+    let a = apply(session(), request, &Options::default(), &mut ctx);
+    let mut body: Value = serde_json::from_str(&a.response.body.unwrap().into_string()).unwrap();
+    let entries = body["driveRestoreArtifacts@delta"].as_array_mut().unwrap();
+    assert_eq!(entries.len(), 2);
+    entries.remove(0);
+    let body = body.to_string();
+    let observed = Observed::new(200, Some(body.as_bytes()));
+    let docs = Settings::default().with_profile(Profile::Docs);
+    let v = check(&session(), request, &Options::default(), &observed, &docs);
+    assert!(v.conformant, "{v}");
+    assert!(!v.tolerated.is_empty());
+    let exact = Settings::default().with_profile(Profile::Exact);
+    let v = check(&session(), request, &Options::default(), &observed, &exact);
+    assert!(!v.conformant);
 }
