@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use restore_delta::check::{DifferenceKind, Ignore, Observed, Profile, Settings, Verdict, check};
 use restore_delta::{
-    Context, ItemOutcome, MissingRemoval, Options, RuleId, SeededIds, Session, Timestamp, apply,
+    Applied, Context, ItemOutcome, MissingRemoval, Options, RuleId, SeededIds, Session, Timestamp,
+    apply,
 };
 use serde_json::{Value, json};
 
@@ -804,17 +805,54 @@ fn c3_the_body_limit_is_inclusive() {
     );
 }
 
+/// The reference's answer to `request` on the state `before` (ids from seed 3, the clock at
+/// 2026-11-28T12:00:00Z).
+fn reference_answer(before: &str, request: &[u8], options: &Options) -> Applied {
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    apply(
+        session,
+        request,
+        options,
+        &mut Context::new(now, SeededIds::new(3)),
+    )
+}
+
+/// An answer's body and state after, as JSON values.
+fn body_and_state(a: Applied) -> (Value, Value) {
+    let body = serde_json::from_str(&a.response.body.expect("a body").into_string()).unwrap();
+    (body, serde_json::from_str(&a.state.to_json()).unwrap())
+}
+
+/// `check` of an observed answer to `request` on the state `before`, with default options.
+fn check_answer(
+    before: &str,
+    request: &[u8],
+    observed: &Observed<'_>,
+    settings: &Settings,
+) -> Verdict {
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    check(&session, request, &Options::default(), observed, settings)
+}
+
+/// The verdict is conformant with one difference tolerated, or (`tolerated` false) not
+/// conformant with none tolerated.
+fn assert_tolerated_once(v: &Verdict, tolerated: bool, what: &str) {
+    assert_eq!(
+        (v.conformant, v.tolerated.len()),
+        (tolerated, usize::from(tolerated)),
+        "{what}: {v}"
+    );
+}
+
 /// Rule C1 when the first round's answer is taken as it is: each addition's outcome carries
 /// its own bound id, in order, and a request string that only starts like a placeholder
 /// (`\u0001unbound-` and no number) is echoed as it was sent.
 #[test]
 fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
-    let session = || Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"\u0001unbound-x"},"destinationType":"new"}]}"#;
-    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-    let mut ctx = Context::new(now, SeededIds::new(3));
-    let a = apply(session(), request, &Options::default(), &mut ctx);
+    let a = reference_answer(before, request, &Options::default());
     let mut body = a.response.body.expect("a 200 body").into_string();
     assert!(body.contains(r#""\u0001unbound-x""#), "{body}");
     let mut renamed = Vec::new();
@@ -826,10 +864,9 @@ fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
         body = body.replace(id.as_str(), &server);
         renamed.push(server);
     }
-    let v = check(
-        &session(),
+    let v = check_answer(
+        before,
         request,
-        &Options::default(),
         &Observed::new(200, Some(body.as_bytes())),
         &Settings::default().with_profile(Profile::Exact),
     );
@@ -853,25 +890,17 @@ fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
 fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
         "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
-    let session = || Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
     let options = Options::default().with_prefer("return=minimal");
-    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-    let mut ctx = Context::new(now, SeededIds::new(5));
-    let a = apply(session(), request, &options, &mut ctx);
+    let a = reference_answer(before, request, &options);
     assert_eq!((a.response.status, a.outcomes.len()), (204, 2));
     let ItemOutcome::Added { id, .. } = &a.outcomes[1] else {
         panic!("{:?}", a.outcomes)
     };
     let state_after = a.state.to_json().replace(id.as_str(), "a1");
     let observed = Observed::new(204, None).with_state_after(state_after.as_bytes());
-    let v = check(
-        &session(),
-        request,
-        &options,
-        &observed,
-        &Settings::default(),
-    );
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let v = check(&session, request, &options, &observed, &Settings::default());
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["a1"]);
 }
@@ -882,25 +911,14 @@ fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
 #[test]
 fn c3_a_difference_names_the_rule_of_its_place() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
-    let session = || Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
-    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-    let mut ctx = Context::new(now, SeededIds::new(3));
-    let a = apply(session(), request, &Options::default(), &mut ctx);
-    let body: Value = serde_json::from_str(&a.response.body.unwrap().into_string()).unwrap();
-    let state: Value = serde_json::from_str(&a.state.to_json()).unwrap();
+    let (body, state) = body_and_state(reference_answer(before, request, &Options::default()));
     let first = |status: u16, body: &Value, state: &Value| {
         let (body, state) = (body.to_string(), state.to_string());
         let observed =
             Observed::new(status, Some(body.as_bytes())).with_state_after(state.as_bytes());
         let settings = Settings::default().with_profile(Profile::Exact);
-        let v = check(
-            &session(),
-            request,
-            &Options::default(),
-            &observed,
-            &settings,
-        );
+        let v = check_answer(before, request, &observed, &settings);
         assert_eq!(v.differences.len(), 1, "{v}");
         (v.differences[0].pointer.clone(), v.differences[0].rule)
     };
@@ -936,6 +954,28 @@ fn c3_a_difference_names_the_rule_of_its_place() {
     changed["driveRestoreArtifacts"][0]["status"] = json!("x");
     let at = "/state/driveRestoreArtifacts/0/status".to_owned();
     assert_eq!(first(200, &body, &changed), (at, Some(RuleId::D4)));
+    // No body where one is expected: the body is missing (the status's rule).
+    let exact = Settings::default().with_profile(Profile::Exact);
+    let v = check_answer(before, request, &Observed::new(200, None), &exact);
+    let d = &v.differences[0];
+    assert_eq!(
+        (d.pointer.as_str(), d.kind, d.rule),
+        ("/body", DifferenceKind::Missing, Some(RuleId::O3)),
+        "{v}"
+    );
+    // Ignoring a kind tolerates the differences of that kind, and only those.
+    let mut changed = body.clone();
+    changed["restoreJobType"] = json!("granular");
+    let changed = changed.to_string();
+    let observed = Observed::new(200, Some(changed.as_bytes()));
+    for (kind, tolerated) in [
+        (DifferenceKind::Value, true),
+        (DifferenceKind::Extra, false),
+    ] {
+        let settings = exact.clone().ignoring(Ignore::Kind(kind));
+        let v = check_answer(before, request, &observed, &settings);
+        assert_tolerated_once(&v, tolerated, &format!("ignoring {kind:?}"));
+    }
 }
 
 /// Rule C2 under the docs profile: a successful removal the observed delta leaves out is
@@ -946,22 +986,68 @@ fn c2_docs_matches_a_removal_entry_with_its_own_removal() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
         "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"},
                                  {"id":"a2","restorePoint":{"id":"rp-2"},"destinationType":"new","status":"added"}]}"##;
-    let session = || Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"@removed":{"reason":"changed"},"id":"a2"}]}"#;
-    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-    let mut ctx = Context::new(now, SeededIds::new(3));
-    let a = apply(session(), request, &Options::default(), &mut ctx);
-    let mut body: Value = serde_json::from_str(&a.response.body.unwrap().into_string()).unwrap();
+    let (mut body, _) = body_and_state(reference_answer(before, request, &Options::default()));
     let entries = body["driveRestoreArtifacts@delta"].as_array_mut().unwrap();
     assert_eq!(entries.len(), 2);
     entries.remove(0);
     let body = body.to_string();
     let observed = Observed::new(200, Some(body.as_bytes()));
     let docs = Settings::default().with_profile(Profile::Docs);
-    let v = check(&session(), request, &Options::default(), &observed, &docs);
+    let v = check_answer(before, request, &observed, &docs);
     assert!(v.conformant, "{v}");
     assert!(!v.tolerated.is_empty());
     let exact = Settings::default().with_profile(Profile::Exact);
-    let v = check(&session(), request, &Options::default(), &observed, &exact);
+    let v = check_answer(before, request, &observed, &exact);
     assert!(!v.conformant);
+}
+
+/// Rule C2: an extra member of a returned artifact (an added entry of the body, or an artifact
+/// of the state after) that is a property of its artifact type holding its default is tolerated
+/// outside the exact profile; a property of another artifact type, or the same member on a
+/// removal's entry, is not.
+#[test]
+fn c2_schema_defaults_are_tolerated_on_returned_artifacts_only() {
+    let default = Settings::default().with_profile(Profile::Default);
+    let drive = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let mailbox =
+        r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
+    let cases: [(&str, &[u8], &str, &str, bool); 5] = [
+        // An added drive artifact, in the body and in the state after.
+        (drive, br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
+         "completionDateTime", "body", true),
+        (drive, br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
+         "restoredSiteId", "state", true),
+        // A mailbox artifact's own property.
+        (mailbox, br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
+         "restoredFolderId", "body", true),
+        // A granular mailbox artifact's property that a mailbox artifact does not have.
+        (mailbox, br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
+         "artifactCount", "body", false),
+        // A removal's entry is not a returned artifact.
+        (drive, br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#,
+         "completionDateTime", "body", false),
+    ];
+    for (before, request, member, place, tolerated) in cases {
+        let (mut body, mut state) =
+            body_and_state(reference_answer(before, request, &Options::default()));
+        let artifact = if place == "body" {
+            let delta = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|k| k.ends_with("@delta"))
+                .unwrap()
+                .clone();
+            &mut body[delta][0]
+        } else {
+            &mut state["driveRestoreArtifacts"][1]
+        };
+        artifact[member] = Value::Null;
+        let (body, state) = (body.to_string(), state.to_string());
+        let observed = Observed::new(200, Some(body.as_bytes())).with_state_after(state.as_bytes());
+        let v = check_answer(before, request, &observed, &default);
+        assert_tolerated_once(&v, tolerated, &format!("{member} in the {place}"));
+    }
 }
