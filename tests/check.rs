@@ -1003,9 +1003,10 @@ fn c2_docs_matches_a_removal_entry_with_its_own_removal() {
 }
 
 /// Rule C2: an extra member of a returned artifact (an added entry of the body, or an artifact
-/// of the state after) that is a property of its artifact type holding its default is tolerated
-/// outside the exact profile; a property of another artifact type, or the same member on a
-/// removal's entry, is not.
+/// of the state after) that is a property of its artifact type holding its default (`null`,
+/// `""`, `0`, `0001-01-01T00:00:00Z`, by the property's type) is tolerated outside the exact
+/// profile; another value, a property of another artifact type, or the same member on a
+/// removal's entry is not.
 #[test]
 fn c2_schema_defaults_are_tolerated_on_returned_artifacts_only() {
     let default = Settings::default().with_profile(Profile::Default);
@@ -1013,23 +1014,102 @@ fn c2_schema_defaults_are_tolerated_on_returned_artifacts_only() {
         "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
     let mailbox =
         r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
-    let cases: [(&str, &[u8], &str, &str, bool); 5] = [
+    let add_drive: &[u8] =
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let add_mailbox: &[u8] =
+        br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let remove_drive: &[u8] =
+        br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#;
+    let zero_time = json!("0001-01-01T00:00:00Z");
+    let cases = [
         // An added drive artifact, in the body and in the state after.
-        (drive, br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
-         "completionDateTime", "body", true),
-        (drive, br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
-         "restoredSiteId", "state", true),
-        // A mailbox artifact's own property.
-        (mailbox, br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
-         "restoredFolderId", "body", true),
+        (
+            drive,
+            add_drive,
+            "completionDateTime",
+            Value::Null,
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "startDateTime",
+            zero_time.clone(),
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteName",
+            json!(""),
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteName",
+            json!("x"),
+            "body",
+            false,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteId",
+            Value::Null,
+            "state",
+            true,
+        ),
+        // A mailbox artifact's own properties, by their types.
+        (
+            mailbox,
+            add_mailbox,
+            "restoredFolderId",
+            Value::Null,
+            "body",
+            true,
+        ),
+        (
+            mailbox,
+            add_mailbox,
+            "restoredItemCount",
+            json!(0),
+            "body",
+            true,
+        ),
+        (
+            mailbox,
+            add_mailbox,
+            "restoredItemCount",
+            json!(3),
+            "body",
+            false,
+        ),
+        (mailbox, add_mailbox, "error", json!(0), "body", false),
+        (mailbox, add_mailbox, "error", zero_time, "body", false),
         // A granular mailbox artifact's property that a mailbox artifact does not have.
-        (mailbox, br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#,
-         "artifactCount", "body", false),
+        (
+            mailbox,
+            add_mailbox,
+            "artifactCount",
+            Value::Null,
+            "body",
+            false,
+        ),
         // A removal's entry is not a returned artifact.
-        (drive, br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#,
-         "completionDateTime", "body", false),
+        (
+            drive,
+            remove_drive,
+            "completionDateTime",
+            Value::Null,
+            "body",
+            false,
+        ),
     ];
-    for (before, request, member, place, tolerated) in cases {
+    for (before, request, member, value, place, tolerated) in cases {
         let (mut body, mut state) =
             body_and_state(reference_answer(before, request, &Options::default()));
         let artifact = if place == "body" {
@@ -1044,10 +1124,48 @@ fn c2_schema_defaults_are_tolerated_on_returned_artifacts_only() {
         } else {
             &mut state["driveRestoreArtifacts"][1]
         };
-        artifact[member] = Value::Null;
+        let what = format!("{member}: {value} in the {place}");
+        artifact[member] = value;
         let (body, state) = (body.to_string(), state.to_string());
         let observed = Observed::new(200, Some(body.as_bytes())).with_state_after(state.as_bytes());
         let v = check_answer(before, request, &observed, &default);
-        assert_tolerated_once(&v, tolerated, &format!("{member} in the {place}"));
+        assert_tolerated_once(&v, tolerated, &what);
     }
+}
+
+/// A verdict reads as one JSON document and as a short report.
+#[test]
+fn c3_a_verdict_reads_as_json_and_as_text() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let ItemOutcome::Added { id, .. } = a.outcomes[0].clone() else {
+        panic!("{:?}", a.outcomes)
+    };
+    let (mut body, _) = body_and_state(a);
+    body["restoreJobType"] = json!("granular");
+    body["displayName"] = json!("x");
+    let body = body.to_string();
+    let observed = Observed::new(200, Some(body.as_bytes()));
+    let settings = Settings::default()
+        .with_profile(Profile::Exact)
+        .ignoring(Ignore::Kind(DifferenceKind::Extra));
+    let v = check_answer(before, request, &observed, &settings);
+    assert_eq!(
+        v.to_json(),
+        json!({
+            "conformant": false,
+            "differences": [{"pointer": "/body/restoreJobType", "kind": "value",
+                             "expected": "standard", "observed": "granular", "rule": "E9"}],
+            "tolerated": [{"pointer": "/body/displayName", "kind": "extra", "expected": null,
+                           "observed": "x", "rule": "O3", "reason": "ignored: extra"}],
+            "binding": {"ids": [id], "now": "2026-11-28T12:00:00Z", "actor": null},
+            "expected": {"status": 200},
+        })
+    );
+    assert_eq!(
+        v.to_string(),
+        "NOT conformant: 1 difference(s) (1 tolerated)\n  \
+         /body/restoreJobType value [E9]: expected \"standard\", observed \"granular\""
+    );
 }
