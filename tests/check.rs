@@ -1143,7 +1143,10 @@ fn c3_a_verdict_reads_as_json_and_as_text() {
         panic!("{:?}", a.outcomes)
     };
     let (mut body, _) = body_and_state(a);
-    body["restoreJobType"] = json!("granular");
+    // Values are shown up to 80 characters of JSON text: these two are 80 and 102 long.
+    let (job, status) = ("g".repeat(78), "s".repeat(100));
+    body["restoreJobType"] = json!(job);
+    body["status"] = json!(status);
     body["displayName"] = json!("x");
     let body = body.to_string();
     let observed = Observed::new(200, Some(body.as_bytes()));
@@ -1155,8 +1158,12 @@ fn c3_a_verdict_reads_as_json_and_as_text() {
         v.to_json(),
         json!({
             "conformant": false,
-            "differences": [{"pointer": "/body/restoreJobType", "kind": "value",
-                             "expected": "standard", "observed": "granular", "rule": "E9"}],
+            "differences": [
+                {"pointer": "/body/status", "kind": "value", "expected": "draft",
+                 "observed": status, "rule": "O7"},
+                {"pointer": "/body/restoreJobType", "kind": "value", "expected": "standard",
+                 "observed": job, "rule": "E9"},
+            ],
             "tolerated": [{"pointer": "/body/displayName", "kind": "extra", "expected": null,
                            "observed": "x", "rule": "O3", "reason": "ignored: extra"}],
             "binding": {"ids": [id], "now": "2026-11-28T12:00:00Z", "actor": null},
@@ -1165,7 +1172,11 @@ fn c3_a_verdict_reads_as_json_and_as_text() {
     );
     assert_eq!(
         v.to_string(),
-        "NOT conformant: 1 difference(s) (1 tolerated)\n  \
-         /body/restoreJobType value [E9]: expected \"standard\", observed \"granular\""
+        format!(
+            "NOT conformant: 2 difference(s) (1 tolerated)\n  \
+             /body/status value [O7]: expected \"draft\", observed \"{}…\n  \
+             /body/restoreJobType value [E9]: expected \"standard\", observed \"{job}\"",
+            "s".repeat(79)
+        )
     );
 }
