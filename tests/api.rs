@@ -2,8 +2,10 @@
 //! functions could be replaced by a constant, or one of its operators changed, and every other
 //! test still passed. The public read API value by value (accessors, `Display`, `Debug`, the
 //! messages of errors), and a few rule cases: the order and number of ids drawn (A7), the count
-//! object (O6), repeated member names (E2), an empty session id (S3), `Prefer` values (O1, O5).
-//! Alongside, the spelling of every enum value and error code (already caught elsewhere).
+//! object (O6), repeated member names (E2), an empty session id (S3), `Prefer` values (O1, O5);
+//! and what is reserved for text: `to_json` about what it writes, a new artifact the sum of its
+//! strings (512 KiB and more). Alongside, the spelling of every enum value and error code (already
+//! caught elsewhere).
 
 use restore_delta::{
     Applied, ArtifactCollection, ArtifactStatus, Context, DestinationType, ErrorCode, Family,
@@ -563,10 +565,11 @@ fn long_ids_and_keys_are_stored_whole() {
         .expect("stored under its id");
     assert_eq!(stored.restore_point_id(), Some(rp));
 
-    // Strings of 512 KiB each (a body of a few MiB): a new artifact's text is reserved as
-    // the sum of their lengths (the product of two, 256 GiB, would abort the process).
+    // Strings of 512 KiB and more (a body of a few MiB): a new artifact's text is reserved as
+    // the sum of their lengths (the product of two, 256 GiB, would abort the process); the
+    // search response is the longest, longer than the rest together.
     let long = |c: &str| c.repeat(1 << 19);
-    let (id, rp, srid) = (long("i"), long("r"), long("s"));
+    let (id, rp, srid) = (long("i"), long("r"), "s".repeat(3 << 19));
     let options = Options::default().with_max_bytes(4 << 20);
     let state = json!({"@odata.type": EX, "id": "s1", "status": "draft",
                        "granularMailboxRestoreArtifacts": []});
