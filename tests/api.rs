@@ -2,8 +2,10 @@
 //! functions could be replaced by a constant, or one of its operators changed, and every other
 //! test still passed. The public read API value by value (accessors, `Display`, `Debug`, the
 //! messages of errors), and a few rule cases: the order and number of ids drawn (A7), the count
-//! object (O6), repeated member names (E2), an empty session id (S3), `Prefer` values (O1, O5).
-//! Alongside, the spelling of every enum value and error code (already caught elsewhere).
+//! object (O6), repeated member names (E2), an empty session id (S3), `Prefer` values (O1, O5);
+//! and what is reserved for text: `to_json` about what it writes, a new artifact the sum of its
+//! strings (512 KiB and more). Alongside, the spelling of every enum value and error code (already
+//! caught elsewhere).
 
 use restore_delta::{
     Applied, ArtifactCollection, ArtifactStatus, Context, DestinationType, ErrorCode, Family,
@@ -370,6 +372,16 @@ fn error_codes_spell_themselves() {
 /// Applies `body` to `state` with ids from `script` (then empty ids); returns the result and
 /// how many ids were drawn.
 fn apply_scripted(state: &Value, body: &Value, script: &[&str]) -> (Applied, usize) {
+    apply_scripted_with(state, body, script, &Options::default())
+}
+
+/// [`apply_scripted`] with these options.
+fn apply_scripted_with(
+    state: &Value,
+    body: &Value,
+    script: &[&str],
+    options: &Options,
+) -> (Applied, usize) {
     let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").expect("a timestamp");
     let mut drawn = 0;
     let source = || {
@@ -382,7 +394,7 @@ fn apply_scripted(state: &Value, body: &Value, script: &[&str]) -> (Applied, usi
     let applied = apply(
         session(state),
         body.to_string().as_bytes(),
-        &Options::default(),
+        options,
         &mut ctx,
     );
     drop(ctx);
@@ -553,25 +565,46 @@ fn long_ids_and_keys_are_stored_whole() {
         .expect("stored under its id");
     assert_eq!(stored.restore_point_id(), Some(rp));
 
-    let srid = "s".repeat(500);
+    // Strings of 512 KiB and more (a body of a few MiB): a new artifact's text is reserved as
+    // the sum of their lengths (the product of two, 256 GiB, would abort the process); the
+    // search response is the longest, longer than the rest together.
+    let long = |c: &str| c.repeat(1 << 19);
+    let (id, rp, srid) = (long("i"), long("r"), "s".repeat(3 << 19));
+    let options = Options::default().with_max_bytes(4 << 20);
     let state = json!({"@odata.type": EX, "id": "s1", "status": "draft",
                        "granularMailboxRestoreArtifacts": []});
     let body = json!({"granularMailboxRestoreArtifacts@delta": [
-        {"restorePoint": {"id": "r1"}, "destinationType": "new", "searchResponseId": srid}
+        {"restorePoint": {"id": rp}, "destinationType": "new", "searchResponseId": srid}
     ]});
-    let (a, _) = apply_scripted(&state, &body, &["g1"]);
+    let (a, _) = apply_scripted_with(&state, &body, &[id.as_str()], &options);
     assert_eq!(
         a.outcomes,
         [ItemOutcome::Added {
-            id: "g1".into(),
+            id: id.clone(),
             rule: RuleId::A7
         }]
     );
     let stored = a
         .state
-        .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, "g1")
-        .expect("stored");
+        .artifact(ArtifactCollection::GranularMailboxRestoreArtifacts, &id)
+        .expect("stored under its id");
+    assert_eq!(stored.restore_point_id(), Some(rp));
     assert_eq!(stored.search_response_id(), Some(srid));
+
+    let (key, browse) = (long("k"), long("b"));
+    let state = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+                       "id": "s1", "status": "draft", "restoreJobType": "granular",
+                       "granularDriveRestoreArtifacts": []});
+    let body = json!({"granularDriveRestoreArtifacts@delta": [
+        {"browseSessionId": browse, "itemKey": key}
+    ]});
+    let (a, _) = apply_scripted_with(&state, &body, &[], &options);
+    assert_eq!(a.response.status, 200);
+    let stored = a
+        .state
+        .artifact(ArtifactCollection::GranularDriveRestoreArtifacts, &key)
+        .expect("stored under its key");
+    assert_eq!(stored.browse_session_id(), Some(browse));
 }
 
 #[test]
@@ -664,4 +697,29 @@ fn a_state_needs_a_non_empty_session_id() {
             "{text}"
         );
     }
+}
+
+/// `to_json` reserves about what it writes, from the lengths of the members and of the
+/// collections' text: at most twice that (as growing by doubling would), not a product of
+/// lengths, which a large enough state could not afford.
+#[test]
+fn to_json_reserves_about_what_it_writes() {
+    let drive = |i: usize| {
+        json!({"id": format!("a{i}"), "restorePoint": {"id": format!("rp{i}")},
+               "destinationType": "new", "status": "added"})
+    };
+    let granular =
+        |i: usize| json!({"id": format!("k{i}"), "browseSessionId": "b1", "status": "added"});
+    let state = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s1", "status": "draft", "description": "d".repeat(1000),
+        "driveRestoreArtifacts": (0..8).map(drive).collect::<Vec<_>>(),
+        "granularDriveRestoreArtifacts": (0..8).map(granular).collect::<Vec<_>>()});
+    let text = session(&state).to_json();
+    assert!(text.len() > 2_000, "{}", text.len());
+    assert!(
+        text.capacity() <= 2 * text.len(),
+        "{} bytes reserved for {}",
+        text.capacity(),
+        text.len()
+    );
 }

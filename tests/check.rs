@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use restore_delta::check::{DifferenceKind, Ignore, Observed, Profile, Settings, Verdict, check};
 use restore_delta::{
-    Context, ItemOutcome, MissingRemoval, Options, RuleId, SeededIds, Session, Timestamp, apply,
+    Applied, Context, ItemOutcome, MissingRemoval, Options, RuleId, SeededIds, Session, Timestamp,
+    apply,
 };
 use serde_json::{Value, json};
 
@@ -728,32 +729,44 @@ fn c2_profile_and_kind_names() {
 }
 
 /// Rule C1: an addition the server answered with A7's 500 (its id source gave nothing fresh)
-/// is bound as an exhausted source for that addition only; the next addition binds its own id.
+/// is bound as an exhausted source for that addition only; the next addition binds its own id,
+/// or is bound as exhausted in its turn.
 #[test]
 fn c1_an_exhausted_source_binds_one_addition_only() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
     let session = Session::from_json(before.as_bytes()).unwrap();
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
-    let failed = json!({"restorePoint": {"id": "r1"}, "destinationType": "new",
+    let failed = |rp: &str| {
+        json!({"restorePoint": {"id": rp}, "destinationType": "new",
         "@Core.DataModificationException": {"info": {"code": "InternalServerError",
         "message": "The id source yielded no id that is not already in the collection."},
-        "failedOperation": "insert", "responseCode": 500}});
+        "failedOperation": "insert", "responseCode": 500}})
+    };
+    let judge = |body: Value| {
+        check(
+            &session,
+            request,
+            &Options::default(),
+            &Observed::new(200, Some(body.to_string().as_bytes())),
+            &Settings::default().with_profile(Profile::Exact),
+        )
+    };
     let added = json!({"id": "srv-2", "restorePoint": {"id": "r2"}, "destinationType": "new",
         "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
-    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+    let v = judge(
+        json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
         "id": "s", "status": "draft", "restoreJobType": "standard",
         "lastModifiedDateTime": "2026-11-28T12:00:00Z",
-        "driveRestoreArtifacts@delta": [failed, added]})
-    .to_string();
-    let v = check(
-        &session,
-        request,
-        &Options::default(),
-        &Observed::new(200, Some(body.as_bytes())),
-        &Settings::default().with_profile(Profile::Exact),
+        "driveRestoreArtifacts@delta": [failed("r1"), added]}),
     );
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["srv-2"]);
+    let v = judge(
+        json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s", "status": "draft", "driveRestoreArtifacts@delta": [failed("r1"), failed("r2")]}),
+    );
+    assert!(v.conformant, "{v}");
+    assert!(v.binding.ids.is_empty(), "{:?}", v.binding.ids);
 }
 
 /// Rule C3's size bound: a body of exactly `max_body_bytes` is read; one byte more is not.
@@ -790,4 +803,422 @@ fn c3_the_body_limit_is_inclusive() {
         ),
         ("/body", DifferenceKind::NotJson)
     );
+}
+
+/// The reference's answer to `request` on the state `before` (ids from seed 3, the clock at
+/// 2026-11-28T12:00:00Z).
+fn reference_answer(before: &str, request: &[u8], options: &Options) -> Applied {
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    apply(
+        session,
+        request,
+        options,
+        &mut Context::new(now, SeededIds::new(3)),
+    )
+}
+
+/// An answer's body and state after, as JSON values.
+fn body_and_state(a: Applied) -> (Value, Value) {
+    let body = serde_json::from_str(&a.response.body.expect("a body").into_string()).unwrap();
+    (body, serde_json::from_str(&a.state.to_json()).unwrap())
+}
+
+/// `check` of an observed answer to `request` on the state `before`, with default options.
+fn check_answer(
+    before: &str,
+    request: &[u8],
+    observed: &Observed<'_>,
+    settings: &Settings,
+) -> Verdict {
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    check(&session, request, &Options::default(), observed, settings)
+}
+
+/// The verdict is conformant with one difference tolerated, or (`tolerated` false) not
+/// conformant with none tolerated.
+fn assert_tolerated_once(v: &Verdict, tolerated: bool, what: &str) {
+    assert_eq!(
+        (v.conformant, v.tolerated.len()),
+        (tolerated, usize::from(tolerated)),
+        "{what}: {v}"
+    );
+}
+
+/// Rule C1 when the first round's answer is taken as it is: each addition's outcome carries
+/// its own bound id, in order, and a request string that only starts like a placeholder
+/// (`\u0001unbound-` and no number) is echoed as it was sent.
+#[test]
+fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"\u0001unbound-x"},"destinationType":"new"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let mut body = a.response.body.expect("a 200 body").into_string();
+    assert!(body.contains(r#""\u0001unbound-x""#), "{body}");
+    let mut renamed = Vec::new();
+    for (n, o) in a.outcomes.iter().enumerate() {
+        let ItemOutcome::Added { id, .. } = o else {
+            panic!("{o:?}")
+        };
+        let server = format!("srv-{n}");
+        body = body.replace(id.as_str(), &server);
+        renamed.push(server);
+    }
+    let v = check_answer(
+        before,
+        request,
+        &Observed::new(200, Some(body.as_bytes())),
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, renamed);
+    let added: Vec<&str> = v
+        .expected
+        .outcomes
+        .iter()
+        .map(|o| match o {
+            ItemOutcome::Added { id, .. } => id.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(added, renamed);
+}
+
+/// Rule C1 from the state after alone (a 204): an id the request removed is fresh again (rule
+/// A7), so a server that gives it to the next addition is bound to it, not found wanting.
+#[test]
+fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let options = Options::default().with_prefer("return=minimal");
+    let a = reference_answer(before, request, &options);
+    assert_eq!((a.response.status, a.outcomes.len()), (204, 2));
+    let ItemOutcome::Added { id, .. } = &a.outcomes[1] else {
+        panic!("{:?}", a.outcomes)
+    };
+    let state_after = a.state.to_json().replace(id.as_str(), "a1");
+    let observed = Observed::new(204, None).with_state_after(state_after.as_bytes());
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let v = check(&session, request, &options, &observed, &Settings::default());
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, ["a1"]);
+}
+
+/// Each difference names the rule that decided the expected value where it was found: the
+/// status, session members the request writes (O6, E9, O7), other members of the body (O3) or
+/// of the state (S4), a delta entry (its outcome's rule) and a stored artifact (D4).
+#[test]
+fn c3_a_difference_names_the_rule_of_its_place() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let (body, state) = body_and_state(reference_answer(before, request, &Options::default()));
+    let first = |status: u16, body: &Value, state: &Value| {
+        let (body, state) = (body.to_string(), state.to_string());
+        let observed =
+            Observed::new(status, Some(body.as_bytes())).with_state_after(state.as_bytes());
+        let settings = Settings::default().with_profile(Profile::Exact);
+        let v = check_answer(before, request, &observed, &settings);
+        assert_eq!(v.differences.len(), 1, "{v}");
+        (v.differences[0].pointer.clone(), v.differences[0].rule)
+    };
+    assert_eq!(
+        first(201, &body, &state),
+        ("/status".into(), Some(RuleId::O3))
+    );
+    for (member, value, in_body, in_state) in [
+        ("restoreJobType", json!("granular"), RuleId::E9, RuleId::E9),
+        ("status", json!("active"), RuleId::O7, RuleId::O7),
+        (
+            "lastModifiedDateTime",
+            json!("2026-11-28T13:00:00Z"),
+            RuleId::O6,
+            RuleId::O6,
+        ),
+        ("displayName", json!("x"), RuleId::O3, RuleId::S4),
+    ] {
+        let mut changed = body.clone();
+        changed[member] = value.clone();
+        let at = format!("/body/{member}");
+        assert_eq!(first(200, &changed, &state), (at, Some(in_body)));
+        let mut changed = state.clone();
+        changed[member] = value;
+        let at = format!("/state/{member}");
+        assert_eq!(first(200, &body, &changed), (at, Some(in_state)));
+    }
+    let mut changed = body.clone();
+    changed["driveRestoreArtifacts@delta"][0]["status"] = json!("x");
+    let at = "/body/driveRestoreArtifacts@delta/0/status".to_owned();
+    assert_eq!(first(200, &changed, &state), (at, Some(RuleId::A7)));
+    let mut changed = state.clone();
+    changed["driveRestoreArtifacts"][0]["status"] = json!("x");
+    let at = "/state/driveRestoreArtifacts/0/status".to_owned();
+    assert_eq!(first(200, &body, &changed), (at, Some(RuleId::D4)));
+    // No body where one is expected: the body is missing (the status's rule).
+    let exact = Settings::default().with_profile(Profile::Exact);
+    let v = check_answer(before, request, &Observed::new(200, None), &exact);
+    let d = &v.differences[0];
+    assert_eq!(
+        (d.pointer.as_str(), d.kind, d.rule),
+        ("/body", DifferenceKind::Missing, Some(RuleId::O3)),
+        "{v}"
+    );
+    // Ignoring a kind tolerates the differences of that kind, and only those.
+    let mut changed = body.clone();
+    changed["restoreJobType"] = json!("granular");
+    let changed = changed.to_string();
+    let observed = Observed::new(200, Some(changed.as_bytes()));
+    for (kind, tolerated) in [
+        (DifferenceKind::Value, true),
+        (DifferenceKind::Extra, false),
+    ] {
+        let settings = exact.clone().ignoring(Ignore::Kind(kind));
+        let v = check_answer(before, request, &observed, &settings);
+        assert_tolerated_once(&v, tolerated, &format!("ignoring {kind:?}"));
+    }
+}
+
+/// Rule C2 under the docs profile: a successful removal the observed delta leaves out is
+/// matched with nothing, and the next removal's entry with that removal, not with the one
+/// left out.
+#[test]
+fn c2_docs_matches_a_removal_entry_with_its_own_removal() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"},
+                                 {"id":"a2","restorePoint":{"id":"rp-2"},"destinationType":"new","status":"added"}]}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"@removed":{"reason":"changed"},"id":"a2"}]}"#;
+    let (mut body, _) = body_and_state(reference_answer(before, request, &Options::default()));
+    let entries = body["driveRestoreArtifacts@delta"].as_array_mut().unwrap();
+    assert_eq!(entries.len(), 2);
+    entries.remove(0);
+    let body = body.to_string();
+    let observed = Observed::new(200, Some(body.as_bytes()));
+    let docs = Settings::default().with_profile(Profile::Docs);
+    let v = check_answer(before, request, &observed, &docs);
+    assert!(v.conformant, "{v}");
+    assert!(!v.tolerated.is_empty());
+    let exact = Settings::default().with_profile(Profile::Exact);
+    let v = check_answer(before, request, &observed, &exact);
+    assert!(!v.conformant);
+}
+
+/// Rule C2: an extra member of a returned artifact (an added entry of the body, or an artifact
+/// of the state after) that is a property of its artifact type holding its default (`null`,
+/// `""`, `0`, `0001-01-01T00:00:00Z`, by the property's type) is tolerated outside the exact
+/// profile; another value, a property of another artifact type, or the same member on a
+/// removal's entry is not.
+#[test]
+fn c2_schema_defaults_are_tolerated_on_returned_artifacts_only() {
+    let default = Settings::default().with_profile(Profile::Default);
+    let drive = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"rp-1"},"destinationType":"new","status":"added"}]}"##;
+    let mailbox =
+        r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft"}"##;
+    let add_drive: &[u8] =
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let add_mailbox: &[u8] =
+        br#"{"mailboxRestoreArtifacts@delta":[{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
+    let remove_drive: &[u8] =
+        br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#;
+    let zero_time = json!("0001-01-01T00:00:00Z");
+    let cases = [
+        // An added drive artifact, in the body and in the state after.
+        (
+            drive,
+            add_drive,
+            "completionDateTime",
+            Value::Null,
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "startDateTime",
+            zero_time.clone(),
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteName",
+            json!(""),
+            "body",
+            true,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteName",
+            json!("x"),
+            "body",
+            false,
+        ),
+        (
+            drive,
+            add_drive,
+            "restoredSiteId",
+            Value::Null,
+            "state",
+            true,
+        ),
+        // A mailbox artifact's own properties, by their types.
+        (
+            mailbox,
+            add_mailbox,
+            "restoredFolderId",
+            Value::Null,
+            "body",
+            true,
+        ),
+        (
+            mailbox,
+            add_mailbox,
+            "restoredItemCount",
+            json!(0),
+            "body",
+            true,
+        ),
+        (
+            mailbox,
+            add_mailbox,
+            "restoredItemCount",
+            json!(3),
+            "body",
+            false,
+        ),
+        (mailbox, add_mailbox, "error", json!(0), "body", false),
+        (mailbox, add_mailbox, "error", zero_time, "body", false),
+        // A granular mailbox artifact's property that a mailbox artifact does not have.
+        (
+            mailbox,
+            add_mailbox,
+            "artifactCount",
+            Value::Null,
+            "body",
+            false,
+        ),
+        // A removal's entry is not a returned artifact.
+        (
+            drive,
+            remove_drive,
+            "completionDateTime",
+            Value::Null,
+            "body",
+            false,
+        ),
+    ];
+    for (before, request, member, value, place, tolerated) in cases {
+        let (mut body, mut state) =
+            body_and_state(reference_answer(before, request, &Options::default()));
+        let artifact = if place == "body" {
+            let delta = body
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|k| k.ends_with("@delta"))
+                .unwrap()
+                .clone();
+            &mut body[delta][0]
+        } else {
+            &mut state["driveRestoreArtifacts"][1]
+        };
+        let what = format!("{member}: {value} in the {place}");
+        artifact[member] = value;
+        let (body, state) = (body.to_string(), state.to_string());
+        let observed = Observed::new(200, Some(body.as_bytes())).with_state_after(state.as_bytes());
+        let v = check_answer(before, request, &observed, &default);
+        assert_tolerated_once(&v, tolerated, &what);
+    }
+}
+
+/// A verdict reads as one JSON document and as a short report.
+#[test]
+fn c3_a_verdict_reads_as_json_and_as_text() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let ItemOutcome::Added { id, .. } = a.outcomes[0].clone() else {
+        panic!("{:?}", a.outcomes)
+    };
+    let (mut body, _) = body_and_state(a);
+    // Values are shown up to 80 characters of JSON text: these two are 80 and 102 long.
+    let (job, status) = ("g".repeat(78), "s".repeat(100));
+    body["restoreJobType"] = json!(job);
+    body["status"] = json!(status);
+    body["displayName"] = json!("x");
+    let body = body.to_string();
+    let observed = Observed::new(200, Some(body.as_bytes()));
+    let settings = Settings::default()
+        .with_profile(Profile::Exact)
+        .ignoring(Ignore::Kind(DifferenceKind::Extra));
+    let v = check_answer(before, request, &observed, &settings);
+    assert_eq!(
+        v.to_json(),
+        json!({
+            "conformant": false,
+            "differences": [
+                {"pointer": "/body/status", "kind": "value", "expected": "draft",
+                 "observed": status, "rule": "O7"},
+                {"pointer": "/body/restoreJobType", "kind": "value", "expected": "standard",
+                 "observed": job, "rule": "E9"},
+            ],
+            "tolerated": [{"pointer": "/body/displayName", "kind": "extra", "expected": null,
+                           "observed": "x", "rule": "O3", "reason": "ignored: extra"}],
+            "binding": {"ids": [id], "now": "2026-11-28T12:00:00Z", "actor": null},
+            "expected": {"status": 200},
+        })
+    );
+    assert_eq!(
+        v.to_string(),
+        format!(
+            "NOT conformant: 2 difference(s) (1 tolerated)\n  \
+             /body/status value [O7]: expected \"draft\", observed \"{}…\n  \
+             /body/restoreJobType value [E9]: expected \"standard\", observed \"{job}\"",
+            "s".repeat(79)
+        )
+    );
+}
+
+/// Rule C1 over more than one binding round (a removal of an id the session lacks could turn
+/// around with the bound ids): an addition answered with A7's 500 stays bound as an exhausted
+/// source in the next round, so the rounds settle on the observed answer.
+#[test]
+fn c1_an_exhausted_source_stays_bound_in_later_rounds() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"ghost"},{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    // The first addition's draws are all empty (refused), the second's first is srv-2.
+    let mut drawn = 0;
+    let ids = || {
+        drawn += 1;
+        if drawn > 16 {
+            "srv-2".to_owned()
+        } else {
+            String::new()
+        }
+    };
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let a = apply(
+        session,
+        request,
+        &Options::default(),
+        &mut Context::new(now, ids),
+    );
+    assert!(
+        matches!(&a.outcomes[1], ItemOutcome::Failed(f) if f.status == 500),
+        "{:?}",
+        a.outcomes
+    );
+    let body = a.response.body.expect("a 200 body").into_string();
+    let observed = Observed::new(200, Some(body.as_bytes()));
+    let v = check_answer(
+        before,
+        request,
+        &observed,
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, ["srv-2"]);
 }

@@ -572,3 +572,40 @@ fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
         assert!(*n >= 20, "{what}: {n} of {CASES} cases");
     }
 }
+
+/// `Coverage` counts cases per rule: each rule's share of the cases, the decision rules no case
+/// reached, a table of them, and the cases whose state the library refused; mixes spell their
+/// CLI names.
+#[test]
+fn coverage_counts_shares_and_the_rules_no_case_reached() {
+    let mut c = Coverage::default();
+    assert_eq!(c.share(RuleId::A7), 0.0);
+    c.add(&[RuleId::A7, RuleId::X3]);
+    c.add(&[RuleId::A7]);
+    c.add(&[]);
+    c.add(&[]);
+    assert_eq!(
+        (c.cases(), c.count(RuleId::A7), c.count(RuleId::X3)),
+        (4, 2, 1)
+    );
+    let shares = [RuleId::A7, RuleId::X3, RuleId::G1].map(|r| c.share(r));
+    assert_eq!(shares, [0.5, 0.25, 0.0]);
+    let missing = c.missing();
+    assert_eq!(missing.len(), DECISION_RULES.len() - 2);
+    assert!(!missing.contains(&RuleId::A7) && missing.contains(&RuleId::G1));
+    let table = c.to_string();
+    assert!(
+        table.starts_with("rule  cases   share   (of 4 cases)\n"),
+        "{table}"
+    );
+    assert!(table.contains("\nA7         2   50.0%\n"), "{table}");
+    assert_eq!(table.lines().count(), DECISION_RULES.len() + 1);
+
+    let mut case = Generator::new(1).next().expect("a case");
+    case.state = "{}".into();
+    let c = Coverage::of([&case]);
+    assert_eq!((c.cases(), c.state_errors()), (1, 1));
+
+    let names = [Mix::Valid, Mix::Mixed, Mix::Hostile].map(Mix::as_str);
+    assert_eq!(names, ["valid", "mixed", "hostile"]);
+}

@@ -5,7 +5,6 @@
 //! without any rollback. Each item costs O(1) index look-ups (plus O(log n) for ordered maps).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ops::Range;
 
 use hashbrown::HashTable;
@@ -145,10 +144,10 @@ struct Evolving<'c, 'r: 'c> {
     /// ([`Collection::hash_key`]), computed once per key and item.
     key_delta: HashTable<(u64, Key<'c>, i64)>,
     /// Change in the count of `new` and `inPlace` artifacts (the only values an addition
-    /// takes), and of any other value a stored artifact carries.
+    /// takes, A3), and of artifacts with any destination type (a stored artifact may carry
+    /// another value: it counts here only).
     new_delta: i64,
     in_place_delta: i64,
-    other_destination_delta: HashMap<&'c str, i64>,
     with_destination_delta: i64,
     /// How drawn ids are checked against the stored collection ([`decide`]).
     check: Check,
@@ -173,7 +172,6 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             key_delta: HashTable::with_capacity(items),
             new_delta: 0,
             in_place_delta: 0,
-            other_destination_delta: HashMap::new(),
             with_destination_delta: 0,
             check,
             checked: 0,
@@ -259,15 +257,12 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
         i64::from(stored) + delta
     }
 
+    /// The change in the count of artifacts with `destination`, `new` or `inPlace` (A3).
     fn destination_delta(&self, destination: &str) -> i64 {
         match destination {
             "new" => self.new_delta,
             "inPlace" => self.in_place_delta,
-            other => self
-                .other_destination_delta
-                .get(other)
-                .copied()
-                .unwrap_or(0),
+            _ => 0,
         }
     }
 
@@ -302,7 +297,7 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             match d {
                 "new" => self.new_delta += sign,
                 "inPlace" => self.in_place_delta += sign,
-                other => *self.other_destination_delta.entry(other).or_insert(0) += sign,
+                _ => {}
             }
             self.with_destination_delta += sign;
         }
@@ -779,10 +774,8 @@ fn decide_standard<'c, 'r: 'c>(
     };
     // A4: not already in the collection.
     let key = (restore_point, search_response_id);
-    let key_hash = match hinted {
-        Some((srid, hash)) if srid == search_response_id => hash,
-        _ => ev.base.hash_key(key),
-    };
+    let key_hash =
+        hinted_key_hash(hinted, search_response_id).unwrap_or_else(|| ev.base.hash_key(key));
     if ev.key_count(key_hash, key) > 0 {
         return Err(duplicate(RuleId::A4, op));
     }
@@ -839,6 +832,18 @@ fn decide_standard<'c, 'r: 'c>(
         alive: true,
         removed_before: ev.removed_order.len(),
     }))
+}
+
+/// The hash [`prepare`] computed for an addition's key, if its hint is of the key
+/// [`decide_standard`] checks (the same restore point; the same `searchResponseId`, which both
+/// read alike): `None` has the hash computed again.
+fn hinted_key_hash(
+    hinted: Option<(Option<&str>, u64)>,
+    search_response_id: Option<&str>,
+) -> Option<u64> {
+    hinted
+        .filter(|&(srid, _)| srid == search_response_id)
+        .map(|(_, hash)| hash)
 }
 
 /// Rules G1–G4.

@@ -66,6 +66,11 @@ impl HashIndex {
         self.entries.len().wrapping_sub(1)
     }
 
+    /// The entry after `i`, wrapping around.
+    fn next(&self, i: usize) -> usize {
+        (i + 1) & self.mask()
+    }
+
     fn home(&self, hash: u64) -> usize {
         // The low bits of a keyed SipHash are as good as any.
         (hash as usize) & self.mask()
@@ -96,7 +101,6 @@ impl HashIndex {
 
     /// Puts `e` in the first empty entry of its run; the table has one (at most half full).
     fn place(&mut self, e: Entry) {
-        let mask = self.mask();
         let mut i = self.home(e.hash);
         for _ in 0..self.entries.len() {
             match self.entries.get_mut(i) {
@@ -104,7 +108,7 @@ impl HashIndex {
                     *slot = e;
                     return;
                 }
-                _ => i = (i + 1) & mask,
+                _ => i = self.next(i),
             }
         }
     }
@@ -179,7 +183,7 @@ impl HashIndex {
         // between the hole and itself) moves into it, and leaves a hole of its own.
         let mask = self.mask();
         let mut hole = at;
-        let mut j = (at + 1) & mask;
+        let mut j = self.next(at);
         while let Some(&e) = self.entries.get(j).filter(|e| !e.is_empty()) {
             let home = self.home(e.hash);
             if j.wrapping_sub(home) & mask >= j.wrapping_sub(hole) & mask {
@@ -188,7 +192,7 @@ impl HashIndex {
                 }
                 hole = j;
             }
-            j = (j + 1) & mask;
+            j = self.next(j);
         }
         if let Some(slot) = self.entries.get_mut(hole) {
             *slot = Entry::VACANT;
