@@ -43,7 +43,7 @@ fn sixteen_clients_on_one_session_are_applied_one_at_a_time() {
         })
         .collect();
     let sent: Vec<Vec<_>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    let state = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+    let state = common::state(&server, &id);
     let artifacts = state.json()["mailboxRestoreArtifacts"]
         .as_array()
         .unwrap()

@@ -69,9 +69,7 @@ fn client(base: String, id: String, tag: String, mut present: Vec<String>, seed:
 
 /// The ids of the artifacts a session holds, from the server.
 fn present(server: &Server, id: &str) -> Vec<String> {
-    let state = server
-        .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
-        .json();
+    let state = common::state(server, id).json();
     state["driveRestoreArtifacts"]
         .as_array()
         .map(|a| {
@@ -114,7 +112,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let finals: BTreeMap<String, String> = ids
         .iter()
         .map(|id| {
-            let state = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+            let state = common::state(&server, id);
             (id.clone(), state.text)
         })
         .collect();

@@ -287,11 +287,7 @@ fn activation_is_draft_only_and_moves_on_the_clock() {
     assert_eq!(activated.status, 200, "{}", activated.text);
     assert_eq!(activated.json()["status"], "activating");
     // Not a draft any more: no second activation, no PATCH, no delete.
-    let again = server.call(
-        "POST",
-        &format!("{ROOT}/restoreSessions/{id}/activate"),
-        None,
-    );
+    let again = common::activate(&server, &id);
     assert_eq!(again.status, 403);
     assert_eq!(again.code(), "RestoreSessionActionNotAllowed");
     let late = server.call("PATCH", &path, Some(&drive_additions("late", 1)));
@@ -318,28 +314,16 @@ fn manual_transitions_advance_one_step_and_cap_busy_sessions_at_25() {
         ids.push(create(&server, SETS[2].0));
     }
     for id in &ids[..25] {
-        let a = server.call(
-            "POST",
-            &format!("{ROOT}/restoreSessions/{id}/activate"),
-            None,
-        );
+        let a = common::activate(&server, id);
         assert_eq!(a.status, 200, "{}", a.text);
     }
-    let over = server.call(
-        "POST",
-        &format!("{ROOT}/restoreSessions/{}/activate", ids[25]),
-        None,
-    );
+    let over = common::activate(&server, &ids[25]);
     assert_eq!(over.status, 500, "{}", over.text);
     assert_eq!(over.code(), "TooManyActiveRestoreSessions");
     // Step the first one to completion: the 26th can then be activated.
     let mut statuses = Vec::new();
     loop {
-        let step = server.call(
-            "POST",
-            &format!("/_restore-delta/sessions/{}/advance", ids[0]),
-            None,
-        );
+        let step = common::advance(&server, &ids[0]);
         if step.status != 200 {
             assert_eq!(step.status, 403, "{}", step.text);
             break;
@@ -351,19 +335,11 @@ fn manual_transitions_advance_one_step_and_cap_busy_sessions_at_25() {
         Some("completed"),
         "{statuses:?}"
     );
-    let now = server.call(
-        "POST",
-        &format!("{ROOT}/restoreSessions/{}/activate", ids[25]),
-        None,
-    );
+    let now = common::activate(&server, &ids[25]);
     assert_eq!(now.status, 200, "{}", now.text);
     // A draft cannot be stepped.
     let draft = create(&server, SETS[2].0);
-    let step = server.call(
-        "POST",
-        &format!("/_restore-delta/sessions/{draft}/advance"),
-        None,
-    );
+    let step = common::advance(&server, &draft);
     assert_eq!(step.status, 409, "{}", step.text);
 }
 
@@ -427,7 +403,7 @@ fn a_restart_on_the_same_file_keeps_everything() {
                 .status,
             204
         );
-        let state = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+        let state = common::state(&server, &id);
         assert_eq!(state.status, 200);
         (id, state.text)
     };
@@ -437,7 +413,7 @@ fn a_restart_on_the_same_file_keeps_everything() {
         "{}",
         server.banner
     );
-    let again = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+    let again = common::state(&server, &id);
     assert_eq!(again.text, state, "the same bytes after a restart");
     let all = server
         .call("GET", &format!("{ROOT}/restoreSessions"), None)
@@ -685,26 +661,14 @@ fn failed_artifacts_and_activations_survive_a_restart() {
             .status,
         200
     );
-    let step = server.call(
-        "POST",
-        &format!("/_restore-delta/sessions/{second}/advance"),
-        None,
-    );
+    let step = common::advance(&server, &second);
     assert_eq!(step.status, 200, "{}", step.text);
-    let step = server.call(
-        "POST",
-        &format!("/_restore-delta/sessions/{second}/advance"),
-        None,
-    );
+    let step = common::advance(&server, &second);
     assert_eq!(step.json()["status"], "active");
-    let before = server
-        .call("GET", &format!("/_restore-delta/sessions/{second}"), None)
-        .text;
+    let before = common::state(&server, &second).text;
     drop(server);
     let server = Server::with_db(&db, &[]);
-    let after = server
-        .call("GET", &format!("/_restore-delta/sessions/{second}"), None)
-        .text;
+    let after = common::state(&server, &second).text;
     assert_eq!(after, before);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -728,19 +692,11 @@ fn a_long_journal_is_compacted_at_start_and_loses_nothing() {
                 .status,
             200
         );
-        let step = server.call(
-            "POST",
-            &format!("/_restore-delta/sessions/{}/advance", ids[1]),
-            None,
-        );
+        let step = common::advance(&server, &ids[1]);
         assert_eq!(step.status, 200);
         let states: Vec<String> = ids
             .iter()
-            .map(|id| {
-                server
-                    .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
-                    .text
-            })
+            .map(|id| common::state(&server, id).text)
             .collect();
         (ids, states)
     };
@@ -753,15 +709,11 @@ fn a_long_journal_is_compacted_at_start_and_loses_nothing() {
     );
     let short = std::fs::metadata(&db).unwrap().len();
     for (id, state) in ids.iter().zip(&states) {
-        let now = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+        let now = common::state(&server, id);
         assert_eq!(&now.text, state);
     }
     // The activated session kept its progress: it steps on, and still counts as busy.
-    let step = server.call(
-        "POST",
-        &format!("/_restore-delta/sessions/{}/advance", ids[1]),
-        None,
-    );
+    let step = common::advance(&server, &ids[1]);
     assert_eq!(step.status, 200, "{}", step.text);
     assert_eq!(step.json()["status"], "active");
     let path = format!("{ROOT}/{}/{}", SETS[0].0, ids[0]);
@@ -773,18 +725,14 @@ fn a_long_journal_is_compacted_at_start_and_loses_nothing() {
     );
     let states: Vec<String> = ids
         .iter()
-        .map(|id| {
-            server
-                .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
-                .text
-        })
+        .map(|id| common::state(&server, id).text)
         .collect();
     drop(server);
     // Snapshots and the records after them replay to the same bytes.
     let server = Server::with_db(&db, &[]);
     assert!(!server.banner.contains("compacted"), "{}", server.banner);
     for (id, state) in ids.iter().zip(&states) {
-        let now = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+        let now = common::state(&server, id);
         assert_eq!(&now.text, state);
     }
     eprintln!("journal {long} bytes, compacted {short} bytes");

@@ -20,11 +20,11 @@ fn options(prefer: &[&str], authority: &str) -> Options {
 
 /// Sends one PATCH and judges it; returns the answer's status.
 fn judged(server: &Server, set: &str, id: &str, body: &str, prefer: &[&str]) -> u16 {
-    let before = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+    let before = common::state(server, id);
     assert_eq!(before.status, 200);
     let headers: Vec<(&str, &str)> = prefer.iter().map(|p| ("Prefer", *p)).collect();
     let answer = server.call_with("PATCH", &format!("{ROOT}/{set}/{id}"), Some(body), &headers);
-    let after = server.call("GET", &format!("/_restore-delta/sessions/{id}"), None);
+    let after = common::state(server, id);
     let session = Session::from_json(before.text.as_bytes()).expect("the server's state reads");
     let observed_body = (!answer.text.is_empty()).then_some(answer.text.as_bytes());
     // innerError (request-id, date) is the server's addition to an error: not the engine's.
@@ -120,9 +120,7 @@ fn every_patch_answer_passes_the_reference_check() {
         );
         statuses.push(judged(&server, set, &id, &body(&[by_ref]), &[]));
         // Removal of an artifact that is there, by the id the server gave it.
-        let state: serde_json::Value = server
-            .call("GET", &format!("/_restore-delta/sessions/{id}"), None)
-            .json();
+        let state: serde_json::Value = common::state(&server, &id).json();
         let first = state[collection][0]["id"].as_str().unwrap().to_owned();
         statuses.push(judged(
             &server,

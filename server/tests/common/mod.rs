@@ -274,3 +274,26 @@ impl Dice {
         (z ^ (z >> 31)) % n.max(1)
     }
 }
+
+/// `POST …/restoreSessions/{id}/activate`.
+pub fn activate(server: &Server, id: &str) -> Answer {
+    server.call(
+        "POST",
+        &format!("{ROOT}/restoreSessions/{id}/activate"),
+        None,
+    )
+}
+
+/// One manual lifecycle step.
+pub fn advance(server: &Server, id: &str) -> Answer {
+    server.call(
+        "POST",
+        &format!("/_restore-delta/sessions/{id}/advance"),
+        None,
+    )
+}
+
+/// A session's whole state, from the server's own endpoint.
+pub fn state(server: &Server, id: &str) -> Answer {
+    server.call("GET", &format!("/_restore-delta/sessions/{id}"), None)
+}
