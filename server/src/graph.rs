@@ -86,11 +86,6 @@ impl Reply {
     }
 }
 
-/// An error of the server's own endpoints (`/_restore-delta/…`), Graph-shaped too.
-pub fn control_error(status: u16, code: &str, message: &str) -> Reply {
-    Reply::error(status, code, message)
-}
-
 /// 404 for a path Graph does not have (Graph answers `BadRequest` "Resource not found for the
 /// segment …" for some of these; a 404 tells a client's author the same thing more plainly).
 pub fn not_found_path() -> Reply {

@@ -229,7 +229,7 @@ impl Store {
                 if session.id() != id {
                     return Err(format!("created {} where {id} was recorded", session.id()));
                 }
-                sessions.insert(id.clone(), new_slot(session));
+                sessions.insert(id.clone(), new_slot(session, None));
             }
             Record::Patch {
                 id,
@@ -283,14 +283,7 @@ impl Store {
                         Some(resumed)
                     }
                 };
-                sessions.insert(
-                    id.clone(),
-                    Arc::new(Mutex::new(Slot {
-                        session,
-                        progress,
-                        gone: false,
-                    })),
-                );
+                sessions.insert(id.clone(), new_slot(session, progress));
             }
             Record::Step { id, now } => {
                 let slot = sessions.get(id).ok_or(format!("no session {id}"))?;
@@ -335,7 +328,7 @@ impl Store {
         };
         // Stored before it is visible: nobody can PATCH a session whose creation is not durable.
         self.durable(&record, body).await;
-        self.write_sessions().insert(id, new_slot(session));
+        self.write_sessions().insert(id, new_slot(session, None));
         Reply::json(201, rendered)
     }
 
@@ -351,12 +344,7 @@ impl Store {
     /// Locks a session for an operation: also 404 for one of another kind than the path's set,
     /// or one deleted while the operation waited.
     async fn lock(&self, id: &str, kind: Option<SessionKind>) -> Result<LockedSlot, Fail> {
-        let shared = self.find(id)?;
-        let slot = shared.lock_owned().await;
-        if slot.gone || kind.is_some_and(|k| slot.session.kind() != k) {
-            return Err(lifecycle_fail(&lifecycle::not_found(id)));
-        }
-        Ok(slot)
+        lock_found(self.find(id)?, id, kind).await
     }
 
     /// `PATCH …/{id}`: the crate's apply. An unknown session is 404 before the body is looked
@@ -370,15 +358,16 @@ impl Store {
         patch: PatchInputs,
     ) -> Reply {
         let _gate = self.gate.read().await;
-        if let Err(fail) = self.find(id) {
-            return fail;
-        }
+        let shared = match self.find(id) {
+            Ok(shared) => shared,
+            Err(fail) => return fail,
+        };
         let options = patch_options(&patch.prefer, &patch.roots, self.max_body_bytes);
         let request = match Request::parse(body, &options) {
             Ok(request) => request,
             Err(error) => return Reply::engine(error.response()),
         };
-        let mut slot = match self.lock(id, kind).await {
+        let mut slot = match lock_found(shared, id, kind).await {
             Ok(slot) => slot,
             Err(fail) => return fail,
         };
@@ -556,7 +545,7 @@ impl Store {
             session, progress, ..
         } = &mut *slot;
         let Some(progress) = progress.as_mut() else {
-            return graph::control_error(409, "NotActivated", "the session is not activated");
+            return Reply::error(409, "NotActivated", "the session is not activated");
         };
         if let Err(e) = lifecycle::step(session, progress, now) {
             return lifecycle_fail(&e);
@@ -618,12 +607,26 @@ pub fn patch_options(prefer: &[String], roots: &[String], max_body_bytes: usize)
     options
 }
 
-fn new_slot(session: Session) -> Shared {
+fn new_slot(session: Session, progress: Option<Progress>) -> Shared {
     Arc::new(Mutex::new(Slot {
         session,
-        progress: None,
+        progress,
         gone: false,
     }))
+}
+
+/// Locks a session already found: 404 for one of another kind than the path's set, or one
+/// deleted while the operation waited.
+async fn lock_found(
+    shared: Shared,
+    id: &str,
+    kind: Option<SessionKind>,
+) -> Result<LockedSlot, Fail> {
+    let slot = shared.lock_owned().await;
+    if slot.gone || kind.is_some_and(|k| slot.session.kind() != k) {
+        return Err(lifecycle_fail(&lifecycle::not_found(id)));
+    }
+    Ok(slot)
 }
 
 fn catch_up(slot: &mut Slot, now: Timestamp) {
