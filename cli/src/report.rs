@@ -272,34 +272,13 @@ fn describe(
 
 /// The vector `options` of an exchange: only what differs from the defaults.
 fn vector_options(input: &Input<'_>, verdict: &Verdict) -> Map<String, Value> {
-    let o = input.options;
-    let d = restore_delta::Options::default();
-    let mut m = Map::new();
-    if !input.prefer.is_empty() {
-        m.insert("prefer".into(), json!(input.prefer.join(", ")));
-    }
-    if input.atomic {
-        m.insert("atomic".into(), json!(true));
-    }
-    if o.max_items != d.max_items {
-        m.insert("max_items".into(), json!(o.max_items));
-    }
-    if o.max_bytes != d.max_bytes {
-        m.insert("max_bytes".into(), json!(o.max_bytes));
-    }
-    if o.max_depth != d.max_depth {
-        m.insert("max_depth".into(), json!(o.max_depth));
-    }
-    if o.missing_removal != d.missing_removal {
-        m.insert("missing_removal".into(), json!("succeed"));
-    }
-    if let Some(actor) = &verdict.binding.actor {
-        m.insert("actor".into(), actor.clone());
-    }
-    if !o.service_roots.is_empty() {
-        m.insert("service_roots".into(), json!(o.service_roots));
-    }
-    m
+    let prefer = input.prefer.join(", ");
+    restore_delta::r#gen::options_object(
+        (!prefer.is_empty()).then_some(prefer.as_str()),
+        input.atomic,
+        input.options,
+        verdict.binding.actor.as_ref(),
+    )
 }
 
 /// The observed answer: `status`, `body` (JSON, or `null` for none; `body_text` instead when it

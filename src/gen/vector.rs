@@ -174,34 +174,62 @@ fn outcome_text(o: &ItemOutcome) -> String {
 }
 
 fn options_value(o: &CaseOptions) -> Value {
-    let d = CaseOptions::default();
-    let mut m = Map::new();
-    if let Some(p) = &o.prefer {
-        m.insert("prefer".into(), json!(p));
-    }
-    if o.max_items != d.max_items {
-        m.insert("max_items".into(), json!(o.max_items));
-    }
-    if o.max_bytes != d.max_bytes {
-        m.insert("max_bytes".into(), json!(o.max_bytes));
-    }
-    if o.max_depth != d.max_depth {
-        m.insert("max_depth".into(), json!(o.max_depth));
-    }
-    if o.missing_removal == MissingRemoval::Succeed {
-        m.insert("missing_removal".into(), json!("succeed"));
-    }
-    if let Some(actor) = o
+    let actor = o
         .actor
         .as_deref()
-        .and_then(|a| serde_json::from_str::<Value>(a).ok())
-    {
-        m.insert("actor".into(), actor);
+        .and_then(|a| serde_json::from_str::<Value>(a).ok());
+    // The fields as the case holds them (`to_options` would add a `/` to a service root).
+    let mut options = crate::Options::default();
+    options.max_items = o.max_items;
+    options.max_bytes = o.max_bytes;
+    options.max_depth = o.max_depth;
+    options.missing_removal = o.missing_removal;
+    options.service_roots.clone_from(&o.service_roots);
+    Value::Object(options_object(
+        o.prefer.as_deref(),
+        false,
+        &options,
+        actor.as_ref(),
+    ))
+}
+
+/// A vector's `options` object (`docs/VECTORS.md`): `prefer` when given, `atomic` when set, and
+/// the limits, the missing-removal policy and the added service roots of `options` where they
+/// differ from [`Options::default`](crate::Options::default), and `actor` when given. (The
+/// generator's vectors and the CLI's reports of an observed exchange both write it this way.)
+pub fn options_object(
+    prefer: Option<&str>,
+    atomic: bool,
+    options: &crate::Options,
+    actor: Option<&Value>,
+) -> Map<String, Value> {
+    let d = crate::Options::default();
+    let mut m = Map::new();
+    if let Some(p) = prefer {
+        m.insert("prefer".into(), json!(p));
     }
-    if !o.service_roots.is_empty() {
-        m.insert("service_roots".into(), json!(o.service_roots));
+    if atomic {
+        m.insert("atomic".into(), json!(true));
     }
-    Value::Object(m)
+    if options.max_items != d.max_items {
+        m.insert("max_items".into(), json!(options.max_items));
+    }
+    if options.max_bytes != d.max_bytes {
+        m.insert("max_bytes".into(), json!(options.max_bytes));
+    }
+    if options.max_depth != d.max_depth {
+        m.insert("max_depth".into(), json!(options.max_depth));
+    }
+    if options.missing_removal == MissingRemoval::Succeed {
+        m.insert("missing_removal".into(), json!("succeed"));
+    }
+    if let Some(actor) = actor {
+        m.insert("actor".into(), actor.clone());
+    }
+    if !options.service_roots.is_empty() {
+        m.insert("service_roots".into(), json!(options.service_roots));
+    }
+    m
 }
 
 fn hex(bytes: &[u8]) -> String {
