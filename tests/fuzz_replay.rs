@@ -212,3 +212,61 @@ fn state_bytes_on_every_example_state() {
         fuzzing::state_bytes(state.as_bytes());
     }
 }
+
+/// States cut by small reads at every byte of their multi-byte characters, and texts whose
+/// syntax error or bad UTF-8 sits near where a read ends, through `fuzzing::state_bytes`: read
+/// 1, 2, 3, 7 and 64 bytes at a time they give the session or the error `from_json` gives.
+#[test]
+fn state_bytes_cut_in_characters_and_near_errors() {
+    let mut inputs: Vec<Vec<u8>> = Vec::new();
+    // Characters of 2, 3 and 4 bytes at every offset from a read's start.
+    for pad in 0..8 {
+        let p = "x".repeat(pad);
+        inputs.push(
+            format!(r#"{{"id":"s1","{p}k":"{p}é€😀a😀😀€é","driveRestoreArtifacts":[{{"id":"{p}😀"}}]}}"#)
+                .into_bytes(),
+        );
+        // A character after the state (the reader must not stop at a cut character).
+        for after in ["é", "€", "😀", " 😀", "\n€é"] {
+            inputs.push(format!(r#"{{"id":"s1","{p}k":1}}{after}"#).into_bytes());
+        }
+        // Syntax errors on the first line and on later ones, at several places.
+        for bad in [
+            r#"{"id":"s1","k":[1,2,]}"#,
+            r#"{"id":"s1","k":tru}"#,
+            r#"{"id":"s1","k":1.e5}"#,
+            r#"{"id":"s1","k":-}"#,
+            r#"{"id":"s1","k":"abc"#,
+            r#"{"id":"s1","k":{"a" 1}}"#,
+            "{\n\"id\":\"s1\",\n\"k\":\n[1,\n2,,3]}",
+            "{\n\"id\":\"s1\",\n\n\"k\":\"é€😀\"\n,\n}",
+            "{\"id\":\"s1\",\"k\":[\n1\n,\n2\n]\n\"j\":1}",
+        ] {
+            inputs.push(bad.replacen("\"k\"", &format!("\"{p}k\""), 1).into_bytes());
+            inputs.push(
+                bad.replacen("{", &format!("{{{}", " ".repeat(pad)), 1)
+                    .into_bytes(),
+            );
+        }
+        // Bytes that are not UTF-8: a character cut short, then a quote or another lead byte;
+        // a stray continuation byte; an overlong form; a surrogate; a lead byte at the end.
+        for bytes in [
+            &b"\xF0\x9F\x98\""[..],
+            b"\xE2\x82\xF0\x9F\x98\x80\"",
+            b"\xC3\xF0\x9F\x98\x80\"",
+            b"\x80\"",
+            b"\xC0\xAF\"",
+            b"\xED\xA0\x80\"",
+            b"\xF4\x90\x80\x80\"",
+            b"\xF0\x9F",
+        ] {
+            let mut text = format!(r#"{{"id":"s1","{p}k":"{p}"#).into_bytes();
+            text.extend_from_slice(bytes);
+            text.extend_from_slice(b"}");
+            inputs.push(text);
+        }
+    }
+    for input in &inputs {
+        fuzzing::state_bytes(input);
+    }
+}

@@ -295,12 +295,12 @@ impl<'a> Cursor<'a> {
         match std::str::from_utf8(chunk.get(..end).unwrap_or_default()) {
             Ok(s) => text.push_str(s),
             Err(e) => {
-                // A sequence that looks cut short at `end` may be broken by the bytes read after
-                // it (a lead byte followed by another lead byte): judged on every byte read, the
+                // A sequence cut short at `end` is broken by the lead byte at `end` (never
+                // completed: the error is at the same place): judged on every byte read, the
                 // error is the one the whole text gives.
                 let e = match std::str::from_utf8(&chunk) {
-                    Err(whole) if whole.valid_up_to() == e.valid_up_to() => whole,
-                    _ => e,
+                    Err(whole) => whole,
+                    Ok(_) => e,
                 };
                 more.done = true;
                 more.failure = Some(StateError::InvalidJson {
@@ -728,5 +728,94 @@ mod tests {
         assert_eq!(m[1].1.get(), r#"{"k":2}"#);
         assert!(read_object(r#"{"z":1,"z":1}"#).is_err());
         assert!(read_object("[1]").unwrap().is_none());
+    }
+
+    /// A reader of `bytes`.
+    struct Counting<'b> {
+        bytes: &'b [u8],
+        given: usize,
+    }
+
+    impl io::Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let rest = self.bytes.get(self.given..).unwrap_or_default();
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.given += n;
+            Ok(n)
+        }
+    }
+
+    /// Bytes the cursor holds: the text kept and the carried bytes of a cut character. (All
+    /// the reader gave is `base` and these.)
+    fn held(cur: &Cursor<'_>) -> usize {
+        cur.text.len() + cur.more.as_ref().map_or(0, |m| m.carry.len())
+    }
+
+    /// Reading as needed keeps memory to about a chunk and the value being read, and asks the
+    /// reader for little more than it has parsed: an array of 20,000 strings (some with
+    /// characters of 2, 3 and 4 bytes) read 64 bytes at a time never holds more than 8
+    /// chunks, nor reads more than 8 chunks ahead.
+    #[test]
+    fn reading_keeps_about_a_chunk_and_reads_little_ahead() {
+        const CHUNK: usize = 64;
+        let values: Vec<String> = (0..20_000)
+            .map(|i| match i % 4 {
+                0 => format!("v{i}"),
+                1 => format!("é{i}€"),
+                2 => format!("😀{i}😀"),
+                _ => format!("plain text {i}"),
+            })
+            .collect();
+        let text = serde_json::to_string(&values).unwrap();
+        let mut reader = Counting {
+            bytes: text.as_bytes(),
+            given: 0,
+        };
+        let mut cur = Cursor::reading(&mut reader, CHUNK, text.len());
+        cur.expect(b'[', "`[`").unwrap();
+        let mut most_held = 0;
+        let mut most_ahead = 0;
+        for (i, want) in values.iter().enumerate() {
+            if i > 0 {
+                cur.expect(b',', "`,`").unwrap();
+            }
+            let got: String = cur.value().unwrap();
+            assert_eq!(&got, want);
+            most_held = most_held.max(held(&cur));
+            let given = cur.base + held(&cur);
+            most_ahead = most_ahead.max(given - cur.offset());
+        }
+        cur.expect(b']', "`]`").unwrap();
+        assert_eq!(cur.peek(), None);
+        assert!(cur.failure().is_none());
+        assert!(most_held <= 8 * CHUNK, "held {most_held} bytes");
+        assert!(most_ahead <= 8 * CHUNK, "read {most_ahead} bytes ahead");
+    }
+
+    /// An error early in a long text is found without reading the rest.
+    #[test]
+    fn an_early_error_is_found_without_reading_on() {
+        let mut text = String::from("[1,2,tru,");
+        text.push_str(&"4,".repeat(100_000));
+        text.push_str("5]");
+        let mut reader = Counting {
+            bytes: text.as_bytes(),
+            given: 0,
+        };
+        let mut cur = Cursor::reading(&mut reader, 16, text.len());
+        cur.expect(b'[', "`[`").unwrap();
+        let mut values = Vec::new();
+        let error = loop {
+            match cur.value::<u32>() {
+                Ok(v) => values.push(v),
+                Err(e) => break e,
+            }
+            cur.expect(b',', "`,`").unwrap();
+        };
+        assert_eq!(values, [1, 2]);
+        assert!(error.contains("at byte 5"), "{error}");
+        let given = cur.base + held(&cur);
+        assert!(given <= 8 * 16, "{given} bytes read for an error at byte 5");
     }
 }
