@@ -666,7 +666,8 @@ fn case_line(case: &Case) -> String {
 /// Seeds are stable from one build to the next: a campaign's failing seed, filed in a bug
 /// report, reproduces the same case on a later build. The first cases of each mix are pinned
 /// line by line (readable: kind, status, deciding rules) and 500 more per mix (150 of the
-/// slower hostile ones) and 50 four-step sequences by a digest of every byte. A change to the generator (its random
+/// slower hostile ones), 50 four-step sequences and 400 cases made from bytes by a digest of
+/// every byte. A change to the generator (its random
 /// stream, a builder's choices) changes this snapshot: say so in CHANGELOG.md, since it
 /// breaks that promise for old seeds.
 #[test]
@@ -694,6 +695,44 @@ fn seeds_are_stable_from_build_to_build() {
         }
     }
     out.push_str(&format!("50 mixed 4-step sequences: {hash:016x}\n"));
+    // The fuzzer's way in (`Generator::from_bytes`, what `Arbitrary` uses): the same bytes
+    // make the same case on a later build, so a committed fuzz input stays the case it was.
+    out.push_str("== from bytes (0 to 199 pseudo-random bytes)\n");
+    let mut state = 2026u64;
+    let mut hash = 0xcbf2_9ce4_8422_2325;
+    for i in 0..400 {
+        let mut bytes = Vec::new();
+        for _ in 0..i % 200 {
+            // An LCG (Knuth's MMIX constants): its high byte.
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            bytes.push(state.to_be_bytes()[0]);
+        }
+        let case = Generator::from_bytes(&bytes).case();
+        if i % 50 == 49 {
+            out.push_str(&case_line(&case));
+            out.push('\n');
+        }
+        digest_case(&mut hash, &case);
+    }
+    out.push_str(&format!("400 cases: {hash:016x}\n"));
+    // Choices among 255 and 256 (items, stored artifacts): a byte each, where one more choice
+    // or one fewer would take two.
+    let mut hash = 0xcbf2_9ce4_8422_2325;
+    for i in 0..100u8 {
+        let bytes: Vec<u8> = (0..64)
+            .map(|j: u8| j.wrapping_mul(i).wrapping_add(i))
+            .collect();
+        let case = Generator::from_bytes(&bytes)
+            .artifacts(256)
+            .items(255)
+            .case();
+        digest_case(&mut hash, &case);
+    }
+    out.push_str(&format!(
+        "100 cases of 256 artifacts, up to 255 items: {hash:016x}\n"
+    ));
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("gen_seeds_are_stable", out));
