@@ -1591,6 +1591,9 @@ fn o8_preference_applied_names_what_was_honoured() {
         applied("return=representation", ok()),
         (200, Some("return=representation".into()))
     );
+    // A `return` value that is neither: not understood, so not honoured (nor reported).
+    assert_eq!(applied("return=everything", ok()), (200, None));
+    assert_eq!(applied("return", ok()), (200, None));
     assert_eq!(
         applied("odata.continue-on-error", failing()),
         (200, Some("odata.continue-on-error".into()))
