@@ -900,6 +900,22 @@ fn a2_odata_id_is_an_entity_id_iri_resolved_to_the_key() {
         &options,
     );
     assert_eq!(drive_entries(&a)[0]["restorePoint"], json!({"id": "rp-1"}));
+    // A colon in a relative reference's key is no scheme: `rp:1` is the key.
+    for iri in [
+        "restorePoints('rp:1')",
+        "restorePoints/rp:1",
+        "restorePoints(rp:1)",
+    ] {
+        let a = run(
+            &od(json!([])),
+            &drive(vec![with(json!({"@odata.id": iri}))]),
+        );
+        assert_eq!(
+            drive_entries(&a)[0]["restorePoint"],
+            json!({"id": "rp:1"}),
+            "{iri}"
+        );
+    }
     // A reference of nearly 1 MiB is read, and refused, in linear time.
     let huge = format!("restorePoints/{}?", "%41".repeat(340_000));
     let a = run(
