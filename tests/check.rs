@@ -1222,3 +1222,39 @@ fn c1_an_exhausted_source_stays_bound_in_later_rounds() {
     assert!(v.conformant, "{v}");
     assert_eq!(v.binding.ids, ["srv-2"]);
 }
+
+/// Rule C3 on values the session carries: numbers compare by value (`1.0` is `1`), and only
+/// the messages Graph leaves to the server (`error.message`, a failed item's
+/// `info.message`, `error.details[i].message`) are free; a `message` anywhere else is data.
+#[test]
+fn c3_numbers_by_value_and_only_graph_messages_are_free() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","n":1,"info":{"message":"kept"},"details":[{"message":"kept"}],"driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"}]}"##;
+    let request =
+        br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"}]}"#;
+    let (body, _) = body_and_state(reference_answer(before, request, &Options::default()));
+    let judge = |body: &Value| {
+        let text = body.to_string();
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(200, Some(text.as_bytes())),
+            &Settings::default(),
+        );
+        let mut at: Vec<String> = v.differences.iter().map(|d| d.pointer.clone()).collect();
+        at.sort();
+        at
+    };
+    assert_eq!(judge(&body), Vec::<String>::new());
+    let mut as_float = body.clone();
+    as_float["n"] = json!(1.0);
+    assert_eq!(judge(&as_float), Vec::<String>::new(), "1.0 is 1");
+    as_float["n"] = json!(2.0);
+    assert_eq!(judge(&as_float), ["/body/n"]);
+    let mut changed = body.clone();
+    changed["info"]["message"] = json!("changed");
+    changed["details"][0]["message"] = json!("changed");
+    assert_eq!(
+        judge(&changed),
+        ["/body/details/0/message", "/body/info/message"]
+    );
+}
