@@ -753,6 +753,8 @@ fn l7_stages_on_the_clock() {
     let mut p = lifecycle::activate(&mut s, 0, &schedule, ts(NOW)).unwrap();
     let c = ArtifactCollection::DriveRestoreArtifacts;
     assert_eq!(p.next_change(), Some(at(5, 0)));
+    assert_eq!(p.schedule(), &schedule);
+    assert!(!p.is_done());
     // Nothing due: nothing changes.
     let before = s.to_json();
     assert!(!lifecycle::catch_up(&mut s, &mut p, at(4, 999_999_999)));
