@@ -43,7 +43,8 @@ mod vector;
 
 pub use dict::dictionary;
 use reference::Prefer;
-pub use {steps::Sequence, steps::Step, vector::options_object};
+pub use steps::{Sequence, Step};
+pub use vector::options_object;
 
 /// The rules an [`ItemOutcome`] or a [`RequestError`] can name: those that decide an answer.
 ///

@@ -178,12 +178,8 @@ fn options_value(o: &CaseOptions) -> Value {
         .actor
         .as_deref()
         .and_then(|a| serde_json::from_str::<Value>(a).ok());
-    // The fields as the case holds them (`to_options` would add a `/` to a service root).
-    let mut options = crate::Options::default();
-    options.max_items = o.max_items;
-    options.max_bytes = o.max_bytes;
-    options.max_depth = o.max_depth;
-    options.missing_removal = o.missing_removal;
+    // The service roots as the case holds them (`to_options` ends each with a `/`).
+    let mut options = o.to_options();
     options.service_roots.clone_from(&o.service_roots);
     Value::Object(options_object(
         o.prefer.as_deref(),
