@@ -610,6 +610,9 @@ fn coverage_counts_shares_and_the_rules_no_case_reached() {
     assert_eq!(names, ["valid", "mixed", "hostile"]);
 }
 
+/// The offset basis of 64-bit FNV-1a: an empty digest.
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// 64-bit FNV-1a: a digest that is the same on every platform and Rust version (std's
 /// `DefaultHasher` promises neither).
 fn fnv(hash: &mut u64, bytes: &[u8]) {
@@ -643,7 +646,7 @@ fn digest_case(hash: &mut u64, case: &Case) {
 /// One line per case: its digest, its kind, and the reference's answer (status and the rules
 /// that decided it).
 fn case_line(case: &Case) -> String {
-    let mut hash = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     digest_case(&mut hash, case);
     let kind = serde_json::from_str::<serde_json::Value>(&case.state)
         .ok()
@@ -667,9 +670,8 @@ fn case_line(case: &Case) -> String {
 /// report, reproduces the same case on a later build. The first cases of each mix are pinned
 /// line by line (readable: kind, status, deciding rules) and 500 more per mix (150 of the
 /// slower hostile ones), 50 four-step sequences and 400 cases made from bytes by a digest of
-/// every byte. A change to the generator (its random
-/// stream, a builder's choices) changes this snapshot: say so in CHANGELOG.md, since it
-/// breaks that promise for old seeds.
+/// every byte. A change to the generator (its random stream, a builder's choices) changes
+/// this snapshot: say so in CHANGELOG.md, since it breaks that promise for old seeds.
 #[test]
 fn seeds_are_stable_from_build_to_build() {
     let mut out = String::new();
@@ -680,13 +682,13 @@ fn seeds_are_stable_from_build_to_build() {
             out.push_str(&case_line(&case));
             out.push('\n');
         }
-        let mut hash = 0xcbf2_9ce4_8422_2325;
+        let mut hash = FNV_START;
         for case in generator.take(more) {
             digest_case(&mut hash, &case);
         }
         out.push_str(&format!("next {more} cases: {hash:016x}\n"));
     }
-    let mut hash = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     let mut generator = Generator::new(2026).all_kinds().mix(Mix::Mixed);
     for _ in 0..50 {
         let sequence = generator.sequence(4);
@@ -699,7 +701,7 @@ fn seeds_are_stable_from_build_to_build() {
     // make the same case on a later build, so a committed fuzz input stays the case it was.
     out.push_str("== from bytes (0 to 199 pseudo-random bytes)\n");
     let mut state = 2026u64;
-    let mut hash = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     for i in 0..400 {
         let mut bytes = Vec::new();
         for _ in 0..i % 200 {
@@ -719,7 +721,7 @@ fn seeds_are_stable_from_build_to_build() {
     out.push_str(&format!("400 cases: {hash:016x}\n"));
     // Choices among 255 and 256 (items, stored artifacts): a byte each, where one more choice
     // or one fewer would take two.
-    let mut hash = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_START;
     for i in 0..100u8 {
         let bytes: Vec<u8> = (0..64)
             .map(|j: u8| j.wrapping_mul(i).wrapping_add(i))
