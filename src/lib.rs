@@ -52,6 +52,14 @@ pub use model::time::{Timestamp, TimestampError};
 pub use rule::{RuleId, UnknownRule};
 
 pub use engine::decide::MAX_DRAWS_PER_ITEM;
+
+/// The version of the decisions this crate makes: bumped whenever the answer to some input (a
+/// vector of `tests/vectors/` or `tests/lifecycle-vectors/`, an id drawn, a lifecycle step)
+/// changes, never for a change that keeps every answer. A store that journals inputs and
+/// replays them (as `restore-delta-server` does) records it beside each decision and can then
+/// say, instead of silently building another state, that a replay under another version
+/// answers otherwise.
+pub const ENGINE_VERSION: u32 = 1;
 use engine::decide::{self, Decision, Plan};
 use engine::options::Answered;
 use engine::{commit, render, request};

@@ -16,13 +16,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use restore_delta::lifecycle::Schedule;
 use restore_delta::{
     Context, Options, Request, SeededIds, Session, Timestamp, apply_request_in_place,
 };
-use restore_delta_server::faults::Faults;
-use restore_delta_server::http::{App, serve};
-use restore_delta_server::store::Store;
+use restore_delta_server::http::{App, Limits, serve};
+use restore_delta_server::store::{Config, Store};
 
 const SET: &str = "oneDriveForBusinessRestoreSessions";
 const ROOT: &str = "/v1.0/solutions/backupRestore";
@@ -34,16 +32,16 @@ struct Running {
     runtime: tokio::runtime::Runtime,
 }
 
+/// How the load runs open a store on `db`: seed 1, compacting past `compact_after` records.
+fn opening(db: &Path, compact_after: usize) -> Config {
+    let mut config = Config::new(Some(db), 1);
+    config.compact_after = compact_after;
+    config
+}
+
 fn start(db: &Path) -> Running {
-    let (store, _) =
-        Store::open(Some(db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("store opens");
-    let app = Arc::new(App {
-        store,
-        token: None,
-        faults: Faults::none(),
-        request_ids: std::sync::Mutex::new(SeededIds::new(2)),
-        body_timeout: Duration::from_secs(30),
-    });
+    let (store, _) = Store::open(opening(db, usize::MAX)).expect("store opens");
+    let app = Arc::new(App::new(store));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,7 +50,12 @@ fn start(db: &Path) -> Running {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    runtime.spawn(serve(listener, app, Duration::from_secs(30)));
+    runtime.spawn(serve(
+        listener,
+        app,
+        Limits::default(),
+        std::future::pending::<()>(),
+    ));
     Running { base, runtime }
 }
 
@@ -288,8 +291,7 @@ fn restart(size: usize, records: usize, dir: &Path) {
     }
     let bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
-    let (store, recovered) =
-        Store::open(Some(&db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("opens");
+    let (store, recovered) = Store::open(opening(&db, usize::MAX)).expect("opens");
     let took = t.elapsed();
     println!(
         "restart: {} records ({:.1} MiB) replayed into {} session of {size} artifacts in {:.0} ms",
@@ -300,12 +302,11 @@ fn restart(size: usize, records: usize, dir: &Path) {
     );
     drop(store);
     // Compacted (once, at a start), then opened again: snapshots instead of history.
-    let (store, _) = Store::open(Some(&db), 1, Schedule::default(), 1 << 20, 0).expect("compacts");
+    let (store, _) = Store::open(opening(&db, 0)).expect("compacts");
     drop(store);
     let compact_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
-    let (store, recovered) =
-        Store::open(Some(&db), 1, Schedule::default(), 1 << 20, usize::MAX).expect("opens");
+    let (store, recovered) = Store::open(opening(&db, usize::MAX)).expect("opens");
     println!(
         "restart after compaction: {} snapshot ({:.1} MiB) read in {:.0} ms",
         recovered.records,

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::graph::Reply;
-use crate::store::Seeds;
+use crate::seeds::Seeds;
 
 /// The statuses a fault may answer with.
 pub const FAULT_STATUSES: [u16; 5] = [429, 500, 502, 503, 504];

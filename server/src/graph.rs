@@ -32,6 +32,8 @@ pub struct Reply {
     pub error: bool,
     /// `Retry-After` in seconds (injected faults).
     pub retry_after: Option<u32>,
+    /// Other headers (`Allow`, `Connection: close`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -43,6 +45,7 @@ impl Reply {
             preference_applied: None,
             error: false,
             retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -54,6 +57,7 @@ impl Reply {
             preference_applied: None,
             error: false,
             retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -65,6 +69,7 @@ impl Reply {
             body: response.body.map(|b| b.into_string()),
             preference_applied: response.preference_applied,
             retry_after: None,
+            headers: Vec::new(),
         }
     }
 
@@ -76,7 +81,14 @@ impl Reply {
             preference_applied: None,
             error: true,
             retry_after: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with one more header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
     }
 
     /// A Graph error from its code and message.
@@ -96,26 +108,83 @@ pub fn not_found_path() -> Reply {
     )
 }
 
-/// Adds `innerError` (`request-id`, `date`, `client-request-id`) to an error body.
+/// Adds `innerError` (`date`, `request-id`, `client-request-id`) to an error body, in Graph's
+/// order: `code`, `message`, `innerError`, then any other member (`details`) as it was.
 pub fn with_inner_error(
     body: &str,
     request_id: &str,
     date: &str,
     client_request_id: Option<&str>,
 ) -> String {
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(body) else {
+    let Ok(outer) = serde_json::from_str::<Members>(body) else {
         return body.to_owned();
     };
-    if let Some(error) = value.get_mut("error").and_then(|e| e.as_object_mut()) {
-        let mut inner = serde_json::Map::new();
-        inner.insert("date".into(), date.into());
-        inner.insert("request-id".into(), request_id.into());
-        if let Some(c) = client_request_id {
-            inner.insert("client-request-id".into(), c.into());
-        }
-        error.insert("innerError".into(), serde_json::Value::Object(inner));
+    let [(name, error)] = outer.0.as_slice() else {
+        return body.to_owned();
+    };
+    let Ok(members) = serde_json::from_str::<Members>(error.get()) else {
+        return body.to_owned();
+    };
+    if name != "error" {
+        return body.to_owned();
     }
-    value.to_string()
+    let mut inner = serde_json::Map::new();
+    inner.insert("date".into(), date.into());
+    inner.insert("request-id".into(), request_id.into());
+    if let Some(c) = client_request_id {
+        inner.insert("client-request-id".into(), c.into());
+    }
+    let inner = serde_json::Value::Object(inner).to_string();
+    let rank = |n: &str| match n {
+        "code" => 0,
+        "message" => 1,
+        _ => 3,
+    };
+    let mut ordered: Vec<(&str, &str)> = members
+        .0
+        .iter()
+        .filter(|(n, _)| n != "innerError")
+        .map(|(n, v)| (n.as_str(), v.get()))
+        .collect();
+    ordered.push(("innerError", inner.as_str()));
+    ordered.sort_by_key(|(n, _)| if *n == "innerError" { 2 } else { rank(n) });
+    let mut out = String::from("{\"error\":{");
+    for (i, (n, v)) in ordered.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::from(*n).to_string());
+        out.push(':');
+        out.push_str(v);
+    }
+    out.push_str("}}");
+    out
+}
+
+/// A JSON object's members in the order written, their values as written.
+struct Members(Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut out = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    out.push(pair);
+                }
+                Ok(Members(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// A page of a collection: which items, and the links written around them.
@@ -140,7 +209,8 @@ pub fn page_body(page: &Page, items: &str, more: bool) -> String {
     out.push_str(",\"value\":[");
     out.push_str(items);
     out.push(']');
-    if more {
+    // `$top=0` asks for no items: a next link would give the same empty page again.
+    if more && page.top > 0 {
         out.push_str(",\"@odata.nextLink\":");
         out.push_str(&serde_json::Value::from(page.next_link.as_str()).to_string());
     }
@@ -174,5 +244,17 @@ mod tests {
         assert_eq!(v["error"]["innerError"]["request-id"], "r1");
         assert_eq!(v["error"]["innerError"]["client-request-id"], "c1");
         assert_eq!(v["error"]["innerError"]["date"], "2026-11-30T00:00:00Z");
+        // Graph's member order, `details` kept after `innerError`.
+        let body = with_inner_error(
+            r#"{"error":{"code":"X","message":"m","details":[{"code":"Y"}]}}"#,
+            "r1",
+            "d",
+            None,
+        );
+        assert_eq!(
+            body,
+            r#"{"error":{"code":"X","message":"m","innerError":{"date":"d","request-id":"r1"},"details":[{"code":"Y"}]}}"#
+        );
+        assert_eq!(with_inner_error("not json", "r", "d", None), "not json");
     }
 }

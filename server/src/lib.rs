@@ -6,9 +6,11 @@
 //! that a client built on Microsoft's Graph SDKs can be tested offline. The README's "Local
 //! server" section shows it in use.
 //!
-//! - [`journal`]: the store on disk, an append-only journal of each change's inputs.
-//! - [`store`]: the sessions in memory and every operation on them.
-//! - [`http`]: paths, headers, authentication, the body limit.
+//! - [`journal`]: the store on disk, an append-only journal of each change's inputs, and the
+//!   file-system interface it is written through.
+//! - [`store`]: the sessions in memory and every operation on them; opening (recovery).
+//! - [`seeds`]: the seed stream every id comes from.
+//! - [`http`]: paths, headers, authentication, the body limit, query options, connections.
 //! - [`graph`]: Graph's answer and error shapes.
 //! - [`faults`]: injected faults for clients' retry logic.
 
@@ -19,4 +21,5 @@ pub mod faults;
 pub mod graph;
 pub mod http;
 pub mod journal;
+pub mod seeds;
 pub mod store;

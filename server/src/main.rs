@@ -3,40 +3,92 @@
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use restore_delta::SeededIds;
 use restore_delta::lifecycle::{Schedule, Transitions};
 use restore_delta_server::faults::{FAULT_STATUSES, Faults};
-use restore_delta_server::http::App;
-use restore_delta_server::store::Store;
+use restore_delta_server::http::{App, Limits};
+use restore_delta_server::journal::fs::OsFs;
+use restore_delta_server::store::{Config, Store, recovery};
 
 /// A local Microsoft 365 Backup Storage restore-session server with restore-delta's semantics.
 ///
 /// Serves /v1.0/solutions/backupRestore/… and /beta/solutions/backupRestore/… for OneDrive,
 /// SharePoint and Exchange restore sessions, and its own endpoints under /_restore-delta/
 /// (health, reset, a session's whole state, manual lifecycle steps).
+///
+/// Exit status: 0 after a stop by SIGTERM or Ctrl-C (requests in flight are finished and the
+/// journal synced first); 2 when it cannot start (bad flags, a journal it refuses: damaged,
+/// held by another server, not replaying); 3 when the journal failed while serving (a write
+/// or sync error such as EIO or ENOSPC: nothing after it was acknowledged; a restart
+/// recovers).
 #[derive(Parser, Debug)]
-#[command(version)]
+#[command(
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reads a journal as a start would and says what a start would do (cut a torn tail,
+    /// refuse damage, compact, rewrite a format-1 journal), changing nothing. Exit 0 when a
+    /// start would open it, 1 when a start would refuse, 2 when it cannot be read.
+    Verify(VerifyArgs),
+}
+
+#[derive(ClapArgs, Debug)]
+struct VerifyArgs {
+    /// The journal.
+    #[arg(long, value_name = "FILE")]
+    db: PathBuf,
+    /// The body limit a start would use for records that did not record theirs (format 1).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// The compaction threshold a start would use.
+    #[arg(long, default_value_t = 10_000)]
+    compact_after: usize,
+}
+
+#[derive(ClapArgs, Debug)]
 struct Args {
     /// The store: one journal file, created if missing. Every acknowledged change is in it.
+    /// `FILE.lock` beside it keeps a second server off it.
     #[arg(long, value_name = "FILE", required_unless_present = "in_memory")]
     db: Option<PathBuf>,
     /// Keep nothing on disk (everything is gone when the server stops).
     #[arg(long, conflicts_with = "db")]
     in_memory: bool,
-    /// The address to listen on. Anything but loopback needs --token.
+    /// When the journal holds damage with whole records after it, move the damaged bytes and
+    /// everything after them aside to FILE.damaged-N (nothing is deleted) and start from the
+    /// records before, instead of refusing to start.
+    #[arg(long, requires = "db")]
+    repair: bool,
+    /// The address to listen on. Anything but loopback needs a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Require `Authorization: Bearer TOKEN` on every request but the health check.
-    #[arg(long, value_name = "TOKEN")]
+    /// Require `Authorization: Bearer TOKEN` on every request but the health check. Prefer
+    /// --token-file or the RESTORE_DELTA_TOKEN environment variable: a command line is
+    /// readable by every local user.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
     token: Option<String>,
+    /// Read the token from FILE (its first line).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// Seed of the generated ids (sessions, artifacts, request ids) and of injected faults:
-    /// the same requests in the same order get the same ids. Default: from the clock.
+    /// the same requests in the same order get the same ids. The stream continues across
+    /// restarts on the same journal. Default: from the clock.
     #[arg(long)]
     seed: Option<u64>,
     /// How activated sessions move on: at once, on the clock, or by
@@ -64,7 +116,7 @@ struct Args {
     /// Latency added to every Graph request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// The largest request body, in bytes (larger: 413, rule E1).
+    /// The largest request body, in bytes (larger: 413, rule E1), for creates and PATCHes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
     /// Compact the journal at start when it holds more than this many records beyond one per
@@ -74,6 +126,16 @@ struct Args {
     /// Seconds a client may take to send a request's headers, and then its body.
     #[arg(long, default_value_t = 30)]
     client_timeout_secs: u64,
+    /// Seconds one write of an answer may wait for a client that does not read; then the
+    /// connection is closed.
+    #[arg(long, default_value_t = 30)]
+    write_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Appends that may wait for the journal's writer at once; more wait to queue.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    journal_queue: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -84,9 +146,12 @@ enum Mode {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse();
+    if let Some(Command::Verify(args)) = cli.command {
+        return verify(&args);
+    }
+    match run(cli.serve) {
+        Ok(code) => code,
         Err(message) => {
             eprintln!("restore-delta-server: {message}");
             ExitCode::from(2)
@@ -94,10 +159,43 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
-    if args.token.is_none() && !args.listen.ip().is_loopback() {
+fn verify(args: &VerifyArgs) -> ExitCode {
+    match recovery::verify(&OsFs, &args.db, args.max_body_bytes, args.compact_after) {
+        Ok(report) => {
+            for line in &report.lines {
+                println!("{line}");
+            }
+            ExitCode::from(u8::from(report.refuses))
+        }
+        Err(e) => {
+            eprintln!("restore-delta-server: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The token: `--token-file`, else `--token`, else `RESTORE_DELTA_TOKEN`.
+fn token(args: &Args) -> Result<Option<String>, String> {
+    let token = if let Some(file) = &args.token_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--token-file {}: {e}", file.display()))?;
+        Some(text.lines().next().unwrap_or_default().trim().to_owned())
+    } else if let Some(t) = &args.token {
+        Some(t.clone())
+    } else {
+        std::env::var("RESTORE_DELTA_TOKEN").ok()
+    };
+    match token {
+        Some(t) if t.is_empty() => Err("the token is empty".to_owned()),
+        other => Ok(other),
+    }
+}
+
+fn run(args: Args) -> Result<ExitCode, String> {
+    let token = token(&args)?;
+    if token.is_none() && !args.listen.ip().is_loopback() {
         return Err(format!(
-            "refusing to listen on {} without --token: anyone who can reach it could read and change sessions",
+            "refusing to listen on {} without a token (--token-file, RESTORE_DELTA_TOKEN or --token): anyone who can reach it could read and change sessions",
             args.listen
         ));
     }
@@ -131,28 +229,35 @@ fn run(args: Args) -> Result<(), String> {
         .with_failed_per_mille(args.failed_per_mille)
         .with_seed(seed);
     let started = std::time::Instant::now();
-    let (store, recovered) = Store::open(
-        args.db.as_deref(),
-        seed,
-        schedule,
-        args.max_body_bytes,
-        args.compact_after,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut config = Config::new(args.db.as_deref(), seed);
+    config.fs = Arc::new(OsFs);
+    config.schedule = schedule;
+    config.max_body_bytes = args.max_body_bytes;
+    config.compact_after = args.compact_after;
+    config.repair = args.repair;
+    config.queue = usize::try_from(args.journal_queue).unwrap_or(usize::MAX);
+    let (store, recovered) = Store::open(config).map_err(|e| e.to_string())?;
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let run_seed = store.run_seed();
     let app = Arc::new(App {
         store,
-        token: args.token.clone(),
+        token,
         faults: Faults::new(
             args.faults,
             args.fault_statuses.clone(),
             Duration::from_millis(args.latency_ms),
             args.retry_after,
-            seed,
+            run_seed,
         ),
-        request_ids: std::sync::Mutex::new(SeededIds::new(seed ^ 0x5EED_0F1D_5EED)),
+        request_ids: std::sync::Mutex::new(SeededIds::new(run_seed)),
         body_timeout: Duration::from_secs(args.client_timeout_secs),
     });
+    let limits = Limits {
+        client_timeout: Duration::from_secs(args.client_timeout_secs),
+        write_timeout: Duration::from_secs(args.write_timeout_secs),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        grace: Duration::from_secs(args.client_timeout_secs.max(1)),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -164,29 +269,57 @@ fn run(args: Args) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let store_text = match &args.db {
             Some(db) => format!(
-                "db {}: {} records replayed in {replay_ms:.0} ms, {} sessions{}{}",
+                "db {}: {} in {replay_ms:.0} ms",
                 db.display(),
-                recovered.records,
-                recovered.sessions,
-                if recovered.cut > 0 {
-                    format!(", a torn tail of {} bytes cut", recovered.cut)
-                } else {
-                    String::new()
-                },
-                match recovered.compacted {
-                    Some(n) => format!(", compacted to {n} snapshots"),
-                    None => String::new(),
-                }
+                recovered.describe()
             ),
             None => "in memory".to_owned(),
         };
         println!("restore-delta-server listening on http://{local} ({store_text}, seed {seed})");
-        restore_delta_server::http::serve(
-            listener,
-            app,
-            Duration::from_secs(args.client_timeout_secs),
-        )
-        .await;
-        Ok(())
+        let mut failure = app.store.failure();
+        let stop = async move {
+            tokio::select! {
+                () = signal() => {}
+                _ = failure.wait_for(Option::is_some) => {}
+            }
+        };
+        restore_delta_server::http::serve(listener, app.clone(), limits, stop).await;
+        let closing = app.clone();
+        let _ = tokio::task::spawn_blocking(move || closing.store.close()).await;
+        if app.store.has_failed() {
+            eprintln!(
+                "restore-delta-server: stopped after a journal failure; a restart recovers what was acknowledged"
+            );
+            return Ok(ExitCode::from(3));
+        }
+        if let Some(db) = &args.db {
+            eprintln!("restore-delta-server: stopped; journal {} synced", show(db));
+        }
+        Ok(ExitCode::SUCCESS)
     })
+}
+
+fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// SIGTERM or Ctrl-C (SIGINT).
+async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return ctrl_c.await,
+            };
+        tokio::select! {
+            () = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
 }

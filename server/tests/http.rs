@@ -379,7 +379,7 @@ fn no_token_no_listening_beyond_loopback() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("without --token"), "{err}");
+    assert!(err.contains("without a token"), "{err}");
 }
 
 #[test]

@@ -202,13 +202,22 @@ pub struct Replay {
 /// Replays the journal at `db` (creates, PATCHes and deletes) with `restore_delta` directly.
 pub fn reference_replay(db: &Path) -> Replay {
     use restore_delta::{Context, Options, SeededIds, SessionKind, Timestamp, apply};
-    use restore_delta_server::journal::{self, Record};
-    let (_, opened) = journal::open(db).expect("the journal reads");
+    use restore_delta_server::journal::{self, Op, fs::OsFs};
+    let (entries, _) = journal::read(&OsFs, db).expect("the journal reads");
     let mut sessions = std::collections::BTreeMap::new();
     let mut patches = Vec::new();
-    for entry in opened.entries {
-        match entry.record {
-            Record::Create { set, now, seed, id } => {
+    for entry in entries {
+        match entry.record.op {
+            Op::Create {
+                set,
+                now,
+                seed,
+                id,
+                prefer,
+                roots,
+                max_bytes,
+                ..
+            } => {
                 let kind = match set.as_str() {
                     "oneDriveForBusinessRestoreSessions" => SessionKind::OneDriveForBusiness,
                     "sharePointRestoreSessions" => SessionKind::SharePoint,
@@ -216,25 +225,31 @@ pub fn reference_replay(db: &Path) -> Replay {
                 };
                 let now = Timestamp::parse_rfc3339(&now).unwrap();
                 let mut ctx = Context::new(now, SeededIds::new(seed));
-                let session = restore_delta::lifecycle::create(
-                    kind,
-                    &entry.body,
-                    &Options::default(),
-                    &mut ctx,
-                )
-                .expect("a recorded creation replays");
+                let options = restore_delta_server::store::patch_options(
+                    &prefer,
+                    &roots,
+                    max_bytes.unwrap_or(1 << 20) as usize,
+                );
+                let session =
+                    restore_delta::lifecycle::create(kind, &entry.body, &options, &mut ctx)
+                        .expect("a recorded creation replays");
                 assert_eq!(session.id(), id);
                 sessions.insert(id, session);
             }
-            Record::Patch {
+            Op::Patch {
                 id,
                 prefer,
                 roots,
                 now,
                 seed,
+                max_bytes,
                 ..
             } => {
-                let options = restore_delta_server::store::patch_options(&prefer, &roots, 1 << 20);
+                let options = restore_delta_server::store::patch_options(
+                    &prefer,
+                    &roots,
+                    max_bytes.unwrap_or(1 << 20) as usize,
+                );
                 let now = Timestamp::parse_rfc3339(&now).unwrap();
                 let mut ctx = Context::new(now, SeededIds::new(seed));
                 let session = sessions.remove(&id).expect("a PATCH of a known session");
@@ -247,12 +262,14 @@ pub fn reference_replay(db: &Path) -> Replay {
                 ));
                 sessions.insert(id, applied.state);
             }
-            Record::Delete { id } => {
+            Op::Delete { id } => {
                 sessions.remove(&id);
             }
+            Op::Start { .. } => {}
             other => panic!("not replayed here: {other:?}"),
         }
     }
+    let _ = Options::default();
     Replay {
         patches,
         sessions: sessions
@@ -296,4 +313,123 @@ pub fn advance(server: &Server, id: &str) -> Answer {
 /// A session's whole state, from the server's own endpoint.
 pub fn state(server: &Server, id: &str) -> Answer {
     server.call("GET", &format!("/_restore-delta/sessions/{id}"), None)
+}
+
+/// What a client that owns one session was told: the artifacts acknowledged answers say it
+/// holds, and the last request, if it got no answer. The oracle of the crash tests: it reads
+/// nothing the server wrote but its answers and the state it serves after a restart.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Artifact id → restore point id, as acknowledged answers left them.
+    pub acked: std::collections::BTreeMap<String, String>,
+    /// The last request, not acknowledged: the restore points it adds and the artifacts it
+    /// removes.
+    pub doubt: Option<(Vec<String>, Vec<String>)>,
+    /// Requests sent.
+    pub sent: u64,
+    /// Requests acknowledged.
+    pub acknowledged: u64,
+}
+
+impl Model {
+    /// The next PATCH body: two additions with restore points `{tag}-{n}-{k}` (no one else's),
+    /// and the removal of up to two artifacts it holds (two once it holds 24, so that it stays
+    /// small). The request is in doubt until [`Model::answered`].
+    pub fn next_body(&mut self, tag: &str, dice: &mut Dice) -> String {
+        self.sent += 1;
+        let rps: Vec<String> = (0..2).map(|k| format!("{tag}-{}-{k}", self.sent)).collect();
+        let mut keys: Vec<&String> = self.acked.keys().collect();
+        let count = match keys.len() {
+            0 => 0,
+            n if n >= 24 => 2,
+            _ => dice.below(2) as usize,
+        };
+        let remove: Vec<String> = (0..count)
+            .map(|_| {
+                let k = dice.below(keys.len() as u64) as usize;
+                keys.swap_remove(k).clone()
+            })
+            .collect();
+        let mut items: Vec<String> = rps
+            .iter()
+            .map(|rp| format!(r#"{{"restorePoint":{{"id":"{rp}"}},"destinationType":"new"}}"#))
+            .collect();
+        for r in &remove {
+            items.push(format!(
+                r#"{{"@removed":{{"reason":"changed"}},"id":"{r}"}}"#
+            ));
+        }
+        self.doubt = Some((rps, remove));
+        format!(r#"{{"driveRestoreArtifacts@delta":[{}]}}"#, items.join(","))
+    }
+
+    /// The request in doubt was answered 200 with `answer`.
+    pub fn answered(&mut self, answer: &str) {
+        let (rps, _) = self.doubt.take().expect("a request was sent");
+        self.acknowledged += 1;
+        let answer: serde_json::Value = serde_json::from_str(answer).expect("a JSON answer");
+        let entries = answer["driveRestoreArtifacts@delta"]
+            .as_array()
+            .expect("one entry per item");
+        for (entry, rp) in entries
+            .iter()
+            .zip(rps.iter().map(Some).chain(std::iter::repeat(None)))
+        {
+            let id = entry["id"].as_str().expect("an id").to_owned();
+            match rp {
+                Some(rp) => {
+                    assert!(entry.get("@removed").is_none(), "{entry}");
+                    self.acked.insert(id, rp.clone());
+                }
+                None => {
+                    assert!(entry.get("@removed").is_some(), "{entry}");
+                    self.acked.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Checks what a restarted server holds (artifact id → restore point id): every
+    /// acknowledged change, and the request in doubt absent or whole. Takes it as the truth
+    /// from here on.
+    pub fn settle(
+        &mut self,
+        found: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let doubt = self.doubt.take();
+        if *found == self.acked {
+            return Ok(());
+        }
+        let Some((added, removed)) = doubt else {
+            return Err(format!("acknowledged {:?}, found {found:?}", self.acked));
+        };
+        let mut expected: std::collections::BTreeMap<&str, &str> = self
+            .acked
+            .iter()
+            .filter(|(id, _)| !removed.contains(id))
+            .map(|(id, rp)| (id.as_str(), rp.as_str()))
+            .collect();
+        let mut fresh: Vec<&str> = Vec::new();
+        for (id, rp) in found.iter().filter(|(id, _)| !self.acked.contains_key(*id)) {
+            expected.insert(id, rp);
+            fresh.push(rp);
+        }
+        fresh.sort_unstable();
+        let mut wanted: Vec<&str> = added.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        let seen: std::collections::BTreeMap<&str, &str> = found
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        if fresh == wanted && expected == seen {
+            self.acked = found.clone();
+            Ok(())
+        } else {
+            Err(format!(
+                "the request in doubt (adding {added:?}, removing {removed:?}) is neither \
+                 absent nor whole: acknowledged {:?}, found {found:?}",
+                self.acked
+            ))
+        }
+    }
 }

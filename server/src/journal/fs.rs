@@ -1,0 +1,165 @@
+//! The small file-system interface the store writes through.
+//!
+//! Everything the journal does to the disk goes through [`Fs`]: open, read, write, `fdatasync`,
+//! truncate, create, rename, directory sync and the advisory lock. [`OsFs`] is the real one.
+//! Tests put an in-process file system behind the same interface that keeps only what was
+//! synced when a power cut is simulated, and that fails a chosen write or sync (`EIO`,
+//! `ENOSPC`), so that what a missing sync would lose can be seen (a SIGKILL keeps the page
+//! cache and cannot show it).
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// An open file of an [`Fs`].
+pub trait FsFile: Read + Write + Seek + Send {
+    /// Makes the file's data (and its size) durable: `fdatasync`.
+    fn sync_data(&mut self) -> io::Result<()>;
+    /// Sets the file's size (truncates or extends with zeros).
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// The file's size.
+    fn size(&self) -> io::Result<u64>;
+}
+
+/// The advisory lock on a journal, held until dropped (or until the process ends: the kernel
+/// releases it, so a killed server never blocks its own restart).
+pub type LockGuard = Box<dyn Send + Sync>;
+
+/// Why a lock could not be taken.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another process holds it; its pid, as written in the lock file, if readable.
+    Held {
+        /// The holder's process id.
+        pid: Option<u32>,
+    },
+    /// The lock file could not be opened or locked.
+    Io(io::Error),
+}
+
+/// The file-system operations the store needs.
+pub trait Fs: Send + Sync + fmt::Debug {
+    /// Opens `path` for reading and writing, creating it empty if it does not exist. Returns
+    /// the file and whether it was created.
+    fn open_rw(&self, path: &Path) -> io::Result<(Box<dyn FsFile>, bool)>;
+    /// Opens an existing `path` read-only.
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Creates `path`, or truncates it to nothing if it exists, for writing.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>>;
+    /// Whether `path` names a file.
+    fn exists(&self, path: &Path) -> bool;
+    /// Renames `from` to `to`, replacing `to` (atomic on one file system).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes the directory holding `path` durable (names created or renamed in it).
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Takes the exclusive advisory lock of `path` (a file of its own, `lock_path`), writing
+    /// this process's id into it.
+    fn lock(&self, lock_path: &Path) -> Result<LockGuard, LockError>;
+    /// Reads the pid a lock file holds, if any (for a report; takes no lock).
+    fn lock_holder(&self, lock_path: &Path) -> Option<u32>;
+}
+
+/// The real file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsFs;
+
+impl FsFile for File {
+    fn sync_data(&mut self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.metadata()?.len())
+    }
+}
+
+impl Fs for OsFs {
+    fn open_rw(&self, path: &Path) -> io::Result<(Box<dyn FsFile>, bool)> {
+        let created = !path.exists();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        Ok((Box::new(file), created))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        Ok(Box::new(File::open(path)?))
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn FsFile>> {
+        Ok(Box::new(File::create(path)?))
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        File::open(parent_dir(path))?.sync_all()
+    }
+
+    fn lock(&self, lock_path: &Path) -> Result<LockGuard, LockError> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(lock_path)
+            .map_err(LockError::Io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LockError::Held {
+                    pid: self.lock_holder(lock_path),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(LockError::Io(e)),
+        }
+        // Ours now: say who holds it. (Not synced: the pid matters only while we live.)
+        file.set_len(0).map_err(LockError::Io)?;
+        file.write_all(format!("{}\n", std::process::id()).as_bytes())
+            .map_err(LockError::Io)?;
+        Ok(Box::new(file))
+    }
+
+    fn lock_holder(&self, lock_path: &Path) -> Option<u32> {
+        std::fs::read_to_string(lock_path).ok()?.trim().parse().ok()
+    }
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`j.db` → `j.db.lock`).
+pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The first of `FILE.{what}-1`, `FILE.{what}-2`, … that does not exist: where bytes moved
+/// aside go, so that nothing moved aside overwrites what an earlier repair kept.
+pub fn aside_path(fs: &dyn Fs, path: &Path, what: &str) -> PathBuf {
+    (1u32..)
+        .map(|n| with_suffix(path, &format!(".{what}-{n}")))
+        .find(|p| !fs.exists(p))
+        .unwrap_or_else(|| with_suffix(path, &format!(".{what}")))
+}
