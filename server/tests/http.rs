@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{ROOT, Server, create, drive_additions, temp_dir};
+use common::{ROOT, Server, create, drive_additions, raw, read_status, temp_dir};
 use serde_json::Value;
 
 const SETS: [(&str, &str, &str); 3] = [
@@ -501,13 +501,6 @@ fn faults_are_graph_shaped_with_retry_after_and_deterministic() {
     );
 }
 
-/// Raw HTTP/1.1 over TCP, to see exactly when the server answers.
-fn raw(server: &Server) -> TcpStream {
-    let s = TcpStream::connect(server.authority()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s
-}
-
 /// A PATCH of a drive session's head, with `headers` (CRLF-separated) and no body yet.
 fn raw_patch(server: &Server, id: &str, headers: &str) -> TcpStream {
     let mut s = raw(server);
@@ -518,23 +511,6 @@ fn raw_patch(server: &Server, id: &str, headers: &str) -> TcpStream {
     )
     .unwrap();
     s
-}
-
-fn read_status(s: &mut TcpStream) -> (u16, String) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = s.read(&mut chunk).unwrap();
-        assert!(
-            n > 0,
-            "closed before an answer: {:?}",
-            String::from_utf8_lossy(&buf)
-        );
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text[9..12].parse().unwrap();
-    (status, text)
 }
 
 #[test]

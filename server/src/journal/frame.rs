@@ -509,3 +509,171 @@ pub fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::fs::Fs;
+    use crate::journal::sim::SimFs;
+    use std::io::Write;
+    use std::path::Path;
+
+    fn reader_of(bytes: &[u8]) -> Reader {
+        let fs = SimFs::new();
+        fs.put(Path::new("/j"), bytes);
+        let file = fs.open_read(Path::new("/j")).unwrap();
+        let len = file.size().unwrap();
+        match Reader::start(file, len).unwrap() {
+            Opening::Journal(r) => r,
+            Opening::Foreign => panic!("not a journal"),
+        }
+    }
+
+    fn frames(reader: &mut Reader) -> (Vec<Vec<u8>>, Ending) {
+        let mut out = Vec::new();
+        loop {
+            match reader.next_frame().unwrap() {
+                Next::Frame { payload, .. } => out.push(payload),
+                Next::End(e) => return (out, e),
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_past_four_gib_are_headers_like_any_other() {
+        // What 0.1 cast `as u32` (and bounded at 256 MiB) is a length like any other here.
+        for length in [1u64, 255, 1 << 32, (1 << 32) + 7, 5 * (1 << 30), u64::MAX] {
+            let h = header(length, 0xDEAD_BEEF);
+            assert_eq!(parse_header(&h), Ok((length, 0xDEAD_BEEF)));
+        }
+        // The checksum covers the length: a damaged length is no header.
+        let mut h = header(1 << 32, 1);
+        h[8] ^= 1;
+        assert_eq!(parse_header(&h), Err("the frame header's checksum fails"));
+        let zero = header(0, 0);
+        assert_eq!(parse_header(&zero), Err("a frame of length 0"));
+        let mut no_mark = header(3, 0);
+        no_mark[0] = b'{';
+        assert_eq!(parse_header(&no_mark), Err("no frame marker"));
+    }
+
+    #[test]
+    fn a_marker_never_occurs_in_json_text() {
+        // The marker's first byte is never valid UTF-8, and every payload is JSON text.
+        assert!((0xF8..=0xFF).contains(&MARK[0]));
+        assert!(serde_json::from_slice::<serde_json::Value>(b"\"\xFFRDR\"").is_err());
+    }
+
+    #[test]
+    fn a_large_record_reads_back_whole() {
+        let payload = vec![b'x'; 5 << 20];
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&encode(b"a"));
+        bytes.extend_from_slice(&encode(&payload));
+        bytes.extend_from_slice(&encode(b"b"));
+        let (read, end) = frames(&mut reader_of(&bytes));
+        assert_eq!(read, vec![b"a".to_vec(), payload, b"b".to_vec()]);
+        assert_eq!(end, Ending::Clean);
+    }
+
+    #[test]
+    fn damage_is_told_from_a_torn_tail_and_the_records_after_it_are_counted() {
+        let mut bytes = MAGIC.to_vec();
+        let mut starts = Vec::new();
+        for n in 0..6u8 {
+            starts.push(bytes.len() as u64);
+            bytes.extend_from_slice(&encode(&[b'0' + n; 30]));
+        }
+        // A flipped payload byte in record 2, four records after it.
+        let mut damaged = bytes.clone();
+        damaged[starts[2] as usize + 25] ^= 4;
+        let (read, end) = frames(&mut reader_of(&damaged));
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            end,
+            Ending::Damaged {
+                at: starts[2],
+                index: 2,
+                reason: "the payload's checksum fails".into(),
+                next: Some(starts[3]),
+                after: Some(3),
+            }
+        );
+        // A flipped length: the records after it are still found.
+        let mut damaged = bytes.clone();
+        damaged[starts[4] as usize + 6] ^= 0x40;
+        let (read, end) = frames(&mut reader_of(&damaged));
+        assert_eq!(read.len(), 4);
+        assert!(
+            matches!(end, Ending::Damaged { index: 4, next: Some(n), after: Some(1), .. } if n == starts[5]),
+            "{end:?}"
+        );
+        // The last record damaged, nothing after: a torn tail.
+        let mut torn = bytes.clone();
+        let last = torn.len() - 1;
+        torn[last] ^= 1;
+        let (read, end) = frames(&mut reader_of(&torn));
+        assert_eq!(read.len(), 5);
+        assert_eq!(
+            end,
+            Ending::Torn {
+                at: starts[5],
+                bytes: bytes.len() as u64 - starts[5],
+                zeros: false
+            }
+        );
+        // Zeros, and half a frame.
+        for (tail, zeros) in [
+            (vec![0u8; 8], true),
+            (encode(b"half")[..10].to_vec(), false),
+        ] {
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(&tail);
+            let (read, end) = frames(&mut reader_of(&longer));
+            assert_eq!(read.len(), 6);
+            assert_eq!(
+                end,
+                Ending::Torn {
+                    at: bytes.len() as u64,
+                    bytes: tail.len() as u64,
+                    zeros
+                }
+            );
+        }
+        // Damage in the middle of zeros is still a tail: nothing whole after it.
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(&[0, 0, 0xFF, b'R', b'D', b'R', 0, 0]);
+        let (_, end) = frames(&mut reader_of(&longer));
+        assert!(matches!(end, Ending::Torn { zeros: false, .. }), "{end:?}");
+    }
+
+    #[test]
+    fn format_1_is_read_with_its_own_frames() {
+        let mut bytes = MAGIC_V1.to_vec();
+        for payload in [&b"one"[..], b"two"] {
+            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            bytes.extend_from_slice(payload);
+        }
+        let mut reader = reader_of(&bytes);
+        assert_eq!(reader.format(), Format::V1);
+        let (read, end) = frames(&mut reader);
+        assert_eq!(read, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(end, Ending::Clean);
+        // A torn last frame is a tail there too.
+        let mut cut = bytes.clone();
+        cut.truncate(cut.len() - 1);
+        let (read, end) = frames(&mut reader_of(&cut));
+        assert_eq!(read.len(), 1);
+        assert!(matches!(end, Ending::Torn { .. }), "{end:?}");
+    }
+
+    #[test]
+    fn another_file_is_foreign() {
+        let fs = SimFs::new();
+        let (mut f, _) = fs.open_rw(Path::new("/x")).unwrap();
+        f.write_all(b"SQLite format 3\0").unwrap();
+        let len = f.size().unwrap();
+        assert!(matches!(Reader::start(f, len).unwrap(), Opening::Foreign));
+    }
+}

@@ -99,6 +99,14 @@ impl Writer {
         rx.await.map_err(|_| JournalError::Stopped)?
     }
 
+    /// Appends waiting in the queue now (never more than the queue's size).
+    pub fn queued(&self) -> usize {
+        match self.sender() {
+            Some(Some(jobs)) => jobs.max_capacity() - jobs.capacity(),
+            _ => 0,
+        }
+    }
+
     /// Stops taking appends, lets the thread finish what is queued (written and synced), and
     /// waits for it. Appends after this fail with [`JournalError::Stopped`].
     pub fn close(&self) {
@@ -174,5 +182,96 @@ fn write_loop(mut file: Box<dyn FsFile>, path: &Path, mut jobs: mpsc::Receiver<J
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{self, Read, SeekFrom};
+    use std::sync::{Arc, Condvar};
+
+    /// A file whose `sync_data` waits until the test opens the gate.
+    struct Gated {
+        gate: Arc<(Mutex<bool>, Condvar)>,
+        written: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Read for Gated {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+    }
+    impl Write for Gated {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Seek for Gated {
+        fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+            Ok(0)
+        }
+    }
+    impl FsFile for Gated {
+        fn sync_data(&mut self) -> io::Result<()> {
+            let (open, turn) = &*self.gate;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = turn.wait(open).unwrap();
+            }
+            Ok(())
+        }
+        fn set_len(&mut self, _: u64) -> io::Result<()> {
+            Ok(())
+        }
+        fn size(&self) -> io::Result<u64> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn appends_wait_for_room_in_a_bounded_queue() {
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let file = Gated {
+            gate: gate.clone(),
+            written: written.clone(),
+        };
+        let writer = Arc::new(Writer::start(Box::new(file), "/gated".into(), 4).unwrap());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..50u8)
+                .map(|n| {
+                    let writer = writer.clone();
+                    tokio::spawn(async move { writer.append(vec![n]).await })
+                })
+                .collect();
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            // The writer holds one batch (stuck in its sync); at most 4 more wait in the queue;
+            // the other callers wait to queue theirs, holding nothing in it.
+            assert_eq!(writer.queued(), 4);
+            assert!(tasks.iter().all(|t| !t.is_finished()));
+            let (open, turn) = &*gate;
+            *open.lock().unwrap() = true;
+            turn.notify_all();
+            for t in tasks {
+                t.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(written.lock().unwrap().len(), 50);
+        assert_eq!(writer.queued(), 0);
+        writer.close();
+        assert!(matches!(
+            runtime.block_on(writer.append(vec![1])),
+            Err(JournalError::Stopped)
+        ));
     }
 }

@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -19,9 +20,14 @@ pub struct Server {
 impl Server {
     /// Starts the binary with `args` plus `--listen 127.0.0.1:0`, and waits for its banner.
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
+        let mut command = Command::new(BIN);
+        command.args(args).args(["--listen", "127.0.0.1:0"]);
+        Server::spawn(command)
+    }
+
+    /// Starts a command of the binary (its own `--listen`), and waits for its banner.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -60,6 +66,21 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, and the exit status once it is gone (a graceful stop).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        self.child.wait().expect("the server exits")
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -84,6 +105,34 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Runs the binary with `args` (plus `--listen 127.0.0.1:0` unless it is a subcommand) to its
+/// end: for starts that must fail, and `verify`.
+pub fn run(args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    if args.first() != Some(&"verify") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    // A start that does not fail prints its banner and serves: not what this is for.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(_status) = child.try_wait().expect("wait") {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("still running: {}", String::from_utf8_lossy(&out.stdout));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -432,4 +481,29 @@ impl Model {
             ))
         }
     }
+}
+
+/// Raw HTTP/1.1 over TCP, to see exactly when the server answers.
+pub fn raw(server: &Server) -> TcpStream {
+    let s = TcpStream::connect(server.authority()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+/// Reads an answer's head (status line and headers); its status and text.
+pub fn read_status(s: &mut TcpStream) -> (u16, String) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "closed before an answer: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text[9..12].parse().unwrap();
+    (status, text)
 }
