@@ -287,6 +287,16 @@ fn one_server_per_journal_and_a_killed_one_does_not_block_its_restart() {
         err.contains(&format!("in use by process {}", first.pid())),
         "{err}"
     );
+    // verify reads beside it, takes no lock and writes nothing, and names the holder.
+    let lock = std::fs::read(dir.join("j.db.lock")).unwrap();
+    let verified = run(&["verify", "--db", db_arg]);
+    assert_eq!(verified.status.code(), Some(0));
+    assert!(
+        text(&verified.stdout).contains(&format!("lock: held by process {}", first.pid())),
+        "{}",
+        text(&verified.stdout)
+    );
+    assert_eq!(std::fs::read(dir.join("j.db.lock")).unwrap(), lock);
     first.kill();
     let third = Server::with_db(&db, &[]);
     assert!(third.banner.contains("listening"), "{}", third.banner);

@@ -57,8 +57,9 @@ pub trait Fs: Send + Sync + fmt::Debug {
     /// Takes the exclusive advisory lock of `path` (a file of its own, `lock_path`), writing
     /// this process's id into it.
     fn lock(&self, lock_path: &Path) -> Result<LockGuard, LockError>;
-    /// Reads the pid a lock file holds, if any (for a report; takes no lock).
-    fn lock_holder(&self, lock_path: &Path) -> Option<u32>;
+    /// Whether another process holds the lock of `lock_path`, and its pid if the lock file
+    /// names it: `None` when it is free. Takes no lock and writes nothing.
+    fn lock_held(&self, lock_path: &Path) -> Option<Option<u32>>;
 }
 
 /// The real file system.
@@ -123,7 +124,7 @@ impl Fs for OsFs {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(LockError::Held {
-                    pid: self.lock_holder(lock_path),
+                    pid: pid_in(lock_path),
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(LockError::Io(e)),
@@ -135,9 +136,21 @@ impl Fs for OsFs {
         Ok(Box::new(file))
     }
 
-    fn lock_holder(&self, lock_path: &Path) -> Option<u32> {
-        std::fs::read_to_string(lock_path).ok()?.trim().parse().ok()
+    fn lock_held(&self, lock_path: &Path) -> Option<Option<u32>> {
+        let file = File::open(lock_path).ok()?;
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                None
+            }
+            Err(_) => Some(pid_in(lock_path)),
+        }
     }
+}
+
+/// The pid a lock file names.
+fn pid_in(lock_path: &Path) -> Option<u32> {
+    std::fs::read_to_string(lock_path).ok()?.trim().parse().ok()
 }
 
 /// The directory `path` is in (`.` for a bare file name).

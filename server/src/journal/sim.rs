@@ -295,8 +295,11 @@ impl Fs for SimFs {
         }))
     }
 
-    fn lock_holder(&self, lock_path: &Path) -> Option<u32> {
-        self.sim().locks.contains(lock_path).then(std::process::id)
+    fn lock_held(&self, lock_path: &Path) -> Option<Option<u32>> {
+        self.sim()
+            .locks
+            .contains(lock_path)
+            .then(|| Some(std::process::id()))
     }
 }
 

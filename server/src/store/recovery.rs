@@ -26,9 +26,9 @@ use restore_delta::{
 };
 use tokio::sync::{Mutex, RwLock, watch};
 
-use super::{Slot, Store, new_slot, patch_options, schedule_from, schedule_record};
+use super::{Store, new_slot, patch_options, schedule_from, schedule_record};
 use crate::graph;
-use crate::journal::frame::{self, Ending, Format, MAGIC, Next, Opening, Reader};
+use crate::journal::frame::{Ending, Format, MAGIC, Next, Opening, Reader};
 use crate::journal::fs::{Fs, FsFile, LockError, OsFs, aside_path, with_suffix};
 use crate::journal::{
     self, Entry, JournalError, Op, ProgressRecord, Record, Writer, writer::DEFAULT_QUEUE,
@@ -569,14 +569,11 @@ impl Store {
                 file.sync_data().map_err(io)?;
                 recovered.cut = Some((at, bytes, zeros));
             }
-            Ending::Damaged {
-                at, after, index, ..
-            } if repair => {
+            Ending::Damaged { at, after, .. } if repair => {
                 let to = aside_path(fs.as_ref(), &path, "damaged");
                 copy_aside(fs.as_ref(), &mut file, at, len, &to).map_err(io)?;
                 file.set_len(at).map_err(io)?;
                 file.sync_data().map_err(io)?;
-                let _ = index;
                 recovered.repaired = Some((at, len - at, after.unwrap_or(0), to));
             }
             Ending::Damaged {
@@ -742,16 +739,12 @@ pub fn verify(
     let file = fs.open_read(path).map_err(io)?;
     let len = file.size().map_err(io)?;
     let mut lines = vec![format!("journal {}: {len} bytes", path.display())];
-    let lock_path = with_suffix(path, ".lock");
-    if fs.exists(&lock_path) {
-        match fs.lock(&lock_path) {
-            Ok(guard) => drop(guard),
-            Err(LockError::Held { pid }) => lines.push(format!(
-                "lock: held by {} (a start would refuse while it runs)",
-                pid.map_or("another process".to_owned(), |p| format!("process {p}"))
-            )),
-            Err(LockError::Io(e)) => lines.push(format!("lock: {e}")),
-        }
+    if let Some(pid) = fs.lock_held(&with_suffix(path, ".lock")) {
+        lines.push(format!(
+            "lock: held by {} (a start refuses while it runs; this report reads the bytes as \
+             they are now)",
+            pid.map_or("another process".to_owned(), |p| format!("process {p}"))
+        ));
     }
     if len == 0 {
         lines.push("empty: a start writes a new journal".to_owned());
@@ -854,9 +847,3 @@ impl Store {
         self.read_sessions().keys().cloned().collect()
     }
 }
-
-#[allow(dead_code)]
-fn _slot_is_used(_: &Slot) {}
-
-/// Frames of format 2, for tests that build journals by hand.
-pub use frame::encode as frame_payload;
