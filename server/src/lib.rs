@@ -23,3 +23,4 @@ pub mod http;
 pub mod journal;
 pub mod seeds;
 pub mod store;
+pub mod tls;

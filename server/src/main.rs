@@ -12,9 +12,10 @@ use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use restore_delta::SeededIds;
 use restore_delta::lifecycle::{Schedule, Transitions};
 use restore_delta_server::faults::{FAULT_STATUSES, Faults};
-use restore_delta_server::http::{App, Limits};
+use restore_delta_server::http::{App, Limits, Listener};
 use restore_delta_server::journal::fs::OsFs;
 use restore_delta_server::store::{Config, Store, recovery};
+use restore_delta_server::tls;
 
 /// A local Microsoft 365 Backup Storage restore-session server with restore-delta's semantics.
 ///
@@ -75,9 +76,33 @@ struct Args {
     /// records before, instead of refusing to start.
     #[arg(long, requires = "db")]
     repair: bool,
-    /// The address to listen on. Anything but loopback needs a token.
+    /// The address to listen on for HTTP. Anything but loopback needs a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Serve HTTPS too, with a local certificate authority made at start (mkcert-style: a CA
+    /// and a certificate for localhost, 127.0.0.1 and ::1 signed by it, in --tls-dir, reused
+    /// when present). The CA's path is printed: give it to clients (NODE_EXTRA_CA_CERTS,
+    /// SSL_CERT_FILE, `restore-delta conform --ca-cert`).
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    tls: bool,
+    /// Serve HTTPS too, with this certificate chain (PEM); needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Where --tls keeps its CA and certificate. Default: FILE.tls/ beside the journal, or a
+    /// new temporary directory with --in-memory.
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// The address to listen on for HTTPS (with --tls or --cert).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    https_listen: SocketAddr,
+    /// The URL clients reach the server by, when it is not the one they connect to (behind a
+    /// proxy): links (`@odata.nextLink`, `@odata.context`) are written under it, and a
+    /// `restorePoint@odata.id` may start with it. Scheme, host and an optional path prefix.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Require `Authorization: Bearer TOKEN` on every request but the health check. Prefer
     /// --token-file or the RESTORE_DELTA_TOKEN environment variable: a command line is
     /// readable by every local user.
@@ -191,12 +216,63 @@ fn token(args: &Args) -> Result<Option<String>, String> {
     }
 }
 
+/// The TLS configuration the flags ask for, and the CA file to print.
+type Tls = (Arc<rustls::ServerConfig>, Option<PathBuf>);
+
+fn tls(args: &Args) -> Result<Option<Tls>, String> {
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        return Ok(Some((tls::config(cert, key)?, None)));
+    }
+    if !args.tls {
+        return Ok(None);
+    }
+    let dir = match (&args.tls_dir, &args.db) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(db)) => {
+            let mut name = db.as_os_str().to_owned();
+            name.push(".tls");
+            PathBuf::from(name)
+        }
+        (None, None) => {
+            std::env::temp_dir().join(format!("restore-delta-server-tls-{}", std::process::id()))
+        }
+    };
+    let ca = tls::local_ca(&dir)?;
+    Ok(Some((tls::config(&ca.cert, &ca.key)?, Some(ca.ca))))
+}
+
+/// `--public-url` checked: absolute http(s), no query or fragment, no trailing `/`.
+fn public_url(args: &Args) -> Result<Option<String>, String> {
+    let Some(url) = &args.public_url else {
+        return Ok(None);
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !url.contains(['?', '#']) => {
+            Ok(Some(url.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(format!(
+            "--public-url {url}: an absolute http:// or https:// URL with a host and no query"
+        )),
+    }
+}
+
 fn run(args: Args) -> Result<ExitCode, String> {
     let token = token(&args)?;
-    if token.is_none() && !args.listen.ip().is_loopback() {
+    let tls = tls(&args)?;
+    let public_url = public_url(&args)?;
+    let wide =
+        !args.listen.ip().is_loopback() || (tls.is_some() && !args.https_listen.ip().is_loopback());
+    if token.is_none() && wide {
         return Err(format!(
-            "refusing to listen on {} without a token (--token-file, RESTORE_DELTA_TOKEN or --token): anyone who can reach it could read and change sessions",
-            args.listen
+            "refusing to listen beyond loopback ({}) without a token (--token-file, RESTORE_DELTA_TOKEN or --token): anyone who can reach it could read and change sessions",
+            if args.listen.ip().is_loopback() {
+                args.https_listen
+            } else {
+                args.listen
+            }
         ));
     }
     if let Some(bad) = args
@@ -251,6 +327,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         ),
         request_ids: std::sync::Mutex::new(SeededIds::new(run_seed)),
         body_timeout: Duration::from_secs(args.client_timeout_secs),
+        public_url,
     });
     let limits = Limits {
         client_timeout: Duration::from_secs(args.client_timeout_secs),
@@ -267,6 +344,22 @@ fn run(args: Args) -> Result<ExitCode, String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut listeners = vec![Listener::http(listener)];
+        let mut https = String::new();
+        if let Some((config, ca)) = &tls {
+            let tcp = tokio::net::TcpListener::bind(args.https_listen)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", args.https_listen))?;
+            let address = tcp.local_addr().map_err(|e| e.to_string())?;
+            https = format!(" and https://{address}");
+            if let Some(ca) = ca {
+                https.push_str(&format!(" (CA {})", ca.display()));
+            }
+            listeners.push(Listener {
+                tcp,
+                tls: Some(tokio_rustls::TlsAcceptor::from(config.clone())),
+            });
+        }
         let store_text = match &args.db {
             Some(db) => format!(
                 "db {}: {} in {replay_ms:.0} ms",
@@ -275,7 +368,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
             ),
             None => "in memory".to_owned(),
         };
-        println!("restore-delta-server listening on http://{local} ({store_text}, seed {seed})");
+        println!(
+            "restore-delta-server listening on http://{local}{https} ({store_text}, seed {seed})"
+        );
         let mut failure = app.store.failure();
         let stop = async move {
             tokio::select! {
@@ -283,7 +378,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
                 _ = failure.wait_for(Option::is_some) => {}
             }
         };
-        restore_delta_server::http::serve(listener, app.clone(), limits, stop).await;
+        restore_delta_server::http::serve_all(listeners, app.clone(), limits, stop).await;
         let closing = app.clone();
         let _ = tokio::task::spawn_blocking(move || closing.store.close()).await;
         if app.store.has_failed() {

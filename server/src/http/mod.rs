@@ -32,7 +32,7 @@ use crate::faults::Faults;
 use crate::graph::{self, Reply};
 use crate::store::{Inputs, Store};
 
-pub use serve::{Limits, serve};
+pub use serve::{Limits, Listener, Scheme, serve, serve_all};
 
 /// The `Content-Type` of every JSON answer, as Graph writes it.
 pub const JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -57,6 +57,9 @@ pub struct App {
     pub request_ids: std::sync::Mutex<SeededIds>,
     /// How long a client may take to send a body.
     pub body_timeout: Duration,
+    /// `--public-url`: the scheme, host and path prefix clients reach the server by (behind a
+    /// proxy), written in links instead of the scheme and `Host` of each request.
+    pub public_url: Option<String>,
 }
 
 impl App {
@@ -70,6 +73,7 @@ impl App {
             faults: Faults::none(),
             request_ids,
             body_timeout: Duration::from_secs(30),
+            public_url: None,
         }
     }
 }
@@ -281,25 +285,32 @@ fn host(headers: &HeaderMap) -> &str {
         .unwrap_or("localhost")
 }
 
+/// The origin the client used: the request's scheme and `Host` (`https://127.0.0.1:8443`).
+fn origin_of(req: &HttpRequest) -> String {
+    let scheme = req.extensions().get::<Scheme>().map_or("http", |s| s.0);
+    format!("{scheme}://{}", host(req.headers()))
+}
+
 /// The service roots a `restorePoint@odata.id` may use on this server (rule A2): the address
-/// the client used, from `Host`.
-fn roots(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|host| {
-            vec![
-                format!("http://{host}/v1.0/"),
-                format!("http://{host}/beta/"),
-            ]
-        })
-        .unwrap_or_default()
+/// the client used (scheme and `Host`), and the public URL when there is one.
+fn roots(direct: &str, public: Option<&str>) -> Vec<String> {
+    let mut roots = Vec::new();
+    for origin in std::iter::once(direct).chain(public) {
+        roots.push(format!("{origin}/v1.0/"));
+        roots.push(format!("{origin}/beta/"));
+    }
+    roots
 }
 
 /// A Graph call: its [`Meta`], the version segment (`v1.0` or `beta`), the path's segments
 /// after `solutions/backupRestore/` (percent-decoded), and the sessions its set names.
 struct Call {
     meta: Meta,
+    /// The scheme and host the client used (`https://host:port`).
+    direct: String,
+    /// What links are written under: the public URL, or `direct`.
+    origin: String,
+    public: Option<String>,
     version: &'static str,
     set: String,
     kind: Option<SessionKind>,
@@ -313,8 +324,10 @@ struct Call {
 impl Call {
     /// Reads a call from a request the graph router matched; `Err` is the answer to give
     /// (404 for a set Graph does not have, 400 for an id that is not UTF-8).
-    fn of(req: &HttpRequest, uri: &axum::http::Uri) -> Result<Call, Reply> {
+    fn of(app: &App, req: &HttpRequest, uri: &axum::http::Uri) -> Result<Call, Reply> {
         let meta = meta_of(req);
+        let direct = origin_of(req);
+        let origin = app.public_url.clone().unwrap_or_else(|| direct.clone());
         let path = uri.path();
         let (version, tail) = if let Some(t) = path.strip_prefix("/beta") {
             ("beta", t)
@@ -330,6 +343,9 @@ impl Call {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Call {
             meta,
+            direct,
+            origin,
+            public: app.public_url.clone(),
             version,
             set,
             kind,
@@ -360,16 +376,16 @@ impl Call {
         )
     }
 
-    /// The service root the client used (`http://host/v1.0`).
+    /// The service root links are written under (`https://host/v1.0`).
     fn root(&self) -> String {
-        format!("http://{}/{}", host(&self.headers), self.version)
+        format!("{}/{}", self.origin, self.version)
     }
 
     /// `@odata.context` and the address of the collection this call reads.
     fn links(&self, uri: &axum::http::Uri) -> query::Links {
         let path = uri.path();
         query::Links {
-            base: format!("http://{}{path}", host(&self.headers)),
+            base: format!("{}{path}", self.origin),
             context: format!(
                 "{}/$metadata#{}",
                 self.root(),
@@ -403,7 +419,7 @@ impl Call {
     fn inputs(&self) -> Inputs {
         Inputs {
             prefer: prefer_values(&self.headers),
-            roots: roots(&self.headers),
+            roots: roots(&self.direct, self.public.as_deref()),
             now: self.meta.now,
         }
     }
@@ -443,7 +459,7 @@ fn percent_decode(segment: &str) -> Option<String> {
 /// `…/{set}`: `GET` lists, `POST` creates.
 async fn on_set(State(app): State<Shared>, req: HttpRequest) -> Response {
     let uri = original_uri(&req);
-    let call = match Call::of(&req, &uri) {
+    let call = match Call::of(&app, &req, &uri) {
         Ok(call) => call,
         Err(reply) => return finish(&meta_of(&req), reply),
     };
@@ -502,7 +518,7 @@ fn kind_in_body(body: &[u8]) -> Option<SessionKind> {
 /// `…/{set}/{id}`: `GET`, `PATCH`, `DELETE`.
 async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
     let uri = original_uri(&req);
-    let call = match Call::of(&req, &uri) {
+    let call = match Call::of(&app, &req, &uri) {
         Ok(call) => call,
         Err(reply) => return finish(&meta_of(&req), reply),
     };
@@ -545,7 +561,7 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
 /// action's full name), `GET …/{collection}`.
 async fn on_sub(State(app): State<Shared>, req: HttpRequest) -> Response {
     let uri = original_uri(&req);
-    let call = match Call::of(&req, &uri) {
+    let call = match Call::of(&app, &req, &uri) {
         Ok(call) => call,
         Err(reply) => return finish(&meta_of(&req), reply),
     };
