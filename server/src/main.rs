@@ -98,6 +98,12 @@ struct Args {
     /// The address to listen on for HTTPS (with --tls or --cert).
     #[arg(long, default_value = "127.0.0.1:8443")]
     https_listen: SocketAddr,
+    /// The caller's identity the server writes as `createdBy` (create) and `lastModifiedBy`
+    /// (create, PATCH): a JSON `identitySet` in FILE, such as
+    /// {"user":{"id":"…","displayName":"Ada"}}. Default: an application identity naming the
+    /// server.
+    #[arg(long, value_name = "FILE")]
+    identity: Option<PathBuf>,
     /// The URL clients reach the server by, when it is not the one they connect to (behind a
     /// proxy): links (`@odata.nextLink`, `@odata.context`) are written under it, and a
     /// `restorePoint@odata.id` may start with it. Scheme, host and an optional path prefix.
@@ -259,8 +265,26 @@ fn public_url(args: &Args) -> Result<Option<String>, String> {
     }
 }
 
+/// `--identity`: an `identitySet` (a JSON object), or the server's own.
+fn identity(args: &Args) -> Result<serde_json::Value, String> {
+    let Some(file) = &args.identity else {
+        return Ok(restore_delta_server::http::default_identity());
+    };
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("--identity {}: {e}", file.display()))?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err(format!(
+            "--identity {}: an identitySet is a JSON object",
+            file.display()
+        )),
+        Err(e) => Err(format!("--identity {}: {e}", file.display())),
+    }
+}
+
 fn run(args: Args) -> Result<ExitCode, String> {
     let token = token(&args)?;
+    let actor = identity(&args)?;
     let tls = tls(&args)?;
     let public_url = public_url(&args)?;
     let wide =
@@ -327,6 +351,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         ),
         request_ids: std::sync::Mutex::new(SeededIds::new(run_seed)),
         body_timeout: Duration::from_secs(args.client_timeout_secs),
+        actor: Some(actor),
         public_url,
     });
     let limits = Limits {

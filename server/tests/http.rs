@@ -714,3 +714,46 @@ fn a_long_journal_is_compacted_at_start_and_loses_nothing() {
     eprintln!("journal {long} bytes, compacted {short} bytes");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_identity_is_written_as_created_by_and_last_modified_by_and_journaled() {
+    let dir = temp_dir("identity");
+    let db = dir.join("restore.db");
+    // By default, an application identity naming the server.
+    let server = Server::start(&["--in-memory"]);
+    let made = server.call("POST", &format!("{ROOT}/{}", SETS[0].0), Some("{}"));
+    let default_app = &made.json()["createdBy"]["application"];
+    assert_eq!(
+        default_app["displayName"], "restore-delta-server",
+        "{}",
+        made.text
+    );
+    assert_eq!(made.json()["lastModifiedBy"], made.json()["createdBy"]);
+    drop(server);
+    // Given: on create both, on PATCH `lastModifiedBy`, and a restart replays them.
+    let identity = dir.join("ada.json");
+    std::fs::write(&identity, r#"{"user":{"id":"u-1","displayName":"Ada"}}"#).unwrap();
+    let ada = serde_json::json!({"user": {"id": "u-1", "displayName": "Ada"}});
+    let (id, state) = {
+        let server = Server::with_db(&db, &["--identity", identity.to_str().unwrap()]);
+        let made = server.call("POST", &format!("{ROOT}/{}", SETS[0].0), Some("{}"));
+        assert_eq!(made.json()["createdBy"], ada, "{}", made.text);
+        let id = made.json()["id"].as_str().unwrap().to_owned();
+        let patched = server.call(
+            "PATCH",
+            &format!("{ROOT}/{}/{id}", SETS[0].0),
+            Some(&drive_additions("rp", 1)),
+        );
+        assert_eq!(patched.json()["lastModifiedBy"], ada, "{}", patched.text);
+        let state = common::state(&server, &id).text;
+        (id, state)
+    };
+    // Restarted with another identity: what was recorded replays as it was.
+    let server = Server::with_db(&db, &[]);
+    assert_eq!(common::state(&server, &id).text, state);
+    drop(server);
+    std::fs::write(&identity, "[1]").unwrap();
+    let out = common::run(&["--in-memory", "--identity", identity.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}

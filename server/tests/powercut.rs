@@ -34,6 +34,7 @@ fn inputs() -> Inputs {
         prefer: Vec::new(),
         roots: Vec::new(),
         now: now(),
+        actor: Some(serde_json::json!({"user": {"id": "u1", "displayName": "Ada"}})),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct App {
     pub request_ids: std::sync::Mutex<SeededIds>,
     /// How long a client may take to send a body.
     pub body_timeout: Duration,
+    /// The identity written as `createdBy` and `lastModifiedBy` (`--identity`).
+    pub actor: Option<serde_json::Value>,
     /// `--public-url`: the scheme, host and path prefix clients reach the server by (behind a
     /// proxy), written in links instead of the scheme and `Host` of each request.
     pub public_url: Option<String>,
@@ -73,9 +75,22 @@ impl App {
             faults: Faults::none(),
             request_ids,
             body_timeout: Duration::from_secs(30),
+            actor: Some(default_identity()),
             public_url: None,
         }
     }
+}
+
+/// The identity a server writes as `createdBy` and `lastModifiedBy` unless told another: an
+/// application identity naming it (`identitySet` with `application` only, as Graph writes an
+/// app-only caller).
+pub fn default_identity() -> serde_json::Value {
+    serde_json::json!({
+        "application": {
+            "id": "00000000-0000-0000-0000-5e7e5e7e5e7e",
+            "displayName": "restore-delta-server"
+        }
+    })
 }
 
 /// Per-request facts the middleware sets and the handlers read.
@@ -319,6 +334,7 @@ struct Call {
     method: Method,
     headers: HeaderMap,
     query: Option<String>,
+    actor: Option<serde_json::Value>,
 }
 
 impl Call {
@@ -353,6 +369,7 @@ impl Call {
             method: req.method().clone(),
             headers: req.headers().clone(),
             query: uri.query().map(str::to_owned),
+            actor: app.actor.clone(),
         })
     }
 
@@ -421,6 +438,7 @@ impl Call {
             prefer: prefer_values(&self.headers),
             roots: roots(&self.direct, self.public.as_deref()),
             now: self.meta.now,
+            actor: self.actor.clone(),
         }
     }
 

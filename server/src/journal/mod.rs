@@ -284,23 +284,27 @@ pub fn decode(payload: &[u8]) -> Result<Entry, String> {
     })
 }
 
-/// The digest of an answer, as records keep it: 64-bit FNV-1a over the status, the
-/// `Preference-Applied` value and the body, in hexadecimal. (It finds a replay that answers
-/// otherwise; it is no defence against someone who edits the journal on purpose.)
+/// The digest of an answer, as records keep it: the CRC-32 of the status, the
+/// `Preference-Applied` value and the body, then their length, in hexadecimal (16 digits). It
+/// finds a replay that answers otherwise (SIMD CRC-32 costs a restart little: a 10,000-record
+/// journal hashes about 125 MB of answers); it is no defence against someone who edits the
+/// journal on purpose.
 pub fn digest(status: u16, preference_applied: Option<&str>, body: Option<&str>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01B3);
-        }
-    };
-    eat(status.to_string().as_bytes());
-    eat(b"\n");
-    eat(preference_applied.unwrap_or_default().as_bytes());
-    eat(b"\n");
-    eat(body.unwrap_or_default().as_bytes());
-    format!("{hash:016x}")
+    let mut hasher = crc32fast::Hasher::new();
+    let parts = [
+        status.to_string(),
+        preference_applied.unwrap_or_default().to_owned(),
+    ];
+    let mut len = 0u64;
+    for part in &parts {
+        hasher.update(part.as_bytes());
+        hasher.update(b"\n");
+        len += part.len() as u64 + 1;
+    }
+    let body = body.unwrap_or_default();
+    hasher.update(body.as_bytes());
+    len += body.len() as u64;
+    format!("{:08x}{:08x}", hasher.finalize(), len as u32)
 }
 
 /// Reads every whole record of the journal at `path` (read-only: nothing is cut or locked),

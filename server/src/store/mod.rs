@@ -91,6 +91,9 @@ pub struct Inputs {
     pub roots: Vec<String>,
     /// The clock value.
     pub now: Timestamp,
+    /// The caller's identity (an `identitySet`), written as `createdBy` and `lastModifiedBy`
+    /// (rules L3, O6); `None` writes neither.
+    pub actor: Option<serde_json::Value>,
 }
 
 /// The former name of [`Inputs`].
@@ -206,7 +209,7 @@ impl Store {
         let _one = self.creating.lock().await;
         let (session, seed, drawn) = loop {
             let (seed, drawn) = self.next_seed();
-            let mut ctx = Context::new(inputs.now, SeededIds::new(seed));
+            let mut ctx = context(inputs.now, seed, inputs.actor.as_ref());
             let session = match lifecycle::create(kind, body, &options, &mut ctx) {
                 Ok(session) => session,
                 Err(e) => return lifecycle_fail(&e),
@@ -226,7 +229,7 @@ impl Store {
                 prefer: inputs.prefer,
                 roots: inputs.roots,
                 max_bytes: Some(self.max_body_bytes as u64),
-                actor: None,
+                actor: inputs.actor,
                 digest: Some(journal::digest(201, None, Some(&rendered))),
             },
             drawn,
@@ -297,7 +300,7 @@ impl Store {
         };
         catch_up(&mut slot, inputs.now);
         let (seed, drawn) = self.next_seed();
-        let mut ctx = Context::new(inputs.now, SeededIds::new(seed));
+        let mut ctx = context(inputs.now, seed, inputs.actor.as_ref());
         let answer = apply_request_in_place(&mut slot.session, &request, &options, &mut ctx);
         let response = answer.response;
         if answer.error.is_none() {
@@ -311,7 +314,7 @@ impl Store {
                     seed,
                     status: response.status,
                     max_bytes: Some(self.max_body_bytes as u64),
-                    actor: None,
+                    actor: inputs.actor,
                     digest: Some(journal::digest(
                         response.status,
                         response.preference_applied.as_deref(),
@@ -558,6 +561,15 @@ pub fn patch_options(prefer: &[String], roots: &[String], max_body_bytes: usize)
         options = options.with_prefer(value);
     }
     options
+}
+
+/// The engine's context for a decision: the clock value, the id seed, the caller.
+pub fn context(now: Timestamp, seed: u64, actor: Option<&serde_json::Value>) -> Context {
+    let ctx = Context::new(now, SeededIds::new(seed));
+    match actor {
+        Some(actor) => ctx.with_actor(actor),
+        None => ctx,
+    }
 }
 
 fn new_slot(session: Session, progress: Option<Progress>) -> Shared {

@@ -21,12 +21,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex, RwLock as StdRwLock};
 
 use restore_delta::lifecycle::{self, Progress, Schedule};
-use restore_delta::{
-    Context, ENGINE_VERSION, Options, SeededIds, Session, Timestamp, apply_in_place,
-};
+use restore_delta::{ENGINE_VERSION, Options, Session, Timestamp, apply_in_place};
 use tokio::sync::{Mutex, RwLock, watch};
 
-use super::{Store, new_slot, patch_options, schedule_from, schedule_record};
+use super::{Store, context, new_slot, patch_options, schedule_from, schedule_record};
 use crate::graph;
 use crate::journal::frame::{Ending, Format, MAGIC, Next, Opening, Reader};
 use crate::journal::fs::{Fs, FsFile, LockError, OsFs, aside_path, with_suffix};
@@ -251,7 +249,7 @@ impl Replayer {
                 prefer,
                 roots,
                 max_bytes,
-                actor: _,
+                actor,
                 digest,
             } => {
                 let kind = graph::kind_of_set(set).ok_or(format!("unknown set {set}"))?;
@@ -261,7 +259,7 @@ impl Replayer {
                     Some(max) => patch_options(prefer, roots, usize_of(*max)?),
                     None => Options::default(),
                 };
-                let mut ctx = Context::new(now, SeededIds::new(*seed));
+                let mut ctx = context(now, *seed, actor.as_ref());
                 let session = lifecycle::create(kind, body, &options, &mut ctx)
                     .map_err(|e| format!("create refused: {}", e.message))?;
                 if session.id() != id {
@@ -285,7 +283,7 @@ impl Replayer {
                 seed,
                 status,
                 max_bytes,
-                actor: _,
+                actor,
                 digest,
             } => {
                 let max = match max_bytes {
@@ -296,7 +294,7 @@ impl Replayer {
                 let now = parse_now(now)?;
                 catch_up(held, now);
                 let options = patch_options(prefer, roots, max);
-                let mut ctx = Context::new(now, SeededIds::new(*seed));
+                let mut ctx = context(now, *seed, actor.as_ref());
                 let answer = apply_in_place(&mut held.session, body, &options, &mut ctx);
                 let response = &answer.response;
                 if response.status != *status {

@@ -250,7 +250,7 @@ pub struct Replay {
 
 /// Replays the journal at `db` (creates, PATCHes and deletes) with `restore_delta` directly.
 pub fn reference_replay(db: &Path) -> Replay {
-    use restore_delta::{Context, Options, SeededIds, SessionKind, Timestamp, apply};
+    use restore_delta::{Options, SessionKind, Timestamp, apply};
     use restore_delta_server::journal::{self, Op, fs::OsFs};
     let (entries, _) = journal::read(&OsFs, db).expect("the journal reads");
     let mut sessions = std::collections::BTreeMap::new();
@@ -265,6 +265,7 @@ pub fn reference_replay(db: &Path) -> Replay {
                 prefer,
                 roots,
                 max_bytes,
+                actor,
                 ..
             } => {
                 let kind = match set.as_str() {
@@ -273,7 +274,7 @@ pub fn reference_replay(db: &Path) -> Replay {
                     _ => SessionKind::Exchange,
                 };
                 let now = Timestamp::parse_rfc3339(&now).unwrap();
-                let mut ctx = Context::new(now, SeededIds::new(seed));
+                let mut ctx = restore_delta_server::store::context(now, seed, actor.as_ref());
                 let options = restore_delta_server::store::patch_options(
                     &prefer,
                     &roots,
@@ -292,6 +293,7 @@ pub fn reference_replay(db: &Path) -> Replay {
                 now,
                 seed,
                 max_bytes,
+                actor,
                 ..
             } => {
                 let options = restore_delta_server::store::patch_options(
@@ -300,7 +302,7 @@ pub fn reference_replay(db: &Path) -> Replay {
                     max_bytes.unwrap_or(1 << 20) as usize,
                 );
                 let now = Timestamp::parse_rfc3339(&now).unwrap();
-                let mut ctx = Context::new(now, SeededIds::new(seed));
+                let mut ctx = restore_delta_server::store::context(now, seed, actor.as_ref());
                 let session = sessions.remove(&id).expect("a PATCH of a known session");
                 let applied = apply(session, &entry.body, &options, &mut ctx);
                 patches.push((
