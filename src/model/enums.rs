@@ -19,6 +19,10 @@ macro_rules! evolvable_enum {
         }
 
         impl $name {
+            /// The members this version of the crate knows, as Graph spells them, in the
+            /// schema's order (the `unknownFutureValue` sentinel among them).
+            pub const MEMBERS: &'static [&'static str] = &[ $( $text ),+ ];
+
             /// The value as Graph spells it.
             pub fn as_str(&self) -> &str {
                 match self {

@@ -115,6 +115,8 @@ pub fn router(app: Shared) -> Router {
         .route("/sessions/{id}", get(state))
         .route("/sessions/{id}/advance", post(advance));
     Router::new()
+        .route("/v1.0/$metadata", get(metadata))
+        .route("/beta/$metadata", get(metadata))
         .nest("/v1.0/solutions/backupRestore", graph_routes.clone())
         .nest("/beta/solutions/backupRestore", graph_routes)
         .nest(CONTROL, control)
@@ -156,7 +158,8 @@ async fn envelope(State(app): State<Shared>, mut req: HttpRequest, next: Next) -
     };
     let path = req.uri().path().to_owned();
     let is_control = path.starts_with(CONTROL);
-    let early = if path == format!("{CONTROL}/health") {
+    let open = path == format!("{CONTROL}/health") || path.ends_with("/$metadata");
+    let early = if open {
         None
     } else if !authorized(app.token.as_deref(), req.headers()) {
         Some(Reply::error(
@@ -629,6 +632,19 @@ fn original_uri(req: &HttpRequest) -> axum::http::Uri {
         .get::<OriginalUri>()
         .map(|o| o.0.clone())
         .unwrap_or_else(|| req.uri().clone())
+}
+
+/// The CSDL document of what the server serves (`GET /v1.0/$metadata`), as Graph serves its
+/// own: no token needed.
+pub const METADATA: &str = include_str!("metadata.xml");
+
+async fn metadata() -> Response {
+    let mut response = Response::new(Body::from(METADATA));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml;charset=utf-8"),
+    );
+    response
 }
 
 async fn health(
