@@ -150,6 +150,9 @@ struct Args {
     /// The largest request body, in bytes (larger: 413, rule E1), for creates and PATCHes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// The largest `$batch` body, in bytes (each request in it has --max-body-bytes).
+    #[arg(long, default_value_t = restore_delta_server::http::DEFAULT_MAX_BATCH_BYTES)]
+    max_batch_bytes: usize,
     /// Compact the journal at start when it holds more than this many records beyond one per
     /// session: it is rewritten as one snapshot per session (the history is dropped).
     #[arg(long, default_value_t = 10_000)]
@@ -351,6 +354,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         ),
         request_ids: std::sync::Mutex::new(SeededIds::new(run_seed)),
         body_timeout: Duration::from_secs(args.client_timeout_secs),
+        max_batch_bytes: args.max_batch_bytes,
         actor: Some(actor),
         public_url,
     });

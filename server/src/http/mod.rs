@@ -12,6 +12,7 @@
 //! path does not serve is 405 with an `Allow` naming exactly what it serves, and a path that
 //! serves nothing is 404 whatever the method.
 
+pub mod batch;
 pub mod body;
 pub mod query;
 pub mod serve;
@@ -45,6 +46,9 @@ const SOLUTIONS: &str = "/solutions/backupRestore";
 
 pub use query::{PAGE_DEFAULT, PAGE_MAX};
 
+/// The default largest `$batch` body: 4 MiB.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// What every handler shares.
 pub struct App {
     /// The sessions.
@@ -57,6 +61,8 @@ pub struct App {
     pub request_ids: std::sync::Mutex<SeededIds>,
     /// How long a client may take to send a body.
     pub body_timeout: Duration,
+    /// The largest `$batch` body (each request in it has the usual limit).
+    pub max_batch_bytes: usize,
     /// The identity written as `createdBy` and `lastModifiedBy` (`--identity`).
     pub actor: Option<serde_json::Value>,
     /// `--public-url`: the scheme, host and path prefix clients reach the server by (behind a
@@ -75,6 +81,7 @@ impl App {
             faults: Faults::none(),
             request_ids,
             body_timeout: Duration::from_secs(30),
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             actor: Some(default_identity()),
             public_url: None,
         }
@@ -117,6 +124,8 @@ pub fn router(app: Shared) -> Router {
     Router::new()
         .route("/v1.0/$metadata", get(metadata))
         .route("/beta/$metadata", get(metadata))
+        .route("/v1.0/$batch", any(on_batch))
+        .route("/beta/$batch", any(on_batch))
         .nest("/v1.0/solutions/backupRestore", graph_routes.clone())
         .nest("/beta/solutions/backupRestore", graph_routes)
         .nest(CONTROL, control)
@@ -167,7 +176,8 @@ async fn envelope(State(app): State<Shared>, mut req: HttpRequest, next: Next) -
             "InvalidAuthenticationToken",
             "Access token is empty or not valid.",
         ))
-    } else if is_control {
+    } else if is_control || req.extensions().get::<batch::Inner>().is_some() {
+        // A request of a batch was faulted (or not) and delayed with its batch.
         None
     } else {
         app.faults.draw().await
@@ -475,6 +485,60 @@ fn percent_decode(segment: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// `POST /v1.0/$batch`: JSON batching ([`batch`]).
+async fn on_batch(State(app): State<Shared>, req: HttpRequest) -> Response {
+    let meta = meta_of(&req);
+    let answer = |reply| finish(&meta, reply);
+    if req.method() != Method::POST {
+        return answer(
+            Reply::error(
+                405,
+                "MethodNotAllowed",
+                &format!("{} is not allowed on this resource.", req.method()),
+            )
+            .with_header("allow", "POST"),
+        );
+    }
+    if req.extensions().get::<batch::Inner>().is_some() {
+        return answer(query::bad_query("A batch cannot hold a batch."));
+    }
+    let version = if req.uri().path().starts_with("/beta/") {
+        "beta"
+    } else {
+        "v1.0"
+    };
+    let query = req.uri().query().map(str::to_owned);
+    if let Err(reply) =
+        query::Options::parse(query.as_deref()).and_then(|o| o.system(&[]).map(|_| ()))
+    {
+        return answer(reply);
+    }
+    let scheme = req.extensions().get::<Scheme>().copied();
+    let headers = req.headers().clone();
+    let body = match body::read(
+        &headers,
+        req.into_body(),
+        app.max_batch_bytes,
+        app.body_timeout,
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(reply) => return answer(reply),
+    };
+    let date = meta.now.to_string();
+    let reply = batch::run(
+        app.clone(),
+        version,
+        scheme,
+        &headers,
+        &body,
+        (&meta.request_id, &date),
+    )
+    .await;
+    answer(reply)
 }
 
 /// `…/{set}`: `GET` lists, `POST` creates.
