@@ -153,6 +153,17 @@ struct Args {
     /// The largest `$batch` body, in bytes (each request in it has --max-body-bytes).
     #[arg(long, default_value_t = restore_delta_server::http::DEFAULT_MAX_BATCH_BYTES)]
     max_batch_bytes: usize,
+    /// The largest state `PUT /_restore-delta/sessions/{id}` takes, or document
+    /// `POST /_restore-delta/import` takes, in bytes.
+    #[arg(long, default_value_t = restore_delta_server::http::DEFAULT_MAX_STATE_BYTES)]
+    max_state_bytes: usize,
+    /// Import the sessions of an export document (as `GET /_restore-delta/export` writes it) at
+    /// start. Refused when the journal already holds sessions, unless --import-replace.
+    #[arg(long, value_name = "FILE")]
+    import: Option<PathBuf>,
+    /// With --import: drop the sessions the journal holds first.
+    #[arg(long, requires = "import")]
+    import_replace: bool,
     /// Compact the journal at start when it holds more than this many records beyond one per
     /// session: it is rewritten as one snapshot per session (the history is dropped).
     #[arg(long, default_value_t = 10_000)]
@@ -341,6 +352,19 @@ fn run(args: Args) -> Result<ExitCode, String> {
     config.queue = usize::try_from(args.journal_queue).unwrap_or(usize::MAX);
     let (store, recovered) = Store::open(config).map_err(|e| e.to_string())?;
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let import = match &args.import {
+        None => None,
+        Some(file) => {
+            if store.session_count() > 0 && !args.import_replace {
+                return Err(format!(
+                    "--import {}: the journal already holds {} sessions; --import-replace drops them first",
+                    file.display(),
+                    store.session_count()
+                ));
+            }
+            Some(std::fs::read(file).map_err(|e| format!("--import {}: {e}", file.display()))?)
+        }
+    };
     let run_seed = store.run_seed();
     let app = Arc::new(App {
         store,
@@ -355,6 +379,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
         request_ids: std::sync::Mutex::new(SeededIds::new(run_seed)),
         body_timeout: Duration::from_secs(args.client_timeout_secs),
         max_batch_bytes: args.max_batch_bytes,
+        max_state_bytes: args.max_state_bytes,
         actor: Some(actor),
         public_url,
     });
@@ -369,6 +394,18 @@ fn run(args: Args) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async move {
+        if let Some(document) = &import {
+            let reply = app
+                .store
+                .import(document, args.import_replace, restore_delta_server::http::clock())
+                .await;
+            if reply.status != 200 {
+                return Err(format!(
+                    "--import: {}",
+                    reply.body.unwrap_or_default()
+                ));
+            }
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

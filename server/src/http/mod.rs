@@ -49,6 +49,9 @@ pub use query::{PAGE_DEFAULT, PAGE_MAX};
 /// The default largest `$batch` body: 4 MiB.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
+/// The default largest state put or imported: 64 MiB.
+pub const DEFAULT_MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
+
 /// What every handler shares.
 pub struct App {
     /// The sessions.
@@ -63,6 +66,8 @@ pub struct App {
     pub body_timeout: Duration,
     /// The largest `$batch` body (each request in it has the usual limit).
     pub max_batch_bytes: usize,
+    /// The largest state put or document imported under `/_restore-delta/`.
+    pub max_state_bytes: usize,
     /// The identity written as `createdBy` and `lastModifiedBy` (`--identity`).
     pub actor: Option<serde_json::Value>,
     /// `--public-url`: the scheme, host and path prefix clients reach the server by (behind a
@@ -82,6 +87,7 @@ impl App {
             request_ids,
             body_timeout: Duration::from_secs(30),
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             actor: Some(default_identity()),
             public_url: None,
         }
@@ -119,7 +125,9 @@ pub fn router(app: Shared) -> Router {
     let control = Router::new()
         .route("/health", get(health))
         .route("/reset", post(reset))
-        .route("/sessions/{id}", get(state))
+        .route("/sessions/{id}", get(state).put(put_session))
+        .route("/export", get(export))
+        .route("/import", post(import))
         .route("/sessions/{id}/advance", post(advance));
     Router::new()
         .route("/v1.0/$metadata", get(metadata))
@@ -762,6 +770,54 @@ async fn state(State(app): State<Shared>, req: HttpRequest) -> Response {
         Err(reply) => reply,
     };
     finish(&meta, reply)
+}
+
+/// `PUT /_restore-delta/sessions/{id}`: a whole state (seeding).
+async fn put_session(State(app): State<Shared>, req: HttpRequest) -> Response {
+    let meta = meta_of(&req);
+    let id = match control_id(&req) {
+        Ok(id) => id,
+        Err(reply) => return finish(&meta, reply),
+    };
+    let headers = req.headers().clone();
+    let body = match body::read(
+        &headers,
+        req.into_body(),
+        app.max_state_bytes,
+        app.body_timeout,
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(reply) => return finish(&meta, reply),
+    };
+    finish(&meta, app.store.put(&id, &body, meta.now).await)
+}
+
+/// `GET /_restore-delta/export`: every session and its lifecycle progress.
+async fn export(
+    State(app): State<Shared>,
+    axum::Extension(meta): axum::Extension<Meta>,
+) -> Response {
+    finish(&meta, app.store.export(meta.now).await)
+}
+
+/// `POST /_restore-delta/import`: the sessions of an export document.
+async fn import(State(app): State<Shared>, req: HttpRequest) -> Response {
+    let meta = meta_of(&req);
+    let headers = req.headers().clone();
+    let body = match body::read(
+        &headers,
+        req.into_body(),
+        app.max_state_bytes,
+        app.body_timeout,
+    )
+    .await
+    {
+        Ok(b) => b,
+        Err(reply) => return finish(&meta, reply),
+    };
+    finish(&meta, app.store.import(&body, false, meta.now).await)
 }
 
 async fn advance(State(app): State<Shared>, req: HttpRequest) -> Response {

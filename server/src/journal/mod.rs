@@ -157,6 +157,22 @@ pub enum Op {
     /// Every session was forgotten (`POST /_restore-delta/reset`); the journal was emptied
     /// and this record written first, so that the draw counter goes on.
     Reset {},
+    /// A session was put whole (`PUT /_restore-delta/sessions/{id}`): the body is its state.
+    Put {
+        /// The session.
+        id: String,
+        /// Its lifecycle bookkeeping when it is not a draft (its stages entered at the put).
+        progress: Option<ProgressRecord>,
+    },
+    /// Sessions were imported (`POST /_restore-delta/import`, `--import`): the body is the
+    /// export document.
+    Import {
+        /// The clock value, RFC 3339 (when the lifecycle of imported sessions without progress
+        /// starts).
+        now: String,
+        /// Whether every session held before was dropped first (`--import-replace`).
+        replace: bool,
+    },
 }
 
 impl Op {
@@ -171,6 +187,8 @@ impl Op {
             Op::Step { .. } => "step",
             Op::Snapshot { .. } => "snapshot",
             Op::Reset {} => "reset",
+            Op::Put { .. } => "put",
+            Op::Import { .. } => "import",
         }
     }
 
@@ -182,8 +200,9 @@ impl Op {
             | Op::Delete { id }
             | Op::Activate { id, .. }
             | Op::Step { id, .. }
-            | Op::Snapshot { id, .. } => Some(id),
-            Op::Start { .. } | Op::Reset {} => None,
+            | Op::Snapshot { id, .. }
+            | Op::Put { id, .. } => Some(id),
+            Op::Start { .. } | Op::Reset {} | Op::Import { .. } => None,
         }
     }
 }

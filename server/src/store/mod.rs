@@ -17,6 +17,7 @@
 //! [`Store::failure`] tells the server to stop; a restart recovers from the file.
 
 pub mod recovery;
+pub mod seeding;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -538,6 +539,136 @@ impl Store {
         Reply::empty(204)
     }
 
+    /// `PUT /_restore-delta/sessions/{id}`: the session whole, as `state` ([`seeding`]): a new
+    /// one (201) or in place of the one of that id (200). Its id must be the path's.
+    pub async fn put(&self, id: &str, state: &[u8], now: Timestamp) -> Reply {
+        let _gate = self.gate.read().await;
+        if let Some(failed) = self.failed_reply() {
+            return failed;
+        }
+        if let Err(e) = lifecycle::check_session_id(id) {
+            return lifecycle_fail(&e);
+        }
+        let session = match Session::from_json(state) {
+            Ok(session) => session,
+            Err(e) => {
+                return Reply::error(400, "BadRequest", &format!("The state cannot be read: {e}"));
+            }
+        };
+        if session.id() != id {
+            return Reply::error(
+                400,
+                "BadRequest",
+                &format!(
+                    "The path names session {id}; the state's id is {}.",
+                    session.id()
+                ),
+            );
+        }
+        let _one = self.creating.lock().await;
+        let old = match self.slot(id) {
+            Some(shared) => Some(shared.lock_owned().await),
+            None => None,
+        };
+        let progress = seeding::progress_for(&session, &self.schedule, now);
+        let record = Record::new(
+            Op::Put {
+                id: id.to_owned(),
+                progress: progress.as_ref().map(seeding::record_of),
+            },
+            self.drawn(),
+        );
+        if let Err(failed) = self.durable(&record, state).await {
+            return failed;
+        }
+        let rendered = session.to_json();
+        self.place(session, progress).await;
+        let replaced = old.map(|mut slot| slot.gone = true).is_some();
+        Reply::json(if replaced { 200 } else { 201 }, rendered)
+    }
+
+    /// Holds `session` in place of any of its id, busy when its status says so.
+    async fn place(&self, session: Session, progress: Option<Progress>) {
+        let id = session.id().to_owned();
+        let busy = lifecycle::is_busy(&session);
+        self.write_sessions()
+            .insert(id.clone(), new_slot(session, progress));
+        let mut set = self.busy.lock().await;
+        if busy {
+            set.insert(id);
+        } else {
+            set.remove(&id);
+        }
+    }
+
+    /// `GET /_restore-delta/export`: every session and its lifecycle progress, one document.
+    pub async fn export(&self, now: Timestamp) -> Reply {
+        let all: Vec<Shared> = self.read_sessions().values().cloned().collect();
+        let mut out = format!("{{\"format\":\"{}\",\"sessions\":[", seeding::FORMAT);
+        let mut first = true;
+        for shared in all {
+            let mut slot = shared.lock().await;
+            if let Some(failed) = self.failed_reply() {
+                return failed;
+            }
+            if slot.gone {
+                continue;
+            }
+            catch_up(&mut slot, now);
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(&seeding::entry(
+                &slot.session.to_json(),
+                slot.progress.as_ref(),
+            ));
+        }
+        out.push_str("]}");
+        Reply::json(200, out)
+    }
+
+    /// `POST /_restore-delta/import` (and `--import`): the sessions of an export document, each
+    /// in place of any of its id (with `replace`, every session held before is dropped first).
+    /// The whole document is read first: one error and nothing is stored.
+    pub async fn import(&self, document: &[u8], replace: bool, now: Timestamp) -> Reply {
+        let _gate = self.gate.write().await;
+        if let Some(failed) = self.failed_reply() {
+            return failed;
+        }
+        let (imported, normal) = match seeding::read(document, &self.schedule, now) {
+            Ok(read) => read,
+            Err(e) => {
+                return Reply::error(400, "BadRequest", &format!("The import is refused: {e}"));
+            }
+        };
+        let record = Record::new(
+            Op::Import {
+                now: now.to_string(),
+                replace,
+            },
+            self.drawn(),
+        );
+        if let Err(failed) = self.durable(&record, normal.as_bytes()).await {
+            return failed;
+        }
+        if replace {
+            let old = std::mem::take(&mut *self.write_sessions());
+            for shared in old.values() {
+                shared.lock().await.gone = true;
+            }
+            self.busy.lock().await.clear();
+        }
+        let count = imported.len();
+        for item in imported {
+            if let Some(old) = self.slot(item.session.id()) {
+                old.lock().await.gone = true;
+            }
+            self.place(item.session, item.progress).await;
+        }
+        Reply::json(200, format!("{{\"imported\":{count}}}"))
+    }
+
     /// How many sessions are held.
     pub fn session_count(&self) -> usize {
         self.read_sessions().len()
@@ -613,7 +744,7 @@ pub fn schedule_record(schedule: &Schedule) -> ScheduleRecord {
     }
 }
 
-fn schedule_from(record: &ScheduleRecord) -> Result<Schedule, String> {
+pub(crate) fn schedule_from(record: &ScheduleRecord) -> Result<Schedule, String> {
     let transitions = match record.transitions.as_str() {
         "immediate" => Transitions::Immediate,
         "manual" => Transitions::Manual,

@@ -24,7 +24,7 @@ use restore_delta::lifecycle::{self, Progress, Schedule};
 use restore_delta::{ENGINE_VERSION, Options, Session, Timestamp, apply_in_place};
 use tokio::sync::{Mutex, RwLock, watch};
 
-use super::{Store, context, new_slot, patch_options, schedule_from, schedule_record};
+use super::{Store, context, new_slot, patch_options, schedule_from, schedule_record, seeding};
 use crate::graph;
 use crate::journal::frame::{Ending, Format, MAGIC, Next, Opening, Reader};
 use crate::journal::fs::{Fs, FsFile, LockError, OsFs, aside_path, with_suffix};
@@ -363,8 +363,38 @@ impl Replayer {
                 self.sessions.clear();
                 self.busy.clear();
             }
+            Op::Put { id, progress } => {
+                let session = Session::from_json(body).map_err(|e| e.to_string())?;
+                if session.id() != id {
+                    return Err(format!("a state of {} put as {id}", session.id()));
+                }
+                let progress = progress.as_ref().map(seeding::progress_of).transpose()?;
+                self.place(session, progress);
+            }
+            Op::Import { now, replace } => {
+                let now = parse_now(now)?;
+                let (imported, _) = seeding::read(body, &Schedule::default(), now)?;
+                if *replace {
+                    self.sessions.clear();
+                    self.busy.clear();
+                }
+                for item in imported {
+                    self.place(item.session, item.progress);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Holds `session` in place of any of its id, busy when its status says so.
+    fn place(&mut self, session: Session, progress: Option<Progress>) {
+        let id = session.id().to_owned();
+        if lifecycle::is_busy(&session) {
+            self.busy.insert(id.clone());
+        } else {
+            self.busy.remove(&id);
+        }
+        self.sessions.insert(id, Held { session, progress });
     }
 
     /// One snapshot record per session, in id order, with its state as the body.
