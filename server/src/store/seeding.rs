@@ -33,7 +33,7 @@ pub fn progress_for(session: &Session, schedule: &Schedule, now: Timestamp) -> O
         SessionStatus::Completed | SessionStatus::CompletedWithError | SessionStatus::Failed => 4,
         _ => return None,
     };
-    Progress::resume(schedule.clone(), &vec![now; stages])
+    Progress::resume(*schedule, &vec![now; stages])
 }
 
 /// A progress as records and export documents keep it.
