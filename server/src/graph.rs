@@ -128,13 +128,17 @@ pub fn with_inner_error(
     if name != "error" {
         return body.to_owned();
     }
-    let mut inner = serde_json::Map::new();
-    inner.insert("date".into(), date.into());
-    inner.insert("request-id".into(), request_id.into());
+    // Graph's order inside too: date, request-id, client-request-id.
+    let text = |v: &str| serde_json::Value::from(v).to_string();
+    let mut inner = format!(
+        "{{\"date\":{},\"request-id\":{}",
+        text(date),
+        text(request_id)
+    );
     if let Some(c) = client_request_id {
-        inner.insert("client-request-id".into(), c.into());
+        inner.push_str(&format!(",\"client-request-id\":{}", text(c)));
     }
-    let inner = serde_json::Value::Object(inner).to_string();
+    inner.push('}');
     let rank = |n: &str| match n {
         "code" => 0,
         "message" => 1,
@@ -244,6 +248,7 @@ mod tests {
         assert_eq!(v["error"]["innerError"]["request-id"], "r1");
         assert_eq!(v["error"]["innerError"]["client-request-id"], "c1");
         assert_eq!(v["error"]["innerError"]["date"], "2026-11-30T00:00:00Z");
+        assert!(body.ends_with(r#""innerError":{"date":"2026-11-30T00:00:00Z","request-id":"r1","client-request-id":"c1"}}}"#), "{body}");
         // Graph's member order, `details` kept after `innerError`.
         let body = with_inner_error(
             r#"{"error":{"code":"X","message":"m","details":[{"code":"Y"}]}}"#,
