@@ -2,9 +2,10 @@
 //! `/beta/solutions/backupRestore/`, the server's own under `/_restore-delta/`, the headers
 //! Graph clients read, authentication, and injected faults.
 //!
+//! - [`batch`]: JSON batching.
 //! - [`body`]: reading a body under the limit.
 //! - [`query`]: the query string and paging.
-//! - [`serve`]: connections (their cap, timeouts, graceful shutdown).
+//! - [`mod@serve`]: connections (their cap, timeouts, graceful shutdown).
 //!
 //! Every answer, refusals included, is Graph-shaped (`{"error":{"code","message",
 //! "innerError"}}` with Graph's content type): the router's own rejections never reach a
