@@ -1605,6 +1605,23 @@ fn q9_members_after_the_sentinel_need_the_preference() {
         ["s1", "s2", "s4"]
     );
     assert_eq!(filtered("restoreJobType eq 'unknownFutureValue'"), ["s3"]);
+    // A stored value that is the sentinel itself is `unknownFutureValue`, with or without it.
+    let mut all = sessions();
+    all.push(session(json!({"@odata.type": OD, "id": "s5", "status": "unknownFutureValue", "driveRestoreArtifacts": []})));
+    for o in [Options::default(), with.clone()] {
+        let q = parse_with(
+            all_sessions(),
+            &[("$filter", "status eq 'unknownFutureValue'")],
+            &o,
+        )
+        .unwrap();
+        let expected: &[&str] = if o.include_unknown_enum_members {
+            &["s5"]
+        } else {
+            &["s0", "s3", "s5"]
+        };
+        assert_eq!(ids(&list_with(&q, &all, &o)), expected);
+    }
     // With it: the values themselves.
     assert_eq!(filtered_with("status eq 'failed'", &with), ["s3"]);
     assert_eq!(

@@ -154,8 +154,9 @@ fn list<'a>(session: &'a Session, collection: ArtifactCollection, q: &Query) -> 
     // Sorted: a bounded heap of the smallest `skip + top` candidates after the token's item.
     let cap = usize::try_from(skip.saturating_add(top as u64)).unwrap_or(usize::MAX);
     let bound = q.bound();
+    // Grown as candidates come: a large `$skip` costs only what the collection holds.
     let mut heap: BinaryHeap<Ranked<'_, 'a, Artifact<'a>>> =
-        BinaryHeap::with_capacity(cap.min(c.len()));
+        BinaryHeap::with_capacity(cap.min(c.len()).min(1024));
     let mut raws = Vec::new();
     let mut vals: Vec<Val<'a>> = Vec::new();
     // The sort values of the artifact at hand; swapped into the heap when it enters, taking

@@ -266,7 +266,7 @@ impl Query {
         self.target
     }
 
-    /// The page size: `$top`, else [`DEFAULT_TOP`].
+    /// The page size: `$top`, else [`DEFAULT_TOP`] (1 for a single session).
     #[must_use]
     pub fn top(&self) -> usize {
         self.top

@@ -2,7 +2,7 @@
 //! each option's value, and the `$skiptoken` against the query it belongs to.
 
 use crate::lifecycle::query::filter;
-use crate::lifecycle::query::schema::{self, Entity, Ty};
+use crate::lifecycle::query::schema::{self, Entity};
 use crate::lifecycle::query::token::{self, Token};
 use crate::lifecycle::query::value::Reads;
 use crate::lifecycle::query::{
@@ -624,7 +624,6 @@ fn orderby(
                 ),
             ));
         }
-        debug_assert!(resolved.ty != Ty::Collection);
         keys.push(reads.add(resolved));
         desc.push(is_desc);
     }

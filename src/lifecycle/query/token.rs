@@ -196,12 +196,13 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_their_query() {
+        let e = crate::lifecycle::query::schema::EnumType::SessionStatus;
         let keys = [Path {
             segments: vec!["status"],
-            ty: Ty::Enum(crate::lifecycle::query::schema::EnumType::SessionStatus),
+            ty: Ty::Enum(e),
         }];
         let t = Token::After(
-            vec![enum_val(keys[0].ty_enum(), Cow::Borrowed("active")).into_owned()],
+            vec![enum_val(e, Cow::Borrowed("active")).into_owned()],
             "s\"1".into(),
         );
         let text = encode(&t, 42).unwrap();
@@ -214,14 +215,5 @@ mod tests {
         assert!(decode(&base64url(b"[]"), 1, &[]).is_err());
         let long = Token::After(Vec::new(), "x".repeat(MAX_SKIPTOKEN_BYTES));
         assert_eq!(encode(&long, 1), None);
-    }
-
-    impl Path {
-        fn ty_enum(&self) -> crate::lifecycle::query::schema::EnumType {
-            match self.ty {
-                Ty::Enum(e) => e,
-                _ => unreachable!(),
-            }
-        }
     }
 }
