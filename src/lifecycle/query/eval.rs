@@ -204,7 +204,9 @@ fn list<'a>(session: &'a Session, collection: ArtifactCollection, q: &Query) -> 
     let page: Vec<&Ranked<'_, 'a, Artifact<'a>>> =
         sorted.iter().skip(skip_usize).take(top).collect();
     let more = candidates > skip.saturating_add(top as u64);
-    let offset = before + skip + page.len() as u64;
+    let offset = before
+        .saturating_add(skip)
+        .saturating_add(page.len() as u64);
     let next = next_token(q, more, page.last().map(|r| r.at()), offset);
     Listed {
         items: page.iter().map(|r| r.item).collect(),

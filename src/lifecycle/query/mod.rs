@@ -578,7 +578,7 @@ impl<'q> SessionLister<'q> {
             q,
             more,
             last.map(Ranked::at),
-            self.before + skip + len as u64,
+            self.before.saturating_add(skip).saturating_add(len as u64),
         );
         Page {
             items,
