@@ -147,6 +147,24 @@ rule_ids! {
     L8,
     /// Reading: a session without its collections; artifacts in pages.
     L9,
+    /// Query options: `$` and case, each once, which the target takes; others refused.
+    Q1,
+    /// `$select`: top-level properties of the target type.
+    Q2,
+    /// `$expand`: a session's artifact collections, with nested options.
+    Q3,
+    /// `$filter`: operators, literals, types, null, string functions.
+    Q4,
+    /// `$orderby`: primitive and enum paths, asc/desc, ties by id.
+    Q5,
+    /// Paging: `$top`, `$skip`, `$skiptoken`, the next page.
+    Q6,
+    /// `$count`: the filtered total, whatever the page.
+    Q7,
+    /// Limits and cost: bounded parsing, no session copied, memory by `$skip + $top`.
+    Q8,
+    /// Evolvable enums in queries: members after the sentinel.
+    Q9,
 }
 
 impl fmt::Display for RuleId {

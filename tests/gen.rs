@@ -113,6 +113,8 @@ fn not_decision_rules(rule: RuleId) -> Option<&'static str> {
         Some("a rule of the reference check")
     } else if id.starts_with('L') {
         Some("a lifecycle rule (create, activate, …), not a PATCH's")
+    } else if id.starts_with('Q') {
+        Some("a query-option rule of the read endpoints, not a PATCH's")
     } else if id.starts_with('O') && rule != RuleId::O1 {
         Some("shapes the response or the bookkeeping of every answer")
     } else {

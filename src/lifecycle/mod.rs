@@ -28,6 +28,7 @@
 
 mod create;
 mod edit;
+pub mod query;
 mod read;
 mod schedule;
 
