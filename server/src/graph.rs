@@ -191,37 +191,6 @@ impl<'de> serde::Deserialize<'de> for Members {
     }
 }
 
-/// A page of a collection: which items, and the links written around them.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// Items skipped.
-    pub skip: usize,
-    /// Items on the page at most.
-    pub top: usize,
-    /// `@odata.context`.
-    pub context: String,
-    /// `@odata.nextLink` when more items follow.
-    pub next_link: String,
-}
-
-/// `{"@odata.context": …, "value": [items], "@odata.nextLink": …}` (the link only when more
-/// items follow). `items` are the JSON texts of the items, already joined with commas.
-pub fn page_body(page: &Page, items: &str, more: bool) -> String {
-    let mut out = String::with_capacity(items.len() + 256);
-    out.push_str("{\"@odata.context\":");
-    out.push_str(&serde_json::Value::from(page.context.as_str()).to_string());
-    out.push_str(",\"value\":[");
-    out.push_str(items);
-    out.push(']');
-    // `$top=0` asks for no items: a next link would give the same empty page again.
-    if more && page.top > 0 {
-        out.push_str(",\"@odata.nextLink\":");
-        out.push_str(&serde_json::Value::from(page.next_link.as_str()).to_string());
-    }
-    out.push('}');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

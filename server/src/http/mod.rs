@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post};
+use restore_delta::lifecycle::query::{Query, Target};
 use restore_delta::{ArtifactCollection, IdSource, Options, SeededIds, SessionKind, Timestamp};
 
 use crate::faults::Faults;
@@ -44,8 +45,6 @@ pub const CONTROL: &str = "/_restore-delta";
 
 /// Where Graph's restore-session paths start, after the version segment.
 const SOLUTIONS: &str = "/solutions/backupRestore";
-
-pub use query::{PAGE_DEFAULT, PAGE_MAX};
 
 /// The default largest `$batch` body: 4 MiB.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
@@ -420,19 +419,43 @@ impl Call {
         format!("{}/{}", self.origin, self.version)
     }
 
-    /// `@odata.context` and the address of the collection this call reads.
-    fn links(&self, uri: &axum::http::Uri) -> query::Links {
+    /// The query of a read endpoint, parsed for `target` (rules Q1–Q9), and its decoded
+    /// pairs (the next link keeps them).
+    fn read_query(
+        &self,
+        target: Target,
+        options: &Options,
+    ) -> Result<(Query, Vec<(String, String)>), Reply> {
+        let pairs = query::Options::parse(self.query.as_deref())?
+            .pairs()
+            .to_vec();
+        let parsed = Query::parse(target, &pairs, options)
+            .map_err(|e| Reply::graph_error(e.status, e.body()))?;
+        Ok((parsed, pairs))
+    }
+
+    /// A list's answer: `@odata.context`, `@odata.count`, `value`, and `@odata.nextLink` (the
+    /// request's address with its options and the next `$skiptoken`) when more follow.
+    fn page_reply(
+        &self,
+        uri: &axum::http::Uri,
+        page: &restore_delta::lifecycle::query::Page,
+        pairs: &[(String, String)],
+    ) -> Reply {
         let path = uri.path();
-        query::Links {
-            base: format!("{}{path}", self.origin),
-            context: format!(
-                "{}/$metadata#{}",
-                self.root(),
-                path.split_once("/solutions/")
-                    .map(|(_, rest)| format!("solutions/{rest}"))
-                    .unwrap_or_default()
-            ),
-        }
+        let base = format!("{}{path}", self.origin);
+        let context = format!(
+            "{}/$metadata#{}",
+            self.root(),
+            path.split_once("/solutions/")
+                .map(|(_, rest)| format!("solutions/{rest}"))
+                .unwrap_or_default()
+        );
+        let next = page
+            .next
+            .as_deref()
+            .map(|token| restore_delta::lifecycle::query::next_link(&base, pairs, token));
+        Reply::json(200, page.body(&context, next.as_deref()))
     }
 
     /// The answer of an operation on one session (create, get, activate): a success body gets
@@ -462,12 +485,6 @@ impl Call {
             now: self.meta.now,
             actor: self.actor.clone(),
         }
-    }
-
-    /// The query's page, for an endpoint that serves `$top` and `$skiptoken` and nothing else.
-    fn page(&self, uri: &axum::http::Uri) -> Result<graph::Page, Reply> {
-        let options = query::Options::parse(self.query.as_deref())?;
-        query::page(&options, &["$top", "$skiptoken"], &self.links(uri))
     }
 
     /// For an endpoint that serves no query option.
@@ -560,13 +577,16 @@ async fn on_set(State(app): State<Shared>, req: HttpRequest) -> Response {
     let body = req.into_body();
     match call.method {
         Method::GET | Method::HEAD => {
-            let reply = match call.page(&uri) {
-                Ok(page) => {
-                    let options = read_options(&call.headers);
-                    app.store
-                        .list(call.kind, page, call.meta.now, &options)
-                        .await
-                }
+            let options = read_options(&call.headers);
+            let reply = match call.read_query(Target::Sessions(call.kind), &options) {
+                Ok((query, pairs)) => match app
+                    .store
+                    .list(call.kind, &query, &options, call.meta.now)
+                    .await
+                {
+                    Ok(page) => call.page_reply(&uri, &page, &pairs),
+                    Err(reply) => reply,
+                },
                 Err(reply) => reply,
             };
             call.answer(reply)
@@ -623,10 +643,22 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
     ) {
         return call.not_allowed("GET,HEAD,PATCH,DELETE");
     }
+    let id = call.id().to_owned();
+    if matches!(call.method, Method::GET | Method::HEAD) {
+        let options = read_options(&call.headers);
+        let reply = match call.read_query(Target::Session(call.kind), &options) {
+            Ok((query, _)) => {
+                app.store
+                    .get(&id, call.kind, call.meta.now, &query, &options)
+                    .await
+            }
+            Err(reply) => reply,
+        };
+        return call.answer_entity(reply);
+    }
     if let Err(reply) = call.no_query() {
         return call.answer(reply);
     }
-    let id = call.id().to_owned();
     match call.method {
         Method::PATCH => {
             let bytes = match body::read(
@@ -642,12 +674,7 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
             };
             call.answer(app.store.patch(&id, call.kind, &bytes, call.inputs()).await)
         }
-        Method::DELETE => call.answer(app.store.delete(&id, call.kind, call.meta.now).await),
-        _ => {
-            let options = read_options(&call.headers);
-            let reply = app.store.get(&id, call.kind, call.meta.now, &options).await;
-            call.answer_entity(reply)
-        }
+        _ => call.answer(app.store.delete(&id, call.kind, call.meta.now).await),
     }
 }
 
@@ -683,18 +710,22 @@ async fn on_sub(State(app): State<Shared>, req: HttpRequest) -> Response {
         let reply = app.store.activate(&id, call.kind, call.meta.now).await;
         return call.answer_entity(reply);
     }
-    if ArtifactCollection::from_name(&sub).is_none() {
+    let Some(collection) = ArtifactCollection::from_name(&sub) else {
         return call.answer(graph::not_found_path());
-    }
+    };
     if !matches!(call.method, Method::GET | Method::HEAD) {
         return call.not_allowed("GET,HEAD");
     }
-    let reply = match call.page(&uri) {
-        Ok(page) => {
-            app.store
-                .artifacts(&id, call.kind, &sub, page, call.meta.now)
-                .await
-        }
+    let options = read_options(&call.headers);
+    let reply = match call.read_query(Target::Artifacts(collection), &options) {
+        Ok((query, pairs)) => match app
+            .store
+            .artifacts(&id, call.kind, collection, &query, &options, call.meta.now)
+            .await
+        {
+            Ok(page) => call.page_reply(&uri, &page, &pairs),
+            Err(reply) => reply,
+        },
         Err(reply) => reply,
     };
     call.answer(reply)

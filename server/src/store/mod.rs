@@ -23,7 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex, RwLock as StdRwLock};
 
-use restore_delta::lifecycle::{self, LifecycleError, Progress, Schedule, Transitions};
+use restore_delta::lifecycle::query::{self, Query, SessionLister};
+use restore_delta::lifecycle::{self, Progress, Schedule, Transitions};
 use restore_delta::{
     ArtifactCollection, Context, Options, Request, SeededIds, Session, SessionKind, Timestamp,
     apply_request_in_place,
@@ -332,12 +333,14 @@ impl Store {
         Reply::engine(response)
     }
 
-    /// `GET …/{id}`: the session without its collections.
+    /// `GET …/{id}`: the session without its collections, or as its query asks
+    /// (`$select`, `$expand`: rules Q2, Q3).
     pub async fn get(
         &self,
         id: &str,
         kind: Option<SessionKind>,
         now: Timestamp,
+        query: &Query,
         options: &Options,
     ) -> Reply {
         let mut slot = match self.lock(id, kind).await {
@@ -345,7 +348,7 @@ impl Store {
             Err(fail) => return fail,
         };
         catch_up(&mut slot, now);
-        Reply::json(200, lifecycle::render_session(&slot.session, options))
+        Reply::json(200, query::render_one(&slot.session, query, options))
     }
 
     /// The whole state of a session, collections included (`GET /_restore-delta/sessions/{id}`).
@@ -358,64 +361,48 @@ impl Store {
         Reply::json(200, slot.session.to_json())
     }
 
-    /// `GET …RestoreSessions`: every session (of one kind, or all), in id order, paged. A page
-    /// reads at most `skip + top + 1` sessions' kinds and renders at most `top`.
+    /// `GET …RestoreSessions`: the sessions (of one kind, or all) the query asks for, one page
+    /// (rules Q1–Q9). Each session is locked only while it is offered to the lister, which keeps
+    /// the renderings of at most `$skip + $top` of them; no session is copied.
     pub async fn list(
         &self,
         kind: Option<SessionKind>,
-        page: graph::Page,
-        now: Timestamp,
+        query: &Query,
         options: &Options,
-    ) -> Reply {
+        now: Timestamp,
+    ) -> Result<query::Page, Reply> {
         let all: Vec<Shared> = self.read_sessions().values().cloned().collect();
-        let mut rendered = Vec::new();
-        let mut matched = 0usize;
-        let mut more = false;
-        let end = page.skip.saturating_add(page.top);
+        let mut lister = SessionLister::new(query, options);
         for shared in all {
             let mut slot = shared.lock().await;
             if let Some(failed) = self.failed_reply() {
-                return failed;
+                return Err(failed);
             }
             if slot.gone || kind.is_some_and(|k| slot.session.kind() != k) {
                 continue;
             }
-            if matched >= end {
-                more = true;
-                break;
-            }
-            if matched >= page.skip {
-                catch_up(&mut slot, now);
-                rendered.push(lifecycle::render_session(&slot.session, options));
-            }
-            matched += 1;
+            catch_up(&mut slot, now);
+            lister.offer(&slot.session);
         }
-        Reply::json(200, graph::page_body(&page, &rendered.join(","), more))
+        Ok(lister.finish())
     }
 
-    /// `GET …/{id}/{collection}`: one page of a session's artifacts.
+    /// `GET …/{id}/{collection}`: one page of a session's artifacts, as the query asks.
     pub async fn artifacts(
         &self,
         id: &str,
         kind: Option<SessionKind>,
-        collection: &str,
-        page: graph::Page,
+        collection: ArtifactCollection,
+        query: &Query,
+        options: &Options,
         now: Timestamp,
-    ) -> Reply {
-        let mut slot = match self.lock(id, kind).await {
-            Ok(slot) => slot,
-            Err(fail) => return fail,
-        };
-        let Some(collection) =
-            ArtifactCollection::from_name(collection).filter(|c| c.kind() == slot.session.kind())
-        else {
-            return graph::not_found_path();
-        };
+    ) -> Result<query::Page, Reply> {
+        let mut slot = self.lock(id, kind).await?;
+        if collection.kind() != slot.session.kind() {
+            return Err(graph::not_found_path());
+        }
         catch_up(&mut slot, now);
-        let (items, more) =
-            lifecycle::render_artifacts(&slot.session, collection, page.skip, page.top);
-        let items = items.trim_start_matches('[').trim_end_matches(']');
-        Reply::json(200, graph::page_body(&page, items, more))
+        Ok(query::artifacts(&slot.session, collection, query, options))
     }
 
     /// `DELETE …/{id}`: drafts only.
@@ -720,7 +707,7 @@ fn catch_up(slot: &mut Slot, now: Timestamp) {
     }
 }
 
-fn lifecycle_fail(e: &LifecycleError) -> Reply {
+fn lifecycle_fail(e: &restore_delta::RequestError) -> Reply {
     Reply::graph_error(e.status, e.body())
 }
 
