@@ -6,6 +6,8 @@
 //!    server whose journal syncs every answer to disk. Reported: requests per second, p50 and
 //!    p99 latency, and the server's p50 over the engine's p50 for the same requests on a
 //!    session of the same size (what HTTP, locking and the journal add).
+//!    One more client reads at the same time: query-option pages of the sessions and of one
+//!    session's artifacts; reported: their p50 and p99 beside the PATCHes'.
 //! 2. Restart: a journal holding one 100,000-artifact session and 10,000 PATCHes is opened and
 //!    replayed; reported: the time until the server could answer.
 //!
@@ -186,7 +188,33 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
     let fill_secs = fill.elapsed().as_secs_f64();
 
     let wall = Instant::now();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let mut lists: Vec<Duration> = Vec::new();
     let latencies: Vec<Duration> = std::thread::scope(|s| {
+        // Beside the PATCH clients, one client reading: a filtered, counted page of the
+        // sessions, and a filtered page of one session's artifacts (query options, rules Q).
+        let reader = s.spawn(|| {
+            let agent = agent();
+            let sessions = format!(
+                "{}{ROOT}/restoreSessions?$filter=status%20eq%20'draft'&$select=id,status&$top=5&$count=true",
+                server.base
+            );
+            let artifacts = format!(
+                "{}{ROOT}/{SET}/{}/driveRestoreArtifacts?$filter=startswith(restorePoint/id,'fill0-1')&$orderby=restorePoint/id%20desc&$top=10",
+                server.base, ids[0]
+            );
+            let mut took = Vec::new();
+            let mut n = 0usize;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let url = if n % 2 == 0 { &sessions } else { &artifacts };
+                n += 1;
+                let t = Instant::now();
+                let r = agent.get(url).call().expect("a list answers");
+                let _ = r.into_string();
+                took.push(t.elapsed());
+            }
+            took
+        });
         let handles: Vec<_> = ids
             .iter()
             .enumerate()
@@ -212,12 +240,16 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
                 })
             })
             .collect();
-        handles
+        let latencies = handles
             .into_iter()
             .flat_map(|h| h.join().expect("client"))
-            .collect()
+            .collect();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        lists = reader.join().expect("reader");
+        latencies
     });
     let wall = wall.elapsed();
+    lists.sort();
     let mut sorted = latencies;
     sorted.sort();
 
@@ -266,6 +298,12 @@ fn run_size(size: usize, requests: usize, dir: &Path) {
         ms(e50),
         p50.as_secs_f64() / e50.as_secs_f64().max(1e-9),
         sorted.len(),
+    );
+    println!(
+        "{size:>7} artifacts, beside them, one reader: filtered list pages p50 {:>6.2} ms, p99 {:>6.2} ms ({} pages: sessions filtered, selected and counted; a session's artifacts filtered with startswith and ordered)",
+        ms(percentile(&lists, 0.5)),
+        ms(percentile(&lists, 0.99)),
+        lists.len(),
     );
     let _ = std::fs::remove_file(&db);
 }
