@@ -19,13 +19,16 @@ pub fn too_large(limit: usize) -> Reply {
 
 /// Reads a body, never more than `limit + 1` bytes (rule E1 decides on the rest).
 ///
-/// A `Content-Length` over the limit is refused before a byte is read, so a client that sent
-/// `Expect: 100-continue` never sends its body; the answer closes the connection. A body that
-/// grows past the limit as it is read (chunked) is refused when it does; at most `limit` more
-/// bytes of it are then read and thrown away in the background (within `timeout`), so that a
-/// client still sending can read the 413 instead of seeing its connection reset, and the
-/// connection is closed after the answer: a refused body never costs more than twice the
-/// limit to read.
+/// A refused body never costs more than twice the limit to read, and its connection is closed
+/// after the 413:
+/// - A `Content-Length` over the limit is refused before a byte is read. A client that sent
+///   `Expect: 100-continue` then never sends its body. Another one is sending it: when it is at
+///   most twice the limit, it is read and thrown away in the background (within `timeout`), so
+///   that the client, still sending, can read the 413 instead of seeing its connection reset;
+///   a longer one is not read at all.
+/// - A body that grows past the limit as it is read (chunked) is refused when it does; at most
+///   `limit` more bytes of it are then read and thrown away in the background, for the same
+///   reason.
 pub async fn read(
     headers: &HeaderMap,
     body: Body,
@@ -36,10 +39,14 @@ pub async fn read(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    let mut body = body;
+    if let Some(n) = declared.filter(|&n| n > limit as u64) {
+        let expects = headers.contains_key(header::EXPECT);
+        if !expects && n <= (limit as u64).saturating_mul(2) {
+            drain(body, limit.saturating_mul(2), timeout);
+        }
         return Err(too_large(limit).with_header("connection", "close"));
     }
-    let mut body = body;
     let capacity = declared.map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(limit));
     let mut bytes = Vec::with_capacity(capacity.min(limit.saturating_add(1)));
     let read = async {
@@ -66,21 +73,27 @@ pub async fn read(
         Ok(Err(reply)) => Err(reply.with_header("connection", "close")),
         Ok(Ok(true)) => Ok(bytes),
         Ok(Ok(false)) => {
-            tokio::spawn(async move {
-                let drain = async {
-                    let mut seen = 0usize;
-                    while let Some(Ok(frame)) = body.frame().await {
-                        if let Ok(data) = frame.into_data() {
-                            seen = seen.saturating_add(data.len());
-                            if seen > limit {
-                                break;
-                            }
-                        }
-                    }
-                };
-                let _ = tokio::time::timeout(timeout, drain).await;
-            });
+            drain(body, limit, timeout);
             Err(too_large(limit).with_header("connection", "close"))
         }
     }
+}
+
+/// Reads and throws away at most `budget` more bytes of `body` in the background, within
+/// `timeout`; dropping it then lets the connection close.
+fn drain(mut body: Body, budget: usize, timeout: Duration) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    seen = seen.saturating_add(data.len());
+                    if seen > budget {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, drain).await;
+    });
 }
