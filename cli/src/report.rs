@@ -10,8 +10,8 @@ use restore_delta::{Context, ItemOutcome, SeededIds, apply};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::check::{Exchange, Input, Judged, bound_now};
 use crate::common::Usage;
+use crate::exchange::{Exchange, Input, Judged, bound_now};
 
 /// A `--report KIND=FILE`.
 pub struct Report {
