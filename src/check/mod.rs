@@ -597,7 +597,8 @@ fn reference(
         if let Some(a) = &observed_actor {
             ctx = ctx.with_actor(a);
         }
-        let first = crate::answer_uncommitted(before, request, &shape_options, &mut ctx);
+        let first =
+            crate::engine::pipeline::answer_uncommitted(before, request, &shape_options, &mut ctx);
         found.clear();
         let delta = (first.response.status == 200)
             .then(|| edited.map(ArtifactCollection::delta_name))
@@ -678,11 +679,16 @@ fn reference(
     }
     let (answer, state) = if with_state {
         let mut session = before.clone();
-        let answer = crate::apply_request_in_place(&mut session, request, options, &mut ctx);
+        let answer = crate::engine::pipeline::apply_request_in_place(
+            &mut session,
+            request,
+            options,
+            &mut ctx,
+        );
         (answer, Some(session.to_json()))
     } else {
         (
-            crate::answer_uncommitted(before, request, options, &mut ctx),
+            crate::engine::pipeline::answer_uncommitted(before, request, options, &mut ctx),
             None,
         )
     };

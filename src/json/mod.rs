@@ -14,8 +14,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::engine::error::StateError;
-
 /// One member of an object read in document order, its value kept as raw JSON text; both
 /// borrow from the text (the name unless it is spelled with escapes).
 pub(crate) type RawMember<'a> = (Cow<'a, str>, &'a RawValue);
@@ -100,7 +98,19 @@ struct More<'a> {
     /// Nothing more comes: the reader is exhausted or failed, or gave bytes that are not UTF-8.
     done: bool,
     /// Why reading stopped before the end of the text, if it did.
-    failure: Option<StateError>,
+    failure: Option<ReadFailure>,
+}
+
+/// Why a text read as it is needed ([`Cursor::reading`]) ended before its end: the reader
+/// failed, or gave bytes that are not UTF-8. (The state's reader makes it a
+/// [`StateError`](crate::StateError).)
+#[derive(Debug)]
+pub(crate) enum ReadFailure {
+    /// The reader's error.
+    Io(io::Error),
+    /// The bytes from `at` in the whole text are not UTF-8: `error_len` of them are invalid,
+    /// or (`None`) the text ends inside a character.
+    NotUtf8 { at: usize, error_len: Option<usize> },
 }
 
 /// How much [`Session::from_reader`](crate::Session::from_reader) reads at a time, at least.
@@ -136,7 +146,7 @@ impl<'a> Cursor<'a> {
 
     /// Why reading stopped before the end of the text (an I/O error, or bytes that are not
     /// UTF-8), if it did. Past that point the cursor saw the text end.
-    pub(crate) fn failure(&mut self) -> Option<StateError> {
+    pub(crate) fn failure(&mut self) -> Option<ReadFailure> {
         self.more.as_mut()?.failure.take()
     }
 
@@ -280,9 +290,7 @@ impl<'a> Cursor<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     more.done = true;
-                    more.failure = Some(StateError::Unreadable {
-                        message: e.to_string(),
-                    });
+                    more.failure = Some(ReadFailure::Io(e));
                     return false;
                 }
             }
@@ -303,8 +311,9 @@ impl<'a> Cursor<'a> {
                     Ok(_) => e,
                 };
                 more.done = true;
-                more.failure = Some(StateError::InvalidJson {
-                    message: not_utf8(at + e.valid_up_to(), e.error_len()),
+                more.failure = Some(ReadFailure::NotUtf8 {
+                    at: at + e.valid_up_to(),
+                    error_len: e.error_len(),
                 });
                 return false;
             }
@@ -338,7 +347,7 @@ fn cut(bytes: &[u8]) -> usize {
 }
 
 /// What [`std::str::Utf8Error`] says, at a position in the whole text.
-fn not_utf8(at: usize, error_len: Option<usize>) -> String {
+pub(crate) fn not_utf8(at: usize, error_len: Option<usize>) -> String {
     match error_len {
         Some(n) => format!("not UTF-8: invalid utf-8 sequence of {n} bytes from index {at}"),
         None => format!("not UTF-8: incomplete utf-8 byte sequence from index {at}"),

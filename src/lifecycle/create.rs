@@ -90,7 +90,7 @@ pub fn create<I: IdSource>(
     let base = session.collection(family);
     let hints = decide::prepare(base, &items, options);
     let plan = decide::decide(base, &items, &hints, options, ctx);
-    if let Some((index, failure)) = crate::failures(&plan).next() {
+    if let Some((index, failure)) = crate::engine::pipeline::failures(&plan).next() {
         let code = match failure.code {
             ErrorCode::InvalidPatchRequest => ErrorCode::InvalidArtifactRequest,
             other => other,

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::num::NonZeroUsize;
 
-use crate::engine::error::StateError;
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::model::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
+use crate::model::error::StateError;
 use crate::model::index::HashIndex;
 use crate::model::kinds::ArtifactCollection;
 

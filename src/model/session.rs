@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::engine::error::StateError;
 use crate::json::{Cursor, READ_CHUNK, Str, check_strict, minify, write_str};
 use crate::model::artifact::Artifact;
 use crate::model::collection::Collection;
 use crate::model::enums::{RestoreJobType, SessionStatus};
+use crate::model::error::{StateError, read_failure};
 use crate::model::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -131,7 +131,7 @@ impl Session {
         let read = Session::read(&mut cur);
         // A failure to read ended the text early: whatever was made of it is not the state.
         match cur.failure() {
-            Some(e) => Err(e),
+            Some(failure) => Err(read_failure(failure)),
             None => read,
         }
     }
