@@ -41,7 +41,7 @@ pub mod r#gen;
 pub mod lifecycle;
 
 pub use engine::context::Context;
-pub use engine::decide::MAX_DRAWS_PER_ITEM;
+pub use engine::draw::MAX_DRAWS_PER_ITEM;
 pub use engine::error::{ErrorCode, RequestError};
 pub use engine::ids::{IdSource, SeededIds};
 pub use engine::options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};

@@ -6,11 +6,15 @@
 pub(crate) mod commit;
 pub(crate) mod context;
 pub(crate) mod decide;
+pub(crate) mod draw;
 pub(crate) mod error;
 pub(crate) mod ids;
 pub(crate) mod options;
 pub(crate) mod outcome;
+pub(crate) mod overlay;
 pub(crate) mod pipeline;
+pub(crate) mod plan;
+pub(crate) mod prepare;
 pub(crate) mod reference;
 pub(crate) mod render;
 pub(crate) mod request;

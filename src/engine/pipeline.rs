@@ -4,11 +4,13 @@
 //! shell of the session without committing.
 
 use crate::engine::context::Context;
-use crate::engine::decide::{self, Decision, Plan};
+use crate::engine::decide;
 use crate::engine::error::{ErrorCode, RequestError};
 use crate::engine::ids::IdSource;
 use crate::engine::options::{Answered, Options};
 use crate::engine::outcome::{Answer, Applied, ItemFailure, ItemOutcome, Response};
+use crate::engine::plan::{Decision, Plan};
+use crate::engine::prepare::prepare;
 use crate::engine::request::Request;
 use crate::engine::{commit, render, request};
 use crate::model::kinds::{self, ArtifactCollection, Family};
@@ -151,7 +153,7 @@ fn answer<I: IdSource>(
     let family = envelope.collection.family();
     let was_empty = session.collection(Family::Standard).is_empty()
         && session.collection(Family::Granular).is_empty();
-    let hints = decide::prepare(session.collection(family), &envelope.items, options);
+    let hints = prepare(session.collection(family), &envelope.items, options);
     let plan = decide::decide(
         session.collection(family),
         &envelope.items,

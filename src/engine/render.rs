@@ -1,10 +1,10 @@
 //! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
 //! on serde_json's `preserve_order` feature.
 
-use crate::engine::decide::{Decision, Plan};
 use crate::engine::error::RequestError;
 use crate::engine::options::Options;
 use crate::engine::outcome::{Body, ItemFailure, Operation, Response};
+use crate::engine::plan::{Decision, Plan};
 use crate::json::borrowed::{self, Json, Object};
 use crate::json::write_str;
 use crate::model::kinds::ArtifactCollection;

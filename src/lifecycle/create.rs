@@ -3,10 +3,12 @@
 
 use crate::engine::commit;
 use crate::engine::context::Context;
-use crate::engine::decide::{self, MAX_DRAWS_PER_ITEM};
+use crate::engine::decide;
+use crate::engine::draw::MAX_DRAWS_PER_ITEM;
 use crate::engine::error::{ErrorCode, RequestError};
 use crate::engine::ids::IdSource;
 use crate::engine::options::Options;
+use crate::engine::prepare::prepare;
 use crate::engine::request::{Request, json_type};
 use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
@@ -88,7 +90,7 @@ pub fn create<I: IdSource>(
     };
     let family = collection.family();
     let base = session.collection(family);
-    let hints = decide::prepare(base, &items, options);
+    let hints = prepare(base, &items, options);
     let plan = decide::decide(base, &items, &hints, options, ctx);
     if let Some((index, failure)) = crate::engine::pipeline::failures(&plan).next() {
         let code = match failure.code {
