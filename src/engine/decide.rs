@@ -24,8 +24,9 @@ use crate::engine::reference;
 use crate::engine::request::{MALFORMED, json_type};
 use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
-use crate::model::collection::{Collection, Spans};
+use crate::model::collection::Collection;
 use crate::model::kinds::{ArtifactCollection, Shape, type_name_matches};
+use crate::model::strref::Spans;
 use crate::rule::RuleId;
 
 /// Decides every item, in order, against the evolving collection: a first pass that checks the

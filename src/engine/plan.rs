@@ -6,7 +6,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::engine::outcome::ItemFailure;
-use crate::model::collection::{Spans, StoredFacts};
+use crate::model::collection::StoredFacts;
+use crate::model::strref::Spans;
 
 /// What a removal targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,4 +10,5 @@ pub(crate) mod error;
 pub(crate) mod index;
 pub(crate) mod kinds;
 pub(crate) mod session;
+pub(crate) mod strref;
 pub(crate) mod time;
