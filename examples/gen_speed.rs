@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use restore_delta::r#gen::{Generator, Mix};
+use restore_delta::generate::{Generator, Mix};
 
 fn main() {
     let count: usize = std::env::args()

@@ -19,7 +19,7 @@
 // byte); `model` (sessions, artifacts, kinds, the collections and their indexes, the state's
 // errors); `engine` (a request read, its items decided, the plan committed, the answer
 // rendered: `engine/pipeline.rs` runs them in that order); and one folder per tool built on
-// them: `check`, `gen`, `lifecycle`.
+// them: `check`, `generate`, `lifecycle`.
 mod engine;
 mod json;
 mod model;
@@ -35,9 +35,14 @@ pub mod check;
 #[cfg(feature = "_internal_test_exports")]
 #[doc(hidden)]
 pub mod fuzzing;
+/// The case generator's former name, kept for one release: use [`generate`]. (`gen` is a
+/// reserved word in edition 2024, where this path must be written `r#gen`.)
+#[cfg(feature = "gen")]
+#[doc(hidden)]
+pub mod r#gen;
 #[cfg(feature = "gen")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gen")))]
-pub mod r#gen;
+pub mod generate;
 pub mod lifecycle;
 
 pub use engine::context::Context;

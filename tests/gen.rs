@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use restore_delta::r#gen::{Case, Coverage, DECISION_RULES, Generator, Mix, decided_rules};
+use restore_delta::generate::{Case, Coverage, DECISION_RULES, Generator, Mix, decided_rules};
 use restore_delta::{Family, RuleId, SessionKind};
 
 /// Cases per mix for the coverage test.
@@ -300,7 +300,7 @@ fn shrink_keeps_the_failure_with_one_item_and_no_artifact() {
 fn the_committed_dictionary_is_the_generated_one() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/restore-delta.dict");
     let committed = std::fs::read_to_string(path).unwrap();
-    assert_eq!(committed, restore_delta::r#gen::dictionary());
+    assert_eq!(committed, restore_delta::generate::dictionary());
 }
 
 /// Paths the mixed mix reaches besides the rules' failures: an artifact stored under the first

@@ -9,7 +9,7 @@
 //! - `model`: sessions, artifacts, collections, the state and its errors;
 //! - `engine`: the PATCH pipeline (request, decide, commit, render);
 //! - the tools built on the engine: `check`, `generate`, `lifecycle` (they may use one another
-//!   while the graph stays acyclic);
+//!   while the graph stays acyclic), and `gen`, `generate`'s former name (deprecated aliases);
 //! - `fuzzing`: the fuzz harness (test code behind `_internal_test_exports`).
 //!
 //! A module may import its own layer or a lower one, never a higher one; the whole graph is
@@ -29,7 +29,7 @@ const LAYERS: &[&[&str]] = &[
     &["rule", "json"],
     &["model"],
     &["engine"],
-    &["check", "gen", "lifecycle"],
+    &["check", "generate", "gen", "lifecycle"],
     &["fuzzing"],
 ];
 

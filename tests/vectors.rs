@@ -638,7 +638,7 @@ fn rule_rows_are_parsed_by_hand() {
 #[cfg(feature = "gen")]
 #[test]
 fn generated_vectors_pass() {
-    use restore_delta::r#gen::{Generator, Mix};
+    use restore_delta::generate::{Generator, Mix};
     let dir =
         std::env::temp_dir().join(format!("restore-delta-gen-vectors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -670,7 +670,7 @@ fn generated_vectors_pass() {
 #[cfg(feature = "gen")]
 #[test]
 fn generated_step_vectors_pass_and_every_step_is_checked() {
-    use restore_delta::r#gen::{Generator, Mix};
+    use restore_delta::generate::{Generator, Mix};
     let dir = std::env::temp_dir().join(format!(
         "restore-delta-gen-step-vectors-{}",
         std::process::id()

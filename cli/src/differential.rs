@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode, Stdio};
 use clap::Args;
 use restore_delta::Session;
 use restore_delta::check::{Observed, Settings, Verdict, check};
-use restore_delta::r#gen::Case;
+use restore_delta::generate::Case;
 use serde_json::{Value, json};
 
 use crate::common::Usage;

@@ -273,7 +273,7 @@ fn describe(
 /// The vector `options` of an exchange: only what differs from the defaults.
 fn vector_options(input: &Input<'_>, verdict: &Verdict) -> Map<String, Value> {
     let prefer = input.prefer.join(", ");
-    restore_delta::r#gen::options_object(
+    restore_delta::generate::options_object(
         (!prefer.is_empty()).then_some(prefer.as_str()),
         input.atomic,
         input.options,

@@ -226,7 +226,7 @@ pub fn apply_ops(data: &[u8]) {
 /// body and options. The generator builds only states the engine reads; one it refuses is a
 /// broken invariant of the generator.
 #[cfg(feature = "gen")]
-pub fn check_case(case: &crate::r#gen::Case) {
+pub fn check_case(case: &crate::generate::Case) {
     let session = Session::from_json(case.state.as_bytes()).unwrap_or_else(|e| {
         panic!(
             "the generator built a state the engine refuses: {e}\n{}",
@@ -278,7 +278,8 @@ pub fn check_case(case: &crate::r#gen::Case) {
 #[cfg(feature = "arbitrary")]
 pub fn apply_case(data: &[u8]) {
     use arbitrary::Arbitrary;
-    if let Ok(case) = crate::r#gen::Case::arbitrary_take_rest(arbitrary::Unstructured::new(data)) {
+    if let Ok(case) = crate::generate::Case::arbitrary_take_rest(arbitrary::Unstructured::new(data))
+    {
         check_case(&case);
     }
 }

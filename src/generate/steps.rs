@@ -105,7 +105,7 @@ impl Generator {
     /// the body. Its clock is up to an hour after the step before; its seed is its own.
     ///
     /// ```
-    /// use restore_delta::r#gen::{Generator, Mix};
+    /// use restore_delta::generate::{Generator, Mix};
     /// let seq = Generator::new(3).mix(Mix::Valid).sequence(4);
     /// assert_eq!(seq.steps.len(), 4);
     /// let answers = seq.apply().unwrap();

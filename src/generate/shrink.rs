@@ -18,7 +18,7 @@ impl Case {
     /// for another reason than `self`: the predicate decides what counts. At most 2,000 tries.
     ///
     /// ```
-    /// use restore_delta::r#gen::{Case, Generator, Mix};
+    /// use restore_delta::generate::{Case, Generator, Mix};
     /// use restore_delta::ItemOutcome;
     /// // The first case whose answer has a 409 item (X3), shrunk to one item on a smaller state.
     /// let has_409 = |c: &Case| {

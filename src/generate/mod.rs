@@ -12,7 +12,7 @@
 //! with the reference's answer.
 //!
 //! ```
-//! use restore_delta::r#gen::{Coverage, Generator, Mix};
+//! use restore_delta::generate::{Coverage, Generator, Mix};
 //! use restore_delta::RuleId;
 //! let cases: Vec<_> = Generator::new(7).mix(Mix::Mixed).take(200).collect();
 //! let again: Vec<_> = Generator::new(7).mix(Mix::Mixed).take(200).collect();
@@ -234,7 +234,7 @@ impl Generator {
     /// `arbitrary`) uses.
     ///
     /// ```
-    /// use restore_delta::r#gen::Generator;
+    /// use restore_delta::generate::Generator;
     /// let a = Generator::from_bytes(&[1, 2, 3, 200, 17]).case();
     /// assert_eq!(a, Generator::from_bytes(&[1, 2, 3, 200, 17]).case());
     /// assert!(a.apply().is_ok());
