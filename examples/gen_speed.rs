@@ -25,7 +25,7 @@ fn main() {
     let t = Instant::now();
     let mut statuses = 0u64;
     for case in generator().take(count) {
-        statuses += u64::from(case.apply().map_or(0, |a| a.response.status));
+        statuses += u64::from(case.apply().map_or(0, |a| a.answer.response.status));
     }
     let apply = t.elapsed().as_secs_f64();
 

@@ -430,13 +430,17 @@ fn a7_tries_sixteen_ids_whatever_is_left() {
     let body = json!({"driveRestoreArtifacts@delta": [remove("a1"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["a2"; 10]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Removed {
             id: "a1".into(),
             existed: true
         }
     );
-    assert!(no_fresh_id(&a.outcomes[1]), "{:?}", a.outcomes[1]);
+    assert!(
+        no_fresh_id(&a.answer.outcomes[1]),
+        "{:?}",
+        a.answer.outcomes[1]
+    );
     assert_eq!(drawn, 16);
 }
 
@@ -452,23 +456,23 @@ fn a7_a_missed_removal_checks_the_ids_drawn_before_it() {
     ]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "N1"]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "N1".into(),
             rule: RuleId::A7
         }
     );
     assert_eq!(
-        a.outcomes[1],
+        a.answer.outcomes[1],
         ItemOutcome::Removed {
             id: "N1".into(),
             existed: true
         }
     );
-    for o in &a.outcomes[2..] {
+    for o in &a.answer.outcomes[2..] {
         assert!(no_fresh_id(o), "{o:?}");
     }
-    assert_eq!(a.outcomes.len(), 5);
+    assert_eq!(a.answer.outcomes.len(), 5);
     assert_eq!(drawn, 50);
     let ids: Vec<&str> = a
         .state
@@ -485,7 +489,7 @@ fn o6_sets_the_total_in_an_empty_count_object() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1")]});
     let (a, _) = apply_scripted(&state, &body, &["n1"]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: "n1".into(),
             rule: RuleId::A7
@@ -508,14 +512,14 @@ fn a7_replays_drawn_ids_in_the_order_drawn() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "", "A", "B"]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "A".into(),
             rule: RuleId::A7
         }
     );
     assert_eq!(
-        a.outcomes[1],
+        a.answer.outcomes[1],
         ItemOutcome::Added {
             id: "B".into(),
             rule: RuleId::A7
@@ -526,7 +530,7 @@ fn a7_replays_drawn_ids_in_the_order_drawn() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "T1", "", "T2", "T3", "T4"]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [
             ItemOutcome::Added {
                 id: "T1".into(),
@@ -553,7 +557,7 @@ fn long_ids_and_keys_are_stored_whole() {
     let body = json!({"driveRestoreArtifacts@delta": [add(&rp)]});
     let (a, _) = apply_scripted(&state, &body, &[id.as_str()]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: id.clone(),
             rule: RuleId::A7
@@ -578,7 +582,7 @@ fn long_ids_and_keys_are_stored_whole() {
     ]});
     let (a, _) = apply_scripted_with(&state, &body, &[id.as_str()], &options);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: id.clone(),
             rule: RuleId::A7
@@ -599,7 +603,7 @@ fn long_ids_and_keys_are_stored_whole() {
         {"browseSessionId": browse, "itemKey": key}
     ]});
     let (a, _) = apply_scripted_with(&state, &body, &[], &options);
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     let stored = a
         .state
         .artifact(ArtifactCollection::GranularDriveRestoreArtifacts, &key)

@@ -452,7 +452,7 @@ fn l2_artifacts_are_the_patch_s() {
             &Options::default(),
             &mut c,
         );
-        assert_eq!(patched.response.status, 200);
+        assert_eq!(patched.answer.response.status, 200);
         let a: Vec<&str> = created
             .artifacts(collection)
             .map(|a| a.json_text())

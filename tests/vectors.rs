@@ -258,7 +258,7 @@ fn run_once(
         (response, session)
     } else {
         let applied = apply(session, body, options, &mut ctx);
-        (applied.response, applied.state)
+        (applied.answer.response, applied.state)
     };
     Ok(Output {
         status: response.status,

@@ -393,13 +393,13 @@ pub fn evolve(
         ctx = ctx.with_actor(actor);
     }
     let applied = apply(before, request, options, &mut ctx);
-    if applied.response.status != verdict.expected.status {
+    if applied.answer.response.status != verdict.expected.status {
         return Err(format!(
             "status {} instead of {}",
-            applied.response.status, verdict.expected.status
+            applied.answer.response.status, verdict.expected.status
         ));
     }
-    if applied.response.body != verdict.expected.body {
+    if applied.answer.response.body != verdict.expected.body {
         return Err("another body".into());
     }
     Ok(applied.state)

@@ -182,17 +182,17 @@ pub fn reproducer(
         ctx = ctx.with_actor(actor);
     }
     let applied = apply(input.before.clone(), input.request, input.options, &mut ctx);
-    let mut expected = json!({"status": applied.response.status});
+    let mut expected = json!({"status": applied.answer.response.status});
     if let (Some(o), Some(p)) = (
         expected.as_object_mut(),
-        &applied.response.preference_applied,
+        &applied.answer.response.preference_applied,
     ) {
         o.insert("preference_applied".into(), json!(p));
     }
     if let Some(o) = expected.as_object_mut() {
         o.insert(
             "body".into(),
-            applied.response.body_value().unwrap_or(Value::Null),
+            applied.answer.response.body_value().unwrap_or(Value::Null),
         );
         o.insert("state".into(), applied.state.to_value());
     }
@@ -210,7 +210,7 @@ pub fn reproducer(
         Err(_) => (None, Some(hex(input.request))),
     };
     let v = Reproducer {
-        description: describe(exchange, verdict, settings, &applied.outcomes),
+        description: describe(exchange, verdict, settings, &applied.answer.outcomes),
         rules,
         state: input.before.to_value(),
         request,

@@ -35,7 +35,7 @@ use crate::rule::RuleId;
 /// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
 /// let mut ctx = Context::new(now, SeededIds::new(1));
 /// let applied = apply(state, body, &Options::default(), &mut ctx);
-/// assert_eq!(applied.response.status, 200);
+/// assert_eq!(applied.answer.response.status, 200);
 /// assert_eq!(applied.state.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
 /// ```
 pub fn apply<I: IdSource>(
@@ -45,7 +45,10 @@ pub fn apply<I: IdSource>(
     ctx: &mut Context<I>,
 ) -> Applied {
     let answer = apply_in_place(&mut session, request, options, ctx);
-    Applied::new(session, answer)
+    Applied {
+        state: session,
+        answer,
+    }
 }
 
 /// [`apply`] on a session the caller keeps where it is (in a map, behind a lock): the session is
@@ -92,7 +95,7 @@ pub fn apply_in_place<I: IdSource>(
 /// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
 /// let mut ctx = Context::new(now, SeededIds::new(1));
 /// let applied = apply_request(state, &request, &options, &mut ctx);
-/// assert_eq!(applied.response.status, 200);
+/// assert_eq!(applied.answer.response.status, 200);
 /// ```
 pub fn apply_request<I: IdSource>(
     mut session: Session,
@@ -101,7 +104,10 @@ pub fn apply_request<I: IdSource>(
     ctx: &mut Context<I>,
 ) -> Applied {
     let answer = apply_request_in_place(&mut session, request, options, ctx);
-    Applied::new(session, answer)
+    Applied {
+        state: session,
+        answer,
+    }
 }
 
 /// [`apply_request`] on a session the caller keeps where it is: a server parses the body
@@ -201,17 +207,6 @@ fn refuse(error: RequestError) -> Answer {
         response: error.response(),
         outcomes: Vec::new(),
         error: Some(error),
-    }
-}
-
-impl Applied {
-    fn new(state: Session, answer: Answer) -> Applied {
-        Applied {
-            state,
-            response: answer.response,
-            outcomes: answer.outcomes,
-            error: answer.error,
-        }
     }
 }
 

@@ -33,7 +33,7 @@ impl RequestError {
     /// error: its status and the body `{"error": {"code", "message"}}`. For an error of
     /// [`Request::parse`](crate::Request::parse), this is the response to send. (An atomic
     /// refusal, rule O1, also lists every failed item; its response is in
-    /// [`Applied::response`](crate::Applied).)
+    /// [`Answer::response`](crate::Answer::response).)
     ///
     /// ```
     /// use restore_delta::{Options, Request};

@@ -73,9 +73,10 @@ impl Coverage {
         let mut coverage = Coverage::default();
         for case in cases {
             match case.apply() {
-                Ok(applied) => {
-                    coverage.add(&decided_rules(&applied.outcomes, applied.error.as_ref()))
-                }
+                Ok(applied) => coverage.add(&decided_rules(
+                    &applied.answer.outcomes,
+                    applied.answer.error.as_ref(),
+                )),
                 Err(_) => {
                     coverage.cases = coverage.cases.saturating_add(1);
                     coverage.state_errors = coverage.state_errors.saturating_add(1);

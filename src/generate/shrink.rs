@@ -23,7 +23,7 @@ impl Case {
     /// // The first case whose answer has a 409 item (X3), shrunk to one item on a smaller state.
     /// let has_409 = |c: &Case| {
     ///     c.apply().is_ok_and(|a| {
-    ///         a.outcomes.iter().any(|o| matches!(o, ItemOutcome::Failed(f) if f.status == 409))
+    ///         a.answer.outcomes.iter().any(|o| matches!(o, ItemOutcome::Failed(f) if f.status == 409))
     ///     })
     /// };
     /// let case = Generator::new(2).mix(Mix::Mixed).find(|c| has_409(c)).unwrap();

@@ -109,7 +109,7 @@ impl Generator {
     /// let seq = Generator::new(3).mix(Mix::Valid).sequence(4);
     /// assert_eq!(seq.steps.len(), 4);
     /// let answers = seq.apply().unwrap();
-    /// assert!(answers.iter().all(|a| matches!(a.response.status, 200 | 204)));
+    /// assert!(answers.iter().all(|a| matches!(a.answer.response.status, 200 | 204)));
     /// ```
     pub fn sequence(&mut self, steps: usize) -> Sequence {
         let (kind, family) = self.kind_and_family();
