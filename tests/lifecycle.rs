@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use restore_delta::lifecycle::{
-    self, LifecycleError, MAX_ACTIVE_SESSIONS, MAX_CREATE_ARTIFACTS, MAX_SESSION_ID_BYTES,
-    Progress, Schedule, Transitions,
+    self, MAX_ACTIVE_SESSIONS, MAX_CREATE_ARTIFACTS, MAX_SESSION_ID_BYTES, Progress, Schedule,
+    Transitions,
 };
 use restore_delta::{
-    ArtifactCollection, Context, ErrorCode, IdSource, Options, RuleId, SeededIds, Session,
-    SessionKind, SessionStatus, Timestamp, apply,
+    ArtifactCollection, Context, ErrorCode, IdSource, Options, RequestError, RuleId, SeededIds,
+    Session, SessionKind, SessionStatus, Timestamp, apply,
 };
 use serde_json::{Value, json};
 
@@ -36,11 +36,11 @@ fn create_with(
     kind: SessionKind,
     body: &Value,
     options: &Options,
-) -> Result<Session, LifecycleError> {
+) -> Result<Session, RequestError> {
     lifecycle::create(kind, body.to_string().as_bytes(), options, &mut ctx(7))
 }
 
-fn create(kind: SessionKind, body: &Value) -> Result<Session, LifecycleError> {
+fn create(kind: SessionKind, body: &Value) -> Result<Session, RequestError> {
     create_with(kind, body, &Options::default())
 }
 
@@ -58,11 +58,11 @@ fn add(rp: &str, dest: &str) -> Value {
 
 #[track_caller]
 fn assert_refused(
-    r: Result<impl std::fmt::Debug, LifecycleError>,
+    r: Result<impl std::fmt::Debug, RequestError>,
     rule: RuleId,
     status: u16,
     code: &str,
-) -> LifecycleError {
+) -> RequestError {
     let e = r.expect_err("refused");
     assert_eq!(
         (e.rule, e.status, e.code.as_str()),
@@ -1230,7 +1230,7 @@ fn options_of(v: &Value) -> Options {
     o
 }
 
-fn error_answer(e: &LifecycleError) -> Value {
+fn error_answer(e: &RequestError) -> Value {
     json!({"status": e.status, "body": serde_json::from_str::<Value>(&e.body()).unwrap()})
 }
 

@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex as StdMutex, RwLock as StdRwLock};
 
-use restore_delta::lifecycle::{self, LifecycleError, Progress, Schedule, Transitions};
+use restore_delta::lifecycle::{self, Progress, Schedule, Transitions};
 use restore_delta::{
-    ArtifactCollection, Context, Options, Request, SeededIds, Session, SessionKind, Timestamp,
-    apply_in_place, apply_request_in_place,
+    ArtifactCollection, Context, Options, Request, RequestError, SeededIds, Session, SessionKind,
+    Timestamp, apply_in_place, apply_request_in_place,
 };
 use tokio::sync::{Mutex, RwLock};
 
@@ -638,7 +638,7 @@ fn catch_up(slot: &mut Slot, now: Timestamp) {
     }
 }
 
-fn lifecycle_fail(e: &LifecycleError) -> Reply {
+fn lifecycle_fail(e: &RequestError) -> Reply {
     Reply::graph_error(e.status, e.body())
 }
 

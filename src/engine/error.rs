@@ -74,8 +74,8 @@ impl fmt::Display for ErrorCode {
 }
 
 /// A whole-request error (rules E1–E9, and O1 in atomic mode): the response is this error and
-/// the state is unchanged (rule O2). Also a refused lifecycle request (rules L1–L9), as
-/// [`lifecycle::LifecycleError`](crate::lifecycle::LifecycleError).
+/// the state is unchanged (rule O2). Also a refused lifecycle request (rules L1–L9): every
+/// function of [`lifecycle`](crate::lifecycle) refuses with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]
 #[non_exhaustive]
