@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use restore_delta::lifecycle::{
-    self, MAX_ACTIVE_SESSIONS, MAX_CREATE_ARTIFACTS, MAX_SESSION_ID_BYTES, Progress, Schedule,
-    Transitions,
+    self, MAX_ACTIVE_SESSIONS, MAX_SESSION_ID_BYTES, Progress, Schedule, Transitions,
 };
 use restore_delta::{
     ArtifactCollection, Context, ErrorCode, IdSource, Options, RequestError, RuleId, SeededIds,
@@ -195,9 +194,10 @@ fn l2_create_artifacts_use_the_addition_rules_with_create_codes() {
         "invalidRequest",
     );
     // The limit: 50 pass, 51 are 413 (not the PATCH's 400).
-    assert_eq!(MAX_CREATE_ARTIFACTS, Options::default().max_items);
+    assert_eq!(Options::DEFAULT_MAX_ITEMS, 50);
+    assert_eq!(Options::default().max_items, Options::DEFAULT_MAX_ITEMS);
     let items = |n: usize| Value::Array((0..n).map(|i| add(&format!("r{i}"), "new")).collect());
-    let s = create(od, &with(items(MAX_CREATE_ARTIFACTS))).unwrap();
+    let s = create(od, &with(items(Options::DEFAULT_MAX_ITEMS))).unwrap();
     assert_eq!(
         s.artifact_count(ArtifactCollection::DriveRestoreArtifacts),
         50

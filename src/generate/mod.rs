@@ -47,6 +47,7 @@ pub use coverage::{Coverage, DECISION_RULES, decided_rules};
 pub use dict::dictionary;
 use rng::Rng;
 pub use steps::{Sequence, Step};
+#[doc(hidden)]
 pub use vector::options_object;
 
 /// What kind of requests a [`Generator`] makes.

@@ -193,6 +193,10 @@ fn options_value(o: &CaseOptions) -> Value {
 /// the limits, the missing-removal policy and the added service roots of `options` where they
 /// differ from [`Options::default`](crate::Options::default), and `actor` when given. (The
 /// generator's vectors and the CLI's reports of an observed exchange both write it this way.)
+///
+/// Not part of the public API: public only so that `restore-delta check`'s reproducers write
+/// the generator's `options` objects; no semver promise (hidden from the documentation).
+#[doc(hidden)]
 pub fn options_object(
     prefer: Option<&str>,
     atomic: bool,

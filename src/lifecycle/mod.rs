@@ -58,9 +58,13 @@ pub use schedule::{Progress, Schedule, Transitions, activate, catch_up, step};
 /// At most this many sessions may be `activating` or `active` at once (rule L6).
 pub const MAX_ACTIVE_SESSIONS: usize = 25;
 
-/// A create carries at most this many artifacts (rule L2); the limit in force is
-/// [`Options::max_items`](crate::Options::max_items), whose default this is.
-pub const MAX_CREATE_ARTIFACTS: usize = 50;
+/// The default limit of artifacts in a create (rule L2), kept for one release: the limit in
+/// force is [`Options::max_items`](crate::Options::max_items), whose default is
+/// [`Options::DEFAULT_MAX_ITEMS`](crate::Options::DEFAULT_MAX_ITEMS).
+#[deprecated(
+    note = "the limit in force is `Options::max_items`; its default is `Options::DEFAULT_MAX_ITEMS`"
+)]
+pub const MAX_CREATE_ARTIFACTS: usize = crate::Options::DEFAULT_MAX_ITEMS;
 
 /// The longest session id [`check_session_id`] accepts, in bytes (rule L4).
 pub const MAX_SESSION_ID_BYTES: usize = 256;
