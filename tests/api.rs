@@ -613,27 +613,59 @@ fn long_ids_and_keys_are_stored_whole() {
 
 #[test]
 fn a_state_that_is_not_json_says_where() {
-    let message = |text: &str| match Session::from_json(text.as_bytes()) {
-        Err(restore_delta::StateError::InvalidJson { message }) => message,
+    let error = |text: &str| match Session::from_json(text.as_bytes()) {
+        Err(restore_delta::StateError::InvalidJson {
+            message,
+            line,
+            column,
+        }) => (message, line, column),
         other => panic!("{text}: {other:?}"),
     };
+    let at = |message: &str, line, column| (message.to_owned(), line, column);
     assert_eq!(
-        message(r#"{"id":"s" "x":1}"#),
-        "expected `,` or `}` at byte 10"
+        error(r#"{"id":"s" "x":1}"#),
+        at("expected `,` or `}` at byte 10", 1, 11)
     );
     assert_eq!(
-        message(r#"{"id":"s",1:2}"#),
-        "expected a member name at byte 10"
+        error(r#"{"id":"s",1:2}"#),
+        at("expected a member name at byte 10", 1, 11)
     );
     assert_eq!(
-        message(r#"{"id":"s"} x"#),
-        "expected the end of the state at byte 11"
+        error(r#"{"id":"s"} x"#),
+        at("expected the end of the state at byte 11", 1, 12)
     );
     assert_eq!(
-        message(r#"{"id":"s","driveRestoreArtifacts":[{"id":"a"} {"id":"b"}]}"#),
-        "expected `,` or `]` at byte 46"
+        error(r#"{"id":"s","driveRestoreArtifacts":[{"id":"a"} {"id":"b"}]}"#),
+        at("expected `,` or `]` at byte 46", 1, 47)
     );
-    assert_eq!(message(r#"{"id": "#), "expected a value at byte 6");
+    assert_eq!(error(r#"{"id": "#), at("expected a value at byte 6", 1, 7));
+    // On later lines, and inside a value (serde_json's position, moved into the state's).
+    assert_eq!(
+        error("{\"id\": \"s\",\n  \"x\": 1\n  \"y\": 2}"),
+        at("expected `,` or `}` at byte 23", 3, 3)
+    );
+    let (message, line, column) = error("{\"id\": \"s\",\n  \"x\": [1,\n    nul]}");
+    assert!(message.ends_with("line 2 column 8, in the value at byte 18"), "{message}");
+    assert_eq!((line, column), (3, 8));
+    let (message, line, column) = error("{\"id\": \"s\", \"x\": {\"a\": 1, \"a\": 2}}");
+    assert!(message.starts_with("member \"x\": duplicate member name"), "{message}");
+    assert_eq!((line, column), (1, 29));
+    let (message, line, column) = error("{\"id\": \"s\",\n \"id\": \"t\"}");
+    assert_eq!(message, "duplicate member name \"id\"");
+    assert_eq!((line, column), (2, 5));
+    let (message, line, column) = error("[1,\n 2,\n x]");
+    assert!(message.starts_with("expected value at line 3 column 2"), "{message}");
+    assert_eq!((line, column), (3, 2));
+    let (message, line, column) = error("{\"id\": \"s\"}\n\u{e9}\n");
+    assert_eq!(message, "expected the end of the state at byte 12");
+    assert_eq!((line, column), (2, 1));
+    let bytes = b"{\"id\":\n\"s\xFF\"}";
+    match Session::from_json(bytes) {
+        Err(restore_delta::StateError::InvalidJson { line, column, .. }) => {
+            assert_eq!((line, column), (2, 3))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -160,7 +160,7 @@ fn check_reader(data: &[u8], read: &Result<Session, StateError>) {
     for chunk in [1, 2, 3, 7, 64] {
         let streamed = Session::from_reader_by(data, chunk, data.len());
         let utf8_error = matches!(&streamed,
-            Err(StateError::InvalidJson { message }) if message.starts_with("not UTF-8"));
+            Err(StateError::InvalidJson { message, .. }) if message.starts_with("not UTF-8"));
         if utf8 || utf8_error {
             assert_eq!(&streamed, read, "from_reader, {chunk} bytes at a time");
         } else {

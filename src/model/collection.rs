@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::model::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
-use crate::model::error::StateError;
+use crate::model::error::{StateError, invalid_json};
 use crate::model::index::HashIndex;
 use crate::model::kinds::ArtifactCollection;
 use crate::model::strref::{
@@ -98,7 +98,7 @@ impl Collection {
             index,
             reason,
         };
-        let syntax = |message: String| StateError::InvalidJson { message };
+        let syntax = invalid_json;
         cur.expect(b'[', "`[`").map_err(syntax)?;
         if cur.eat(b']') {
             return Ok(c);
@@ -131,6 +131,7 @@ impl Collection {
                             Ok(c.push_unindexed(text, &f))
                         }
                     })
+                    .map_err(|e| e.message)
                     .and_then(|pushed| pushed)
                     .map_err(|e| invalid(index, e))?;
                 batch.push(loaded);
