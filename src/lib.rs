@@ -60,3 +60,36 @@ pub use model::kinds::{ArtifactCollection, Family, SessionKind};
 pub use model::session::Session;
 pub use model::time::{Timestamp, TimestampError};
 pub use rule::{RuleId, UnknownRule};
+
+// The types a server shares between threads (sessions behind locks, options and parsed
+// requests handed to workers, answers and errors sent back) are `Send + Sync`: a change that
+// makes one of them not thread-safe fails to compile here.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Session>();
+    shared::<Options>();
+    shared::<Request<'static>>();
+    shared::<Context<SeededIds>>();
+    shared::<Timestamp>();
+    shared::<Answer>();
+    shared::<Applied>();
+    shared::<Response>();
+    shared::<Body>();
+    shared::<ItemOutcome>();
+    shared::<RequestError>();
+    shared::<StateError>();
+    shared::<Artifact<'static>>();
+    shared::<lifecycle::Progress>();
+    shared::<lifecycle::Schedule>();
+    shared::<check::Settings>();
+    shared::<check::Observed<'static>>();
+    shared::<check::Verdict>();
+};
+
+#[cfg(feature = "gen")]
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<generate::Case>();
+    shared::<generate::Generator>();
+    shared::<generate::Sequence>();
+};
