@@ -20,7 +20,7 @@ use restore_delta::{
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -699,7 +699,7 @@ fn generated_step_vectors_pass_and_every_step_is_checked() {
                 later_changes += 1;
             }
             // Step 3 expected to answer 418: the harness must say so, naming step 3.
-            v["steps"][2]["expected"]["status"] = json!(418);
+            v["steps"][2]["expected"]["status"] = serde_json::json!(418);
             std::fs::write(&path, v.to_string()).unwrap();
             let problems = check_file(&path).unwrap_err();
             assert!(

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Packages the library as crates.io would get it and runs its tests there: without the
+# repository around it (no cli/, server/, fuzz/) and without the dev-dependency on itself that
+# turns on `gen`, `arbitrary` and `_internal_test_exports` here, so what needs those features is
+# skipped (required-features) or compiled out (`#[cfg(feature = …)]`), never failing. The
+# package is unpacked outside the repository (inside it, Cargo would take it for a workspace
+# member) and built in target/package-test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo package -p restore-delta --no-verify --allow-dirty
+target="$PWD/target/package-test"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+tar xzf target/package/restore-delta-*.crate -C "$work"
+cd "$work"/restore-delta-*/
+CARGO_TARGET_DIR="$target" cargo test
