@@ -645,16 +645,25 @@ fn a_state_that_is_not_json_says_where() {
         at("expected `,` or `}` at byte 23", 3, 3)
     );
     let (message, line, column) = error("{\"id\": \"s\",\n  \"x\": [1,\n    nul]}");
-    assert!(message.ends_with("line 2 column 8, in the value at byte 18"), "{message}");
+    assert!(
+        message.ends_with("line 2 column 8, in the value at byte 18"),
+        "{message}"
+    );
     assert_eq!((line, column), (3, 8));
     let (message, line, column) = error("{\"id\": \"s\", \"x\": {\"a\": 1, \"a\": 2}}");
-    assert!(message.starts_with("member \"x\": duplicate member name"), "{message}");
+    assert!(
+        message.starts_with("member \"x\": duplicate member name"),
+        "{message}"
+    );
     assert_eq!((line, column), (1, 29));
     let (message, line, column) = error("{\"id\": \"s\",\n \"id\": \"t\"}");
     assert_eq!(message, "duplicate member name \"id\"");
     assert_eq!((line, column), (2, 5));
     let (message, line, column) = error("[1,\n 2,\n x]");
-    assert!(message.starts_with("expected value at line 3 column 2"), "{message}");
+    assert!(
+        message.starts_with("expected value at line 3 column 2"),
+        "{message}"
+    );
     assert_eq!((line, column), (3, 2));
     let (message, line, column) = error("{\"id\": \"s\"}\n\u{e9}\n");
     assert_eq!(message, "expected the end of the state at byte 12");
