@@ -34,6 +34,7 @@ impl StrRef {
     pub(crate) const NONE: StrRef = StrRef { at: ABSENT, len: 0 };
 
     /// A span, when it can be told apart from the markers.
+    #[inline]
     pub(crate) fn span(at: usize, len: usize) -> Option<StrRef> {
         let at = u32::try_from(at).ok().filter(|&at| at < MARKERS)?;
         Some(StrRef {
@@ -73,6 +74,7 @@ impl StrRef {
     }
 
     /// `span` when the text holds `value` there, else [`StrRef::locate`].
+    #[inline]
     pub(crate) fn at(
         text: &str,
         value: &str,
@@ -90,6 +92,7 @@ impl StrRef {
     }
 
     /// Where the string starts in the artifact's text (0 when it is not in the text).
+    #[inline]
     pub(crate) fn offset(self) -> usize {
         if self.at >= MARKERS {
             0
@@ -99,6 +102,7 @@ impl StrRef {
     }
 
     /// The destination type `destination`: a marker for `new` and `inPlace`, else where it is.
+    #[inline]
     pub(crate) fn destination(
         text: &str,
         destination: &str,
@@ -117,6 +121,7 @@ impl StrRef {
 
     /// The string, read from `buf` (the artifact's text starts at `base`) or from `owned`;
     /// `None` when absent. Reads only the string's own bytes.
+    #[inline]
     pub(crate) fn get<'a>(
         self,
         buf: &'a str,
@@ -162,6 +167,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
+    #[inline]
     pub(crate) fn end(&self) -> usize {
         self.start + self.len.get()
     }
@@ -177,6 +183,7 @@ pub(crate) struct Texts {
 
 impl Texts {
     /// The string `r` of the artifact in `slot` ([`StrRef::get`]).
+    #[inline]
     pub(crate) fn get(&self, slot: &Slot, r: StrRef) -> Option<&str> {
         r.get(&self.buf, slot.start, &self.owned)
     }
