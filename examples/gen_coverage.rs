@@ -6,7 +6,7 @@
 //! `cargo run --example gen_coverage [COUNT]` (the shares do not depend on the build profile).
 
 use arbitrary::{Arbitrary, Unstructured};
-use restore_delta::r#gen::{Case, Coverage, DECISION_RULES, Generator, Mix};
+use restore_delta::generate::{Case, Coverage, DECISION_RULES, Generator, Mix};
 
 fn main() {
     let count: usize = std::env::args()

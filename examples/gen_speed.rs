@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use restore_delta::r#gen::{Generator, Mix};
+use restore_delta::generate::{Generator, Mix};
 
 fn main() {
     let count: usize = std::env::args()
@@ -25,7 +25,7 @@ fn main() {
     let t = Instant::now();
     let mut statuses = 0u64;
     for case in generator().take(count) {
-        statuses += u64::from(case.apply().map_or(0, |a| a.response.status));
+        statuses += u64::from(case.apply().map_or(0, |a| a.answer.response.status));
     }
     let apply = t.elapsed().as_secs_f64();
 

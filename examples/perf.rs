@@ -598,7 +598,7 @@ fn wide_bodies() -> Value {
             let start = Instant::now();
             let applied = restore_delta::apply(session, body.as_bytes(), &options, &mut ctx);
             let elapsed = start.elapsed();
-            assert_eq!(applied.response.status, 200, "{name}");
+            assert_eq!(applied.answer.response.status, 200, "{name}");
             elapsed
         };
         let (a, b) = alternate(0, ROUNDS, run_apply, || parse_time(body.as_bytes()));
@@ -687,6 +687,7 @@ fn check_at(state: &State) -> Value {
     // The observed answer: the reference's own body as another server would write it.
     let reference = restore_delta::apply(session, &body, &options, &mut ctx);
     let generated: Vec<String> = reference
+        .answer
         .outcomes
         .iter()
         .filter_map(|o| match o {
@@ -699,6 +700,7 @@ fn check_at(state: &State) -> Value {
         .collect();
     assert_eq!(generated.len(), 25, "every addition succeeds");
     let mut observed = reference
+        .answer
         .response
         .body
         .as_ref()
@@ -777,8 +779,9 @@ fn undo(
     restore_points: &[String],
     options: &Options,
 ) -> Session {
-    assert_eq!(applied.response.status, 200);
+    assert_eq!(applied.answer.response.status, 200);
     let added: Vec<String> = applied
+        .answer
         .outcomes
         .iter()
         .filter_map(|o| match o {
@@ -792,6 +795,7 @@ fn undo(
         restore_delta::Context::new(workload::now(), move || old.next().unwrap_or_default());
     let undone = restore_delta::apply(applied.state, &back, options, &mut ctx);
     let readded: Vec<&String> = undone
+        .answer
         .outcomes
         .iter()
         .filter_map(|o| match o {

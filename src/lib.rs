@@ -14,10 +14,12 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
-// The crate reads as its pipeline: `model` (sessions, artifacts, kinds, the collections and
-// their indexes), `json` (reading and writing JSON without losing a byte), `engine` (a request
-// read, its items decided, the plan committed, the answer rendered; `apply_request` below runs
-// them in that order), and one folder per tool built on them: `check`, `gen`, `lifecycle`.
+// The crate's table of contents, in layers (each imports only those before it; tests/layers.rs
+// checks it): `rule` (the rule ids) and `json` (reading and writing JSON without losing a
+// byte); `model` (sessions, artifacts, kinds, the collections and their indexes, the state's
+// errors); `engine` (a request read, its items decided, the plan committed, the answer
+// rendered: `engine/pipeline.rs` runs them in that order); and one folder per tool built on
+// them: `check`, `generate`, `lifecycle`.
 mod engine;
 mod json;
 mod model;
@@ -33,25 +35,31 @@ pub mod check;
 #[cfg(feature = "_internal_test_exports")]
 #[doc(hidden)]
 pub mod fuzzing;
+/// The case generator's former name, kept for one release: use [`generate`]. (`gen` is a
+/// reserved word in edition 2024, where this path must be written `r#gen`.)
+#[cfg(feature = "gen")]
+#[doc(hidden)]
+pub mod r#gen;
 #[cfg(feature = "gen")]
 #[cfg_attr(docsrs, doc(cfg(feature = "gen")))]
-pub mod r#gen;
+pub mod generate;
 pub mod lifecycle;
 
 pub use engine::context::Context;
-pub use engine::error::{ErrorCode, RequestError, StateError};
+pub use engine::draw::MAX_DRAWS_PER_ITEM;
+pub use engine::error::{ErrorCode, RequestError};
 pub use engine::ids::{IdSource, SeededIds};
 pub use engine::options::{GRAPH_SERVICE_ROOTS, MissingRemoval, Options};
 pub use engine::outcome::{Answer, Applied, Body, ItemFailure, ItemOutcome, Operation, Response};
+pub use engine::pipeline::{apply, apply_in_place, apply_request, apply_request_in_place};
 pub use engine::request::Request;
 pub use model::artifact::Artifact;
 pub use model::enums::{ArtifactStatus, DestinationType, RestoreJobType, SessionStatus};
+pub use model::error::StateError;
 pub use model::kinds::{ArtifactCollection, Family, SessionKind};
 pub use model::session::Session;
 pub use model::time::{Timestamp, TimestampError};
 pub use rule::{RuleId, UnknownRule};
-
-pub use engine::decide::MAX_DRAWS_PER_ITEM;
 
 /// The version of the decisions this crate makes: bumped whenever the answer to some input (a
 /// vector of `tests/vectors/` or `tests/lifecycle-vectors/`, an id drawn, a lifecycle step)
@@ -60,274 +68,36 @@ pub use engine::decide::MAX_DRAWS_PER_ITEM;
 /// say, instead of silently building another state, that a replay under another version
 /// answers otherwise.
 pub const ENGINE_VERSION: u32 = 1;
-use engine::decide::{self, Decision, Plan};
-use engine::options::Answered;
-use engine::{commit, render, request};
-use model::kinds;
 
-/// Applies a PATCH body to a restore session.
-///
-/// The session is taken by value and never copied; the result holds the new state, the HTTP
-/// response and one outcome per item. A refused request (rules E1–E9, or a failure in atomic
-/// mode) returns the session unchanged with an error response; items are otherwise decided one
-/// by one against the evolving collection, then committed together (rules O1–O6). Nothing is
-/// read from the environment: the time, the ids and the caller's identity come from `ctx`.
-/// [`apply_in_place`] is the same on a `&mut Session`.
-///
-/// ```
-/// use restore_delta::{apply, Context, Options, SeededIds, Session, Timestamp};
-/// let state = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
-///     "id":"s1","status":"draft"}"##).unwrap();
-/// let body = br##"{"mailboxRestoreArtifacts@delta":[
-///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##;
-/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-/// let mut ctx = Context::new(now, SeededIds::new(1));
-/// let applied = apply(state, body, &Options::default(), &mut ctx);
-/// assert_eq!(applied.response.status, 200);
-/// assert_eq!(applied.state.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
-/// ```
-pub fn apply<I: IdSource>(
-    mut session: Session,
-    request: &[u8],
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Applied {
-    let answer = apply_in_place(&mut session, request, options, ctx);
-    Applied::new(session, answer)
-}
+// The types a server shares between threads (sessions behind locks, options and parsed
+// requests handed to workers, answers and errors sent back) are `Send + Sync`: a change that
+// makes one of them not thread-safe fails to compile here.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Session>();
+    shared::<Options>();
+    shared::<Request<'static>>();
+    shared::<Context<SeededIds>>();
+    shared::<Timestamp>();
+    shared::<Answer>();
+    shared::<Applied>();
+    shared::<Response>();
+    shared::<Body>();
+    shared::<ItemOutcome>();
+    shared::<RequestError>();
+    shared::<StateError>();
+    shared::<Artifact<'static>>();
+    shared::<lifecycle::Progress>();
+    shared::<lifecycle::Schedule>();
+    shared::<check::Settings>();
+    shared::<check::Observed<'static>>();
+    shared::<check::Verdict>();
+};
 
-/// [`apply`] on a session the caller keeps where it is (in a map, behind a lock): the session is
-/// changed in place when the request commits, and left untouched when it is refused.
-///
-/// ```
-/// use restore_delta::{apply_in_place, Context, Options, SeededIds, Session, Timestamp};
-/// let mut session = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
-///     "id":"s1","status":"draft"}"##).unwrap();
-/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-/// let mut ctx = Context::new(now, SeededIds::new(1));
-/// let body = br##"{"mailboxRestoreArtifacts@delta":[
-///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##;
-/// let answer = apply_in_place(&mut session, body, &Options::default(), &mut ctx);
-/// assert_eq!(answer.response.status, 200);
-/// assert_eq!(session.artifact_count(restore_delta::ArtifactCollection::MailboxRestoreArtifacts), 1);
-/// ```
-pub fn apply_in_place<I: IdSource>(
-    session: &mut Session,
-    request: &[u8],
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Answer {
-    match Request::parse(request, options) {
-        Ok(request) => apply_request_in_place(session, &request, options, ctx),
-        Err(error) => refuse(error),
-    }
-}
-
-/// [`apply`] for a body already read with [`Request::parse`] (rules E1 and E2 passed): runs
-/// rules E3–E9 and everything after them. `apply(s, body, o, c)` answers exactly as
-/// `apply_request(s, &Request::parse(body, o)?, o, c)`. The request is only read: the same one
-/// can be applied to several sessions (as `json_patch::patch` takes its operations). `options`'
-/// `max_bytes` and `max_depth` are not read here: they applied when the request was parsed.
-///
-/// ```
-/// use restore_delta::{apply_request, Context, Options, Request, SeededIds, Session, Timestamp};
-/// let state = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
-///     "id":"s1","status":"draft"}"##).unwrap();
-/// let options = Options::default();
-/// // Read and check the body before taking the session.
-/// let request = Request::parse(br##"{"mailboxRestoreArtifacts@delta":[
-///     {"restorePoint":{"id":"rp1"},"destinationType":"new"}]}"##, &options).unwrap();
-/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
-/// let mut ctx = Context::new(now, SeededIds::new(1));
-/// let applied = apply_request(state, &request, &options, &mut ctx);
-/// assert_eq!(applied.response.status, 200);
-/// ```
-pub fn apply_request<I: IdSource>(
-    mut session: Session,
-    request: &Request<'_>,
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Applied {
-    let answer = apply_request_in_place(&mut session, request, options, ctx);
-    Applied::new(session, answer)
-}
-
-/// [`apply_request`] on a session the caller keeps where it is: a server parses the body
-/// ([`Request::parse`]) before it takes the session's lock, then applies it in place.
-pub fn apply_request_in_place<I: IdSource>(
-    session: &mut Session,
-    request: &Request<'_>,
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Answer {
-    answer(Target::Commit(session), request, options, ctx)
-}
-
-/// The answer [`apply_request_in_place`] gives, without changing the session and without copying
-/// its artifacts: the items are decided against the session, and the response body is rendered
-/// from a shell of it (members only) with the bookkeeping the commit would do. What the reference
-/// check runs, twice per exchange, at the cost of deciding and rendering.
-pub(crate) fn answer_uncommitted<I: IdSource>(
-    session: &Session,
-    request: &Request<'_>,
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Answer {
-    answer(Target::Shell(session), request, options, ctx)
-}
-
-/// What [`answer`] does with a decided plan: commit it to the session, or render the response
-/// from a shell of the session and leave the session as it is.
-enum Target<'s> {
-    Commit(&'s mut Session),
-    Shell(&'s Session),
-}
-
-/// Rules E3 on: the envelope, the decisions, then the commit (or its shell) and the response.
-fn answer<I: IdSource>(
-    target: Target<'_>,
-    request: &Request<'_>,
-    options: &Options,
-    ctx: &mut Context<I>,
-) -> Answer {
-    let session: &Session = match &target {
-        Target::Commit(s) => s,
-        Target::Shell(s) => s,
-    };
-    let envelope = match request::envelope(session, request, options) {
-        Ok(envelope) => envelope,
-        Err(error) => return refuse(error),
-    };
-    let family = envelope.collection.family();
-    let was_empty = session.collection(Family::Standard).is_empty()
-        && session.collection(Family::Granular).is_empty();
-    let hints = decide::prepare(session.collection(family), &envelope.items, options);
-    let plan = decide::decide(
-        session.collection(family),
-        &envelope.items,
-        &hints,
-        options,
-        ctx,
-    );
-    if options.atomic && plan.any_failed() {
-        return refuse_atomic(envelope.collection, &plan, options);
-    }
-    let minimal = options.return_minimal && !plan.any_failed();
-    let render =
-        |s: &Session| render::success_body(s, envelope.collection, &envelope.items, &plan, options);
-    let body = match target {
-        Target::Commit(session) => {
-            commit::commit(session, family, &plan, ctx, was_empty);
-            (!minimal).then(|| render(session))
-        }
-        Target::Shell(session) => (!minimal).then(|| {
-            let mut shell = session.shell();
-            let total = commit::total_after(session, &plan);
-            commit::bookkeeping(&mut shell, family, &plan, ctx, was_empty, total);
-            render(&shell)
-        }),
-    };
-    let answered = if minimal {
-        Answered::Minimal
-    } else {
-        Answered::Representation
-    };
-    Answer {
-        response: Response {
-            status: if minimal { 204 } else { 200 },
-            body,
-            preference_applied: options.asked().applied(options, answered),
-        },
-        outcomes: outcomes(plan, envelope.collection),
-        error: None,
-    }
-}
-
-/// A refused request: the error as the response; the session is not touched.
-fn refuse(error: RequestError) -> Answer {
-    Answer {
-        response: error.response(),
-        outcomes: Vec::new(),
-        error: Some(error),
-    }
-}
-
-impl Applied {
-    fn new(state: Session, answer: Answer) -> Applied {
-        Applied {
-            state,
-            response: answer.response,
-            outcomes: answer.outcomes,
-            error: answer.error,
-        }
-    }
-}
-
-/// The outcomes of a committed plan. Generated ids move out of the plan (no copy).
-fn outcomes(plan: Plan, collection: ArtifactCollection) -> Vec<ItemOutcome> {
-    let added = match collection.shape() {
-        kinds::Shape::GranularItem => RuleId::G4,
-        _ => RuleId::A7,
-    };
-    let mut ids: Vec<Option<String>> = plan
-        .pending
-        .into_iter()
-        .map(|p| Some(p.id.into_owned()))
-        .collect();
-    plan.decisions
-        .into_iter()
-        .map(|d| match d {
-            Decision::Added(i) => ItemOutcome::Added {
-                id: ids.get_mut(i).and_then(Option::take).unwrap_or_default(),
-                rule: added,
-            },
-            Decision::Removed { id, existed, .. } => ItemOutcome::Removed {
-                id: id.to_owned(),
-                existed,
-            },
-            Decision::Failed(f) => ItemOutcome::Failed(f),
-        })
-        .collect()
-}
-
-/// The failed items of a plan, with their positions in the request, in request order.
-pub(crate) fn failures<'p>(plan: &'p Plan<'_>) -> impl Iterator<Item = (usize, &'p ItemFailure)> {
-    plan.decisions
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| match d {
-            Decision::Failed(f) => Some((i, f)),
-            _ => None,
-        })
-}
-
-/// Rule O1: the first failure becomes the response; every failure is listed; nothing applied.
-fn refuse_atomic(collection: ArtifactCollection, plan: &Plan, options: &Options) -> Answer {
-    let failures: Vec<(usize, &ItemFailure)> = failures(plan).collect();
-    let error = match failures.first() {
-        Some((_, f)) => RequestError::new(RuleId::O1, f.status, f.code, f.message.clone()),
-        None => RequestError::new(
-            RuleId::O1,
-            500,
-            ErrorCode::InternalServerError,
-            "no failure",
-        ),
-    };
-    let outcomes = plan
-        .decisions
-        .iter()
-        .map(|d| match d {
-            Decision::Failed(f) => ItemOutcome::Failed(f.clone()),
-            _ => ItemOutcome::NotApplied,
-        })
-        .collect();
-    Answer {
-        response: Response {
-            status: error.status,
-            body: Some(render::error_body(&error, &failures, Some(collection))),
-            preference_applied: options.asked().applied(options, Answered::AtomicRefusal),
-        },
-        outcomes,
-        error: Some(error),
-    }
-}
+#[cfg(feature = "gen")]
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<generate::Case>();
+    shared::<generate::Generator>();
+    shared::<generate::Sequence>();
+};

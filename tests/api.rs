@@ -430,13 +430,17 @@ fn a7_tries_sixteen_ids_whatever_is_left() {
     let body = json!({"driveRestoreArtifacts@delta": [remove("a1"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["a2"; 10]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Removed {
             id: "a1".into(),
             existed: true
         }
     );
-    assert!(no_fresh_id(&a.outcomes[1]), "{:?}", a.outcomes[1]);
+    assert!(
+        no_fresh_id(&a.answer.outcomes[1]),
+        "{:?}",
+        a.answer.outcomes[1]
+    );
     assert_eq!(drawn, 16);
 }
 
@@ -452,23 +456,23 @@ fn a7_a_missed_removal_checks_the_ids_drawn_before_it() {
     ]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "N1"]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "N1".into(),
             rule: RuleId::A7
         }
     );
     assert_eq!(
-        a.outcomes[1],
+        a.answer.outcomes[1],
         ItemOutcome::Removed {
             id: "N1".into(),
             existed: true
         }
     );
-    for o in &a.outcomes[2..] {
+    for o in &a.answer.outcomes[2..] {
         assert!(no_fresh_id(o), "{o:?}");
     }
-    assert_eq!(a.outcomes.len(), 5);
+    assert_eq!(a.answer.outcomes.len(), 5);
     assert_eq!(drawn, 50);
     let ids: Vec<&str> = a
         .state
@@ -485,7 +489,7 @@ fn o6_sets_the_total_in_an_empty_count_object() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1")]});
     let (a, _) = apply_scripted(&state, &body, &["n1"]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: "n1".into(),
             rule: RuleId::A7
@@ -508,14 +512,14 @@ fn a7_replays_drawn_ids_in_the_order_drawn() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "", "A", "B"]);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "A".into(),
             rule: RuleId::A7
         }
     );
     assert_eq!(
-        a.outcomes[1],
+        a.answer.outcomes[1],
         ItemOutcome::Added {
             id: "B".into(),
             rule: RuleId::A7
@@ -526,7 +530,7 @@ fn a7_replays_drawn_ids_in_the_order_drawn() {
     let body = json!({"driveRestoreArtifacts@delta": [add("r1"), add("r2"), add("r3")]});
     let (a, drawn) = apply_scripted(&state, &body, &["S", "T1", "", "T2", "T3", "T4"]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [
             ItemOutcome::Added {
                 id: "T1".into(),
@@ -553,7 +557,7 @@ fn long_ids_and_keys_are_stored_whole() {
     let body = json!({"driveRestoreArtifacts@delta": [add(&rp)]});
     let (a, _) = apply_scripted(&state, &body, &[id.as_str()]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: id.clone(),
             rule: RuleId::A7
@@ -578,7 +582,7 @@ fn long_ids_and_keys_are_stored_whole() {
     ]});
     let (a, _) = apply_scripted_with(&state, &body, &[id.as_str()], &options);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         [ItemOutcome::Added {
             id: id.clone(),
             rule: RuleId::A7
@@ -599,7 +603,7 @@ fn long_ids_and_keys_are_stored_whole() {
         {"browseSessionId": browse, "itemKey": key}
     ]});
     let (a, _) = apply_scripted_with(&state, &body, &[], &options);
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     let stored = a
         .state
         .artifact(ArtifactCollection::GranularDriveRestoreArtifacts, &key)
@@ -609,27 +613,68 @@ fn long_ids_and_keys_are_stored_whole() {
 
 #[test]
 fn a_state_that_is_not_json_says_where() {
-    let message = |text: &str| match Session::from_json(text.as_bytes()) {
-        Err(restore_delta::StateError::InvalidJson { message }) => message,
+    let error = |text: &str| match Session::from_json(text.as_bytes()) {
+        Err(restore_delta::StateError::InvalidJson {
+            message,
+            line,
+            column,
+        }) => (message, line, column),
         other => panic!("{text}: {other:?}"),
     };
+    let at = |message: &str, line, column| (message.to_owned(), line, column);
     assert_eq!(
-        message(r#"{"id":"s" "x":1}"#),
-        "expected `,` or `}` at byte 10"
+        error(r#"{"id":"s" "x":1}"#),
+        at("expected `,` or `}` at byte 10", 1, 11)
     );
     assert_eq!(
-        message(r#"{"id":"s",1:2}"#),
-        "expected a member name at byte 10"
+        error(r#"{"id":"s",1:2}"#),
+        at("expected a member name at byte 10", 1, 11)
     );
     assert_eq!(
-        message(r#"{"id":"s"} x"#),
-        "expected the end of the state at byte 11"
+        error(r#"{"id":"s"} x"#),
+        at("expected the end of the state at byte 11", 1, 12)
     );
     assert_eq!(
-        message(r#"{"id":"s","driveRestoreArtifacts":[{"id":"a"} {"id":"b"}]}"#),
-        "expected `,` or `]` at byte 46"
+        error(r#"{"id":"s","driveRestoreArtifacts":[{"id":"a"} {"id":"b"}]}"#),
+        at("expected `,` or `]` at byte 46", 1, 47)
     );
-    assert_eq!(message(r#"{"id": "#), "expected a value at byte 6");
+    assert_eq!(error(r#"{"id": "#), at("expected a value at byte 6", 1, 7));
+    // On later lines, and inside a value (serde_json's position, moved into the state's).
+    assert_eq!(
+        error("{\"id\": \"s\",\n  \"x\": 1\n  \"y\": 2}"),
+        at("expected `,` or `}` at byte 23", 3, 3)
+    );
+    let (message, line, column) = error("{\"id\": \"s\",\n  \"x\": [1,\n    nul]}");
+    assert!(
+        message.ends_with("line 2 column 8, in the value at byte 18"),
+        "{message}"
+    );
+    assert_eq!((line, column), (3, 8));
+    let (message, line, column) = error("{\"id\": \"s\", \"x\": {\"a\": 1, \"a\": 2}}");
+    assert!(
+        message.starts_with("member \"x\": duplicate member name"),
+        "{message}"
+    );
+    assert_eq!((line, column), (1, 29));
+    let (message, line, column) = error("{\"id\": \"s\",\n \"id\": \"t\"}");
+    assert_eq!(message, "duplicate member name \"id\"");
+    assert_eq!((line, column), (2, 5));
+    let (message, line, column) = error("[1,\n 2,\n x]");
+    assert!(
+        message.starts_with("expected value at line 3 column 2"),
+        "{message}"
+    );
+    assert_eq!((line, column), (3, 2));
+    let (message, line, column) = error("{\"id\": \"s\"}\n\u{e9}\n");
+    assert_eq!(message, "expected the end of the state at byte 12");
+    assert_eq!((line, column), (2, 1));
+    let bytes = b"{\"id\":\n\"s\xFF\"}";
+    match Session::from_json(bytes) {
+        Err(restore_delta::StateError::InvalidJson { line, column, .. }) => {
+            assert_eq!((line, column), (2, 3))
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -82,6 +82,7 @@ fn cases() -> Vec<Case> {
         let session = Session::from_json(before.as_bytes()).unwrap();
         let a = apply(session, &request, &options, &mut ctx);
         let generated = a
+            .answer
             .outcomes
             .iter()
             .filter_map(|o| match o {
@@ -97,8 +98,8 @@ fn cases() -> Vec<Case> {
             before,
             request,
             options,
-            status: a.response.status,
-            body: a.response.body.map(|b| b.into_string()),
+            status: a.answer.response.status,
+            body: a.answer.response.body.map(|b| b.into_string()),
             state_after: a.state.to_json(),
             generated,
             now: Timestamp::parse_rfc3339(&now).unwrap().to_string(),
@@ -820,7 +821,8 @@ fn reference_answer(before: &str, request: &[u8], options: &Options) -> Applied 
 
 /// An answer's body and state after, as JSON values.
 fn body_and_state(a: Applied) -> (Value, Value) {
-    let body = serde_json::from_str(&a.response.body.expect("a body").into_string()).unwrap();
+    let body =
+        serde_json::from_str(&a.answer.response.body.expect("a body").into_string()).unwrap();
     (body, serde_json::from_str(&a.state.to_json()).unwrap())
 }
 
@@ -853,10 +855,10 @@ fn c1_a_first_round_answer_carries_the_bound_ids_in_order() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"\u0001unbound-x"},"destinationType":"new"}]}"#;
     let a = reference_answer(before, request, &Options::default());
-    let mut body = a.response.body.expect("a 200 body").into_string();
+    let mut body = a.answer.response.body.expect("a 200 body").into_string();
     assert!(body.contains(r#""\u0001unbound-x""#), "{body}");
     let mut renamed = Vec::new();
-    for (n, o) in a.outcomes.iter().enumerate() {
+    for (n, o) in a.answer.outcomes.iter().enumerate() {
         let ItemOutcome::Added { id, .. } = o else {
             panic!("{o:?}")
         };
@@ -893,9 +895,12 @@ fn c1_a_removed_id_given_again_is_bound_from_the_state_after() {
     let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"rp-2"},"destinationType":"new"}]}"#;
     let options = Options::default().with_prefer("return=minimal");
     let a = reference_answer(before, request, &options);
-    assert_eq!((a.response.status, a.outcomes.len()), (204, 2));
-    let ItemOutcome::Added { id, .. } = &a.outcomes[1] else {
-        panic!("{:?}", a.outcomes)
+    assert_eq!(
+        (a.answer.response.status, a.answer.outcomes.len()),
+        (204, 2)
+    );
+    let ItemOutcome::Added { id, .. } = &a.answer.outcomes[1] else {
+        panic!("{:?}", a.answer.outcomes)
     };
     let state_after = a.state.to_json().replace(id.as_str(), "a1");
     let observed = Observed::new(204, None).with_state_after(state_after.as_bytes());
@@ -1139,8 +1144,8 @@ fn c3_a_verdict_reads_as_json_and_as_text() {
     let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
     let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
     let a = reference_answer(before, request, &Options::default());
-    let ItemOutcome::Added { id, .. } = a.outcomes[0].clone() else {
-        panic!("{:?}", a.outcomes)
+    let ItemOutcome::Added { id, .. } = a.answer.outcomes[0].clone() else {
+        panic!("{:?}", a.answer.outcomes)
     };
     let (mut body, _) = body_and_state(a);
     // Values are shown up to 80 characters of JSON text: these two are 80 and 102 long.
@@ -1207,11 +1212,11 @@ fn c1_an_exhausted_source_stays_bound_in_later_rounds() {
         &mut Context::new(now, ids),
     );
     assert!(
-        matches!(&a.outcomes[1], ItemOutcome::Failed(f) if f.status == 500),
+        matches!(&a.answer.outcomes[1], ItemOutcome::Failed(f) if f.status == 500),
         "{:?}",
-        a.outcomes
+        a.answer.outcomes
     );
-    let body = a.response.body.expect("a 200 body").into_string();
+    let body = a.answer.response.body.expect("a 200 body").into_string();
     let observed = Observed::new(200, Some(body.as_bytes()));
     let v = check_answer(
         before,

@@ -127,7 +127,7 @@ fn apply_case_sweep() {
 #[test]
 fn generated_sequences_agree_with_the_model() {
     use restore_delta::SessionKind;
-    use restore_delta::r#gen::{Generator, Mix};
+    use restore_delta::generate::{Generator, Mix};
     let shipped = [
         (
             31,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use restore_delta::r#gen::{Case, Coverage, DECISION_RULES, Generator, Mix, decided_rules};
+use restore_delta::generate::{Case, Coverage, DECISION_RULES, Generator, Mix, decided_rules};
 use restore_delta::{Family, RuleId, SessionKind};
 
 /// Cases per mix for the coverage test.
@@ -66,12 +66,13 @@ fn valid_mix_mostly_succeeds() {
     for case in &cases {
         let applied = case.apply().unwrap();
         assert!(
-            matches!(applied.response.status, 200 | 204),
+            matches!(applied.answer.response.status, 200 | 204),
             "{}",
             String::from_utf8_lossy(&case.request)
         );
-        items += applied.outcomes.len();
+        items += applied.answer.outcomes.len();
         failed_items += applied
+            .answer
             .outcomes
             .iter()
             .filter(|o| matches!(o, restore_delta::ItemOutcome::Failed(_)))
@@ -161,15 +162,16 @@ fn decided_rules_name_the_refusal_or_each_outcome_once() {
     let mut seen_items = false;
     for case in Generator::new(3).mix(Mix::Mixed).take(500) {
         let applied = case.apply().unwrap();
-        let rules = decided_rules(&applied.outcomes, applied.error.as_ref());
+        let rules = decided_rules(&applied.answer.outcomes, applied.answer.error.as_ref());
         let unique: BTreeSet<RuleId> = rules.iter().copied().collect();
         assert_eq!(unique.len(), rules.len());
-        if let Some(e) = &applied.error {
+        if let Some(e) = &applied.answer.error {
             seen_refusal = true;
             assert_eq!(rules.first(), Some(&e.rule));
         } else {
-            seen_items |= !applied.outcomes.is_empty();
-            let named: BTreeSet<RuleId> = applied.outcomes.iter().map(|o| o.rule()).collect();
+            seen_items |= !applied.answer.outcomes.is_empty();
+            let named: BTreeSet<RuleId> =
+                applied.answer.outcomes.iter().map(|o| o.rule()).collect();
             assert_eq!(named, unique);
         }
     }
@@ -189,11 +191,12 @@ fn valid_mix_with_many_items_still_succeeds() {
         let applied = case.apply().unwrap();
         assert!(
             applied
+                .answer
                 .outcomes
                 .iter()
                 .all(|o| !matches!(o, restore_delta::ItemOutcome::Failed(_))),
             "{:?}",
-            applied.outcomes
+            applied.answer.outcomes
         );
     }
 }
@@ -252,7 +255,8 @@ fn arbitrary_bytes_choose_the_decisions() {
 fn shrink_keeps_the_failure_with_one_item_and_no_artifact() {
     let x3 = |c: &Case| {
         c.apply().is_ok_and(|a| {
-            a.outcomes
+            a.answer
+                .outcomes
                 .iter()
                 .any(|o| matches!(o, restore_delta::ItemOutcome::Failed(f) if f.rule == RuleId::X3))
         })
@@ -302,7 +306,7 @@ fn shrink_keeps_the_failure_with_one_item_and_no_artifact() {
 fn the_committed_dictionary_is_the_generated_one() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/restore-delta.dict");
     let committed = std::fs::read_to_string(path).unwrap();
-    assert_eq!(committed, restore_delta::r#gen::dictionary());
+    assert_eq!(committed, restore_delta::generate::dictionary());
 }
 
 /// Paths the mixed mix reaches besides the rules' failures: an artifact stored under the first
@@ -320,6 +324,7 @@ fn mixed_mix_reaches_redraws_both_markers_item_types_callers_and_policies() {
         }
         let applied = case.apply().unwrap();
         let added: Vec<&str> = applied
+            .answer
             .outcomes
             .iter()
             .filter_map(|o| match o {
@@ -479,7 +484,7 @@ fn mixed_mix_reaches_every_reference_form_and_prefer_form() {
             let id = if rp.contains_key("id") { "id+" } else { "" };
             let form = format!("{id}{}", form_of(&text));
             let after_a2 = [RuleId::A3, RuleId::A4, RuleId::A5, RuleId::A6];
-            let counts = match applied.outcomes.get(i) {
+            let counts = match applied.answer.outcomes.get(i) {
                 Some(ItemOutcome::Added { .. }) => &mut accepted,
                 Some(ItemOutcome::Failed(f)) if after_a2.contains(&f.rule) => &mut accepted,
                 Some(ItemOutcome::Failed(f)) if f.rule == RuleId::A2 => &mut refused,
@@ -656,9 +661,9 @@ fn case_line(case: &Case) -> String {
         .unwrap_or_default();
     let answer = match case.apply() {
         Ok(applied) => {
-            let rules = decided_rules(&applied.outcomes, applied.error.as_ref());
+            let rules = decided_rules(&applied.answer.outcomes, applied.answer.error.as_ref());
             let rules: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
-            format!("{} {}", applied.response.status, rules.join(","))
+            format!("{} {}", applied.answer.response.status, rules.join(","))
         }
         Err(e) => format!("state error: {e}"),
     };

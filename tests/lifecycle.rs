@@ -6,12 +6,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use restore_delta::lifecycle::{
-    self, LifecycleError, MAX_ACTIVE_SESSIONS, MAX_CREATE_ARTIFACTS, MAX_SESSION_ID_BYTES,
-    Progress, Schedule, Transitions,
+    self, MAX_ACTIVE_SESSIONS, MAX_SESSION_ID_BYTES, Progress, Schedule, Transitions,
 };
 use restore_delta::{
-    ArtifactCollection, Context, ErrorCode, IdSource, Options, RuleId, SeededIds, Session,
-    SessionKind, SessionStatus, Timestamp, apply,
+    ArtifactCollection, Context, ErrorCode, IdSource, Options, RequestError, RuleId, SeededIds,
+    Session, SessionKind, SessionStatus, Timestamp, apply,
 };
 use serde_json::{Value, json};
 
@@ -36,11 +35,11 @@ fn create_with(
     kind: SessionKind,
     body: &Value,
     options: &Options,
-) -> Result<Session, LifecycleError> {
+) -> Result<Session, RequestError> {
     lifecycle::create(kind, body.to_string().as_bytes(), options, &mut ctx(7))
 }
 
-fn create(kind: SessionKind, body: &Value) -> Result<Session, LifecycleError> {
+fn create(kind: SessionKind, body: &Value) -> Result<Session, RequestError> {
     create_with(kind, body, &Options::default())
 }
 
@@ -58,11 +57,11 @@ fn add(rp: &str, dest: &str) -> Value {
 
 #[track_caller]
 fn assert_refused(
-    r: Result<impl std::fmt::Debug, LifecycleError>,
+    r: Result<impl std::fmt::Debug, RequestError>,
     rule: RuleId,
     status: u16,
     code: &str,
-) -> LifecycleError {
+) -> RequestError {
     let e = r.expect_err("refused");
     assert_eq!(
         (e.rule, e.status, e.code.as_str()),
@@ -195,9 +194,10 @@ fn l2_create_artifacts_use_the_addition_rules_with_create_codes() {
         "invalidRequest",
     );
     // The limit: 50 pass, 51 are 413 (not the PATCH's 400).
-    assert_eq!(MAX_CREATE_ARTIFACTS, Options::default().max_items);
+    assert_eq!(Options::DEFAULT_MAX_ITEMS, 50);
+    assert_eq!(Options::default().max_items, Options::DEFAULT_MAX_ITEMS);
     let items = |n: usize| Value::Array((0..n).map(|i| add(&format!("r{i}"), "new")).collect());
-    let s = create(od, &with(items(MAX_CREATE_ARTIFACTS))).unwrap();
+    let s = create(od, &with(items(Options::DEFAULT_MAX_ITEMS))).unwrap();
     assert_eq!(
         s.artifact_count(ArtifactCollection::DriveRestoreArtifacts),
         50
@@ -452,7 +452,7 @@ fn l2_artifacts_are_the_patch_s() {
             &Options::default(),
             &mut c,
         );
-        assert_eq!(patched.response.status, 200);
+        assert_eq!(patched.answer.response.status, 200);
         let a: Vec<&str> = created
             .artifacts(collection)
             .map(|a| a.json_text())
@@ -1230,7 +1230,7 @@ fn options_of(v: &Value) -> Options {
     o
 }
 
-fn error_answer(e: &LifecycleError) -> Value {
+fn error_answer(e: &RequestError) -> Value {
     json!({"status": e.status, "body": serde_json::from_str::<Value>(&e.body()).unwrap()})
 }
 

@@ -1232,7 +1232,7 @@ fn state_value(s: &Session) -> Value {
 }
 
 fn body_text(a: &Applied) -> Option<String> {
-    a.response.body.as_ref().map(|b| b.get().to_owned())
+    a.answer.response.body.as_ref().map(|b| b.get().to_owned())
 }
 
 /// The ids the id source generated: those of standard and granular mailbox additions.
@@ -1240,7 +1240,8 @@ fn generated_ids(case: &Case, a: &Applied) -> Vec<String> {
     if case.shape() == Shape::Item {
         return Vec::new();
     }
-    a.outcomes
+    a.answer
+        .outcomes
         .iter()
         .filter_map(|o| match o {
             ItemOutcome::Added { id, .. } => Some(id.clone()),
@@ -1272,17 +1273,17 @@ proptest! {
     fn p1_one_delta_entry_per_item_in_request_order(case in case()) {
         let a = case.run();
         let items = case.items();
-        match a.response.status {
+        match a.answer.response.status {
             200 => {
-                let body = a.response.body_value().expect("a 200 body");
+                let body = a.answer.response.body_value().expect("a 200 body");
                 let entries = body[case.state.kind.delta(case.fam)]
                     .as_array()
                     .expect("the delta array")
                     .clone();
                 prop_assert_eq!(entries.len(), items.len());
-                prop_assert_eq!(a.outcomes.len(), items.len());
+                prop_assert_eq!(a.answer.outcomes.len(), items.len());
                 for (i, ((item, entry), outcome)) in
-                    items.iter().zip(&entries).zip(&a.outcomes).enumerate()
+                    items.iter().zip(&entries).zip(&a.answer.outcomes).enumerate()
                 {
                     let removal = item.get("@removed").is_some() || item.get("@odata.removed").is_some();
                     for name in ["@contentId", "@Core.ContentID", "@Org.OData.Core.V1.ContentID"] {
@@ -1345,11 +1346,11 @@ proptest! {
             }
             204 => {
                 prop_assert!(case.opts.minimal);
-                prop_assert!(a.response.body.is_none());
-                prop_assert_eq!(a.outcomes.len(), items.len());
-                prop_assert!(a.outcomes.iter().all(|o| !matches!(o, ItemOutcome::Failed(_))));
+                prop_assert!(a.answer.response.body.is_none());
+                prop_assert_eq!(a.answer.outcomes.len(), items.len());
+                prop_assert!(a.answer.outcomes.iter().all(|o| !matches!(o, ItemOutcome::Failed(_))));
             }
-            _ => prop_assert!(a.error.is_some()),
+            _ => prop_assert!(a.answer.error.is_some()),
         }
     }
 
@@ -1358,7 +1359,7 @@ proptest! {
     #[test]
     fn p2_untouched_artifacts_are_byte_identical_and_additions_appended(case in case()) {
         let a = case.run();
-        if a.error.is_some() {
+        if a.answer.error.is_some() {
             return Ok(());
         }
         let kind = case.state.kind;
@@ -1371,7 +1372,7 @@ proptest! {
         let mut expected: Vec<(String, Option<String>)> = input_ids.iter().cloned()
             .zip(input.iter().cloned().map(Some))
             .collect();
-        for o in &a.outcomes {
+        for o in &a.answer.outcomes {
             match o {
                 ItemOutcome::Added { id, .. } => expected.push((id.clone(), None)),
                 ItemOutcome::Removed { id, .. } => expected.retain(|(x, _)| x != id),
@@ -1409,11 +1410,11 @@ proptest! {
     fn p3_a_whole_request_error_leaves_the_state_unchanged(case in case()) {
         let before = case.state.session().to_json();
         let a = case.run();
-        prop_assert_eq!(a.error.is_some(), a.response.status >= 400);
-        if let Some(e) = &a.error {
+        prop_assert_eq!(a.answer.error.is_some(), a.answer.response.status >= 400);
+        if let Some(e) = &a.answer.error {
             prop_assert_eq!(a.state.to_json(), before);
-            prop_assert_eq!(a.response.status, e.status);
-            let body = a.response.body_value().expect("an error body");
+            prop_assert_eq!(a.answer.response.status, e.status);
+            let body = a.answer.response.body_value().expect("an error body");
             prop_assert_eq!(&body["error"]["code"], &json!(e.code.as_str()));
             prop_assert!(body["error"]["message"].is_string());
         }
@@ -1433,13 +1434,13 @@ proptest! {
             &mut || ids.next_id(),
             case.actor.as_ref(),
         );
-        prop_assert_eq!(a.response.status, m.status);
-        prop_assert_eq!(&a.response.preference_applied, &m.preference_applied);
-        prop_assert_eq!(a.error.as_ref().map(|e| e.code.as_str().to_owned()), m.error_code);
-        prop_assert_eq!(a.error.as_ref().map(|e| e.rule.to_string()), m.error_rule);
-        prop_assert_eq!(model::outcomes_of(&a.outcomes), m.outcomes);
+        prop_assert_eq!(a.answer.response.status, m.status);
+        prop_assert_eq!(&a.answer.response.preference_applied, &m.preference_applied);
+        prop_assert_eq!(a.answer.error.as_ref().map(|e| e.code.as_str().to_owned()), m.error_code);
+        prop_assert_eq!(a.answer.error.as_ref().map(|e| e.rule.to_string()), m.error_rule);
+        prop_assert_eq!(model::outcomes_of(&a.answer.outcomes), m.outcomes);
         prop_assert_eq!(state_value(&a.state), m.state);
-        prop_assert_eq!(a.response.body_value().map(model::without_messages), m.body);
+        prop_assert_eq!(a.answer.response.body_value().map(model::without_messages), m.body);
     }
 
     /// 5. Atomic mode gives the continue-on-error result when nothing fails, and otherwise the
@@ -1449,25 +1450,25 @@ proptest! {
         let coe = case.run_with(&case.options().with_atomic(false), case.state.seed);
         let at = case.run_with(&case.options().with_atomic(true), case.state.seed);
         let before = case.state.session().to_json();
-        let failures: Vec<(usize, &restore_delta::ItemFailure)> = coe.outcomes.iter().enumerate()
+        let failures: Vec<(usize, &restore_delta::ItemFailure)> = coe.answer.outcomes.iter().enumerate()
             .filter_map(|(i, o)| match o { ItemOutcome::Failed(f) => Some((i, f)), _ => None })
             .collect();
-        if coe.error.is_some() {
-            prop_assert_eq!(&at.response, &coe.response);
+        if coe.answer.error.is_some() {
+            prop_assert_eq!(&at.answer.response, &coe.answer.response);
             prop_assert_eq!(at.state.to_json(), before);
         } else if failures.is_empty() {
-            prop_assert!(at.error.is_none());
-            prop_assert_eq!(&at.response, &coe.response);
+            prop_assert!(at.answer.error.is_none());
+            prop_assert_eq!(&at.answer.response, &coe.answer.response);
             prop_assert_eq!(at.state.to_json(), coe.state.to_json());
-            prop_assert_eq!(&at.outcomes, &coe.outcomes);
+            prop_assert_eq!(&at.answer.outcomes, &coe.answer.outcomes);
         } else {
             let (_, first) = failures[0];
             prop_assert_eq!(at.state.to_json(), before);
-            prop_assert_eq!(at.response.status, first.status);
-            let e = at.error.as_ref().expect("an error");
+            prop_assert_eq!(at.answer.response.status, first.status);
+            let e = at.answer.error.as_ref().expect("an error");
             prop_assert_eq!(e.code, first.code);
             prop_assert_eq!(&e.message, &first.message);
-            let body = at.response.body_value().expect("a body");
+            let body = at.answer.response.body_value().expect("a body");
             prop_assert_eq!(&body["error"]["code"], &json!(first.code.as_str()));
             let details = body["error"]["details"].as_array().expect("details").clone();
             prop_assert_eq!(details.len(), failures.len());
@@ -1476,13 +1477,13 @@ proptest! {
                 prop_assert_eq!(&d["target"], &json!(format!("{delta}/{i}")));
                 prop_assert_eq!(&d["code"], &json!(f.code.as_str()));
             }
-            for (x, y) in at.outcomes.iter().zip(&coe.outcomes) {
+            for (x, y) in at.answer.outcomes.iter().zip(&coe.answer.outcomes) {
                 match y {
                     ItemOutcome::Failed(_) => prop_assert_eq!(x, y),
                     _ => prop_assert_eq!(x, &ItemOutcome::NotApplied),
                 }
             }
-            prop_assert_eq!(at.outcomes.len(), coe.outcomes.len());
+            prop_assert_eq!(at.answer.outcomes.len(), coe.answer.outcomes.len());
         }
     }
 
@@ -1493,8 +1494,8 @@ proptest! {
         let b = case.run();
         prop_assert_eq!(a.state.to_json(), b.state.to_json());
         prop_assert_eq!(body_text(&a), body_text(&b));
-        prop_assert_eq!(a.response.status, b.response.status);
-        prop_assert_eq!(&a.outcomes, &b.outcomes);
+        prop_assert_eq!(a.answer.response.status, b.answer.response.status);
+        prop_assert_eq!(&a.answer.outcomes, &b.answer.outcomes);
 
         let c = case.run_with(&case.options(), 1_000_000 + case.state.seed);
         let ids_a = generated_ids(&case, &a);
@@ -1512,12 +1513,12 @@ proptest! {
             };
             prop_assert_eq!(swap(c.state.to_json()), a.state.to_json());
             prop_assert_eq!(body_text(&c).map(swap), body_text(&a));
-            prop_assert_eq!(c.response.status, a.response.status);
-            let outcomes: Vec<ItemOutcome> = c.outcomes.iter().map(|o| match o {
+            prop_assert_eq!(c.answer.response.status, a.answer.response.status);
+            let outcomes: Vec<ItemOutcome> = c.answer.outcomes.iter().map(|o| match o {
                 ItemOutcome::Added { id, rule } => ItemOutcome::Added { id: swap(id.clone()), rule: *rule },
                 other => other.clone(),
             }).collect();
-            prop_assert_eq!(outcomes, a.outcomes.clone());
+            prop_assert_eq!(outcomes, a.answer.outcomes.clone());
         }
     }
 
@@ -1583,20 +1584,20 @@ proptest! {
             let key = addition["itemKey"].clone();
             let body = json!({ delta.clone(): [addition, {"@removed": {"reason": "deleted"}, "id": key}] });
             let a = apply(st.session(), body.to_string().as_bytes(), &Options::default(), &mut ctx);
-            prop_assert_eq!(a.response.status, 200);
-            prop_assert!(matches!(&a.outcomes[0], ItemOutcome::Added { .. }), "{:?}", a.outcomes);
-            prop_assert!(matches!(&a.outcomes[1], ItemOutcome::Removed { .. }), "{:?}", a.outcomes);
+            prop_assert_eq!(a.answer.response.status, 200);
+            prop_assert!(matches!(&a.answer.outcomes[0], ItemOutcome::Added { .. }), "{:?}", a.answer.outcomes);
+            prop_assert!(matches!(&a.answer.outcomes[1], ItemOutcome::Removed { .. }), "{:?}", a.answer.outcomes);
             a.state
         } else {
             let body = json!({ delta.clone(): [addition] });
             let a = apply(st.session(), body.to_string().as_bytes(), &Options::default(), &mut ctx);
-            let ItemOutcome::Added { id, .. } = &a.outcomes[0] else {
-                return Err(TestCaseError::fail(format!("not added: {:?}", a.outcomes)));
+            let ItemOutcome::Added { id, .. } = &a.answer.outcomes[0] else {
+                return Err(TestCaseError::fail(format!("not added: {:?}", a.answer.outcomes)));
             };
             prop_assert_eq!(a.state.artifact_count(api), original.len() + 1);
             let body = json!({ delta.clone(): [{"@removed": null, "id": id}] });
             let b = apply(a.state, body.to_string().as_bytes(), &Options::default(), &mut ctx);
-            prop_assert!(matches!(&b.outcomes[0], ItemOutcome::Removed { .. }), "{:?}", b.outcomes);
+            prop_assert!(matches!(&b.answer.outcomes[0], ItemOutcome::Removed { .. }), "{:?}", b.answer.outcomes);
             b.state
         };
         let after: Vec<String> = result.artifacts(api).map(|x| x.json().get().to_owned()).collect();
@@ -1623,9 +1624,9 @@ fn generators_reach_every_outcome() {
         let a = c.run();
         let shape = c.shape();
         see(format!("kind {:?}", c.state.kind));
-        see(format!("status {}", a.response.status));
-        if let Some(e) = &a.error {
-            let when = if a.outcomes.is_empty() {
+        see(format!("status {}", a.answer.response.status));
+        if let Some(e) = &a.answer.error {
+            let when = if a.answer.outcomes.is_empty() {
                 "envelope"
             } else {
                 "atomic"
@@ -1636,7 +1637,7 @@ fn generators_reach_every_outcome() {
             }
         }
         let mut added = BTreeSet::new();
-        for o in &a.outcomes {
+        for o in &a.answer.outcomes {
             match o {
                 ItemOutcome::Added { id, .. } => {
                     see(format!("{shape:?} added"));
@@ -1751,11 +1752,11 @@ proptest! {
         let a = case.run();
         // The ids the reference draws, seen in a run that continues on errors.
         let shown = case.run_with(&case.options().with_atomic(false), case.state.seed);
-        let generated: Vec<String> = shown.outcomes.iter().filter_map(|o| match o {
+        let generated: Vec<String> = shown.answer.outcomes.iter().filter_map(|o| match o {
             ItemOutcome::Added { id, rule: restore_delta::RuleId::A7 } => Some(id.clone()),
             _ => None,
         }).collect();
-        let body = a.response.body.as_ref().map(|b| as_another_server(b.get(), &generated, &case.body, case.now));
+        let body = a.answer.response.body.as_ref().map(|b| as_another_server(b.get(), &generated, &case.body, case.now));
         let state = as_another_server(&a.state.to_json(), &generated, &case.body, case.now);
         let before = case.state.session();
         let options = case.options();
@@ -1765,10 +1766,10 @@ proptest! {
         let names_generated = generated
             .iter()
             .any(|id| String::from_utf8_lossy(&case.body).contains(id.as_str()));
-        prop_assume!(!names_generated || matches!(a.response.status, 200 | 204));
+        prop_assume!(!names_generated || matches!(a.answer.response.status, 200 | 204));
         for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
             let settings = Settings::default().with_profile(profile);
-            let observed = Observed::new(a.response.status, body.as_deref().map(str::as_bytes));
+            let observed = Observed::new(a.answer.response.status, body.as_deref().map(str::as_bytes));
             let v = check(&before, &case.body, &options, &observed, &settings);
             prop_assert!(v.conformant || (names_generated && body.is_none()), "{:?}: {}", profile, v);
             let v = check(&before, &case.body, &options, &observed.with_state_after(state.as_bytes()), &settings);
@@ -1777,7 +1778,7 @@ proptest! {
                 "{:?} with the state after: {}", profile, v
             );
         }
-        let wrong = Observed::new(a.response.status + 1, body.as_deref().map(str::as_bytes));
+        let wrong = Observed::new(a.answer.response.status + 1, body.as_deref().map(str::as_bytes));
         let v = check(&before, &case.body, &options, &wrong, &Settings::default());
         prop_assert!(!v.conformant);
         prop_assert_eq!(v.differences[0].kind, DifferenceKind::Status);

@@ -121,21 +121,72 @@ fn errors_late_in_large_states_are_the_ones_from_json_gives() {
     }
 }
 
+/// The line and column (from 1, in bytes) of byte `at` of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..at];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, at - start + 1)
+}
+
 #[test]
 fn bytes_that_are_not_utf8_are_reported_where_from_json_reports_them() {
-    let text = state(3_000, false);
-    let at = text.find("\"a2000-").unwrap() + 3;
-    let mut bad = text.clone().into_bytes();
-    bad[at] = 0xFF;
-    let (json, read) = both(&bad);
-    let message = format!("not UTF-8: invalid utf-8 sequence of 1 bytes from index {at}");
-    assert_eq!(json, Err(StateError::InvalidJson { message }));
-    assert_eq!(read, json);
-    // A character cut off by the end of the text.
-    let cut = &text.as_bytes()[..text.rfind('😀').unwrap() + 2];
-    let (json, read) = both(cut);
+    for pretty in [false, true] {
+        let text = state(3_000, pretty);
+        let at = text.find("\"a2000-").unwrap() + 3;
+        let mut bad = text.clone().into_bytes();
+        bad[at] = 0xFF;
+        let (json, read) = both(&bad);
+        let message = format!("not UTF-8: invalid utf-8 sequence of 1 bytes from index {at}");
+        let (line, column) = line_column(&text, at);
+        assert_eq!(
+            json,
+            Err(StateError::InvalidJson {
+                message,
+                line,
+                column
+            })
+        );
+        assert_eq!(read, json);
+        // A character cut off by the end of the text.
+        let end = text.rfind('😀').unwrap();
+        let cut = &text.as_bytes()[..end + 2];
+        let (json, read) = both(cut);
+        let (line, column) = line_column(&text, end);
+        assert!(
+            matches!(&json, Err(StateError::InvalidJson { message, line: l, column: c })
+                if message.contains("incomplete") && (*l, *c) == (line, column)),
+            "{json:?}"
+        );
+        assert_eq!(read, json);
+    }
+}
+
+/// Errors say where they are in the whole state, on its lines, however it was read: at the
+/// byte the reader stopped at, or where serde_json's own position inside a value falls.
+#[test]
+fn errors_give_their_line_and_column_in_the_state() {
+    let text = state(3_000, true);
+    // A top-level member that is not valid JSON, on a later line of its own value.
+    let bad = text.replacen("\"count\":3000", "\"count\":[1,\n  2,\n  tru]", 1);
+    let (json, read) = both(bad.as_bytes());
+    let value = bad.find("[1,\n").unwrap();
+    let (first, _) = line_column(&bad, value);
     assert!(
-        matches!(&json, Err(StateError::InvalidJson { message }) if message.contains("incomplete")),
+        matches!(&json, Err(StateError::InvalidJson { line, column: 6, .. }) if *line == first + 2),
+        "{json:?}"
+    );
+    assert_eq!(read, json);
+    // `,` or `}` expected after the last member.
+    let end = text.rfind('}').unwrap();
+    let bad = format!("{} \"x\": 1}}", &text[..end]);
+    let (json, read) = both(bad.as_bytes());
+    let (line, column) = line_column(&bad, end + 1);
+    assert!(
+        matches!(&json, Err(StateError::InvalidJson { line: l, column: c, .. }) if (*l, *c) == (line, column)),
         "{json:?}"
     );
     assert_eq!(read, json);
@@ -146,10 +197,13 @@ fn a_failing_reader_is_unreadable() {
     let text = state(3_000, false);
     let mut reader = Trickle::new(text.as_bytes(), 4096);
     reader.fail_at = Some(300_000);
-    assert_eq!(
-        Session::from_reader(reader),
-        Err(StateError::Unreadable {
-            message: "the disk went away".into()
-        })
+    let error = Session::from_reader(reader).unwrap_err();
+    assert!(
+        matches!(&error, StateError::Unreadable { source }
+            if source.kind() == io::ErrorKind::Other && source.to_string() == "the disk went away"),
+        "{error:?}"
     );
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("the disk went away"));
+    assert_eq!(error.to_string(), "state can't be read: the disk went away");
 }

@@ -65,11 +65,11 @@ fn drive(items: Vec<Value>) -> Value {
 }
 
 fn body(a: &Applied) -> Value {
-    a.response.body_value().expect("a body")
+    a.answer.response.body_value().expect("a body")
 }
 
 fn entries(a: &Applied, collection: &str) -> Vec<Value> {
-    assert_eq!(a.response.status, 200, "{:?}", a.response);
+    assert_eq!(a.answer.response.status, 200, "{:?}", a.answer.response);
     body(a)[format!("{collection}@delta")]
         .as_array()
         .expect("delta array")
@@ -97,9 +97,9 @@ fn item_failure(a: &Applied, index: usize) -> (u64, String, String) {
 
 /// Asserts a whole-request error with this status and code, and an unchanged state.
 fn assert_refused(a: &Applied, input: &Value, status: u16, code: &str) {
-    assert_eq!(a.response.status, status, "{:?}", a.response);
-    assert_eq!(body(a)["error"]["code"], code, "{:?}", a.response);
-    assert_eq!(a.error.as_ref().map(|e| e.code.as_str()), Some(code));
+    assert_eq!(a.answer.response.status, status, "{:?}", a.answer.response);
+    assert_eq!(body(a)["error"]["code"], code, "{:?}", a.answer.response);
+    assert_eq!(a.answer.error.as_ref().map(|e| e.code.as_str()), Some(code));
     assert_eq!(a.state.to_json(), session(input).to_json(), "state changed");
 }
 
@@ -303,12 +303,12 @@ fn s5_missing_status_is_draft_and_missing_job_type_is_standard() {
     assert_eq!(s.status(), &SessionStatus::Draft);
     assert_eq!(s.restore_job_type(), &RestoreJobType::Standard);
     let a = run(&state, &drive(vec![add("r1", "new")]));
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     let a = run(
         &json!({"@odata.type": OD, "id": "s1", "status": null}),
         &drive(vec![add("r1", "new")]),
     );
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
 }
 
 // ---------------------------------------------------------------- E: the envelope
@@ -318,7 +318,13 @@ fn e1_body_over_the_byte_limit_is_413_before_parsing() {
     let state = od(json!([]));
     let b = drive(vec![add("r1", "new")]).to_string();
     let exact = Options::default().with_max_bytes(b.len());
-    assert_eq!(apply_raw(&state, b.as_bytes(), &exact).response.status, 200);
+    assert_eq!(
+        apply_raw(&state, b.as_bytes(), &exact)
+            .answer
+            .response
+            .status,
+        200
+    );
     let small = Options::default().with_max_bytes(b.len() - 1);
     assert_refused(
         &apply_raw(&state, b.as_bytes(), &small),
@@ -371,7 +377,10 @@ fn e2_malformed_bodies_are_400() {
         )
     };
     assert_eq!(
-        apply_raw(&state, nested(64).as_bytes(), &o).response.status,
+        apply_raw(&state, nested(64).as_bytes(), &o)
+            .answer
+            .response
+            .status,
         200
     );
     assert_refused(
@@ -441,7 +450,7 @@ fn e3_only_draft_and_never_bulk() {
         // An empty list is no bulk session; the member stays as it was.
         state[member] = json!([]);
         let a = run(&state, &request);
-        assert_eq!(a.response.status, 200, "{member} empty");
+        assert_eq!(a.answer.response.status, 200, "{member} empty");
         assert_eq!(a.state.to_value()[member], json!([]));
         // Present but not an array: a state error.
         for wrong in [json!(null), json!({}), json!("x")] {
@@ -459,7 +468,7 @@ fn e3_only_draft_and_never_bulk() {
     let mut state = od(json!([]));
     state["mailboxRestoreArtifactsBulkAdditionRequests"] = json!([{"id": "b1"}]);
     let a = run(&state, &drive(vec![add("r1", "new")]));
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     assert_eq!(
         a.state.to_value()["mailboxRestoreArtifactsBulkAdditionRequests"],
         json!([{"id": "b1"}])
@@ -492,7 +501,7 @@ fn e4_only_the_delta_member_and_annotations_are_allowed() {
         json!({"id": "s1"}),
         json!({"@Some.Annotation": 1, "status@odata.type": "x"}),
     ] {
-        assert_eq!(ok(fine.clone()).response.status, 200, "{fine}");
+        assert_eq!(ok(fine.clone()).answer.response.status, 200, "{fine}");
     }
     for bad in [
         json!({"@odata.type": OD.replace("oneDrive", "sharePoint")}),
@@ -544,7 +553,7 @@ fn e6_empty_or_missing_list_is_invalid_artifact_request() {
 fn e7_item_limit() {
     let state = od(json!([]));
     let items = |n: usize| drive((0..n).map(|i| add(&format!("r{i}"), "new")).collect());
-    assert_eq!(run(&state, &items(50)).response.status, 200);
+    assert_eq!(run(&state, &items(50)).answer.response.status, 200);
     let a = run(&state, &items(51));
     assert_refused(&a, &state, 400, "RestoreArtifactsLimitBreached");
     assert_eq!(
@@ -552,7 +561,10 @@ fn e7_item_limit() {
         "Exceeded maximum artifacts limit of 50 for single request."
     );
     let raised = Options::default().with_max_items(60);
-    assert_eq!(run_with(&state, &items(51), &raised).response.status, 200);
+    assert_eq!(
+        run_with(&state, &items(51), &raised).answer.response.status,
+        200
+    );
     let a = run_with(&state, &items(2), &Options::default().with_max_items(1));
     assert_eq!(
         body(&a)["error"]["message"],
@@ -693,7 +705,7 @@ fn x3_missing_id_is_409_including_a_second_removal() {
         json!({"@removed": {"reason": "changed"}, "id": "nope"})
     );
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         vec![ItemOutcome::Removed {
             id: "nope".into(),
             existed: false
@@ -716,7 +728,7 @@ fn x4_a_removed_artifact_leaves_the_collection() {
     let a = run(&state, &drive(vec![rm("a2")]));
     assert_eq!(ids(&a, DRIVE), ["a1", "a3"]);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         vec![ItemOutcome::Removed {
             id: "a2".into(),
             existed: true
@@ -729,7 +741,7 @@ fn x4_a_removed_artifact_leaves_the_collection() {
         &Options::default(),
         &mut Context::new(Timestamp::parse_rfc3339(NOW).unwrap(), SeededIds::new(1)),
     );
-    assert!(matches!(a2.outcomes[0], ItemOutcome::Added { .. }));
+    assert!(matches!(a2.answer.outcomes[0], ItemOutcome::Added { .. }));
 }
 
 // ---------------------------------------------------------------- A: standard additions
@@ -766,9 +778,11 @@ fn a1_only_restore_point_destination_type_and_annotations() {
         ("@contentId", json!("c")),
         ("restorePoint@odata.navigationLink", json!("x")),
     ] {
-        assert_eq!(with(k, v).outcomes.len(), 1);
+        assert_eq!(with(k, v).answer.outcomes.len(), 1);
         assert!(matches!(
-            with(k, json!("#microsoft.graph.driveRestoreArtifact")).outcomes[0],
+            with(k, json!("#microsoft.graph.driveRestoreArtifact"))
+                .answer
+                .outcomes[0],
             ItemOutcome::Added { .. }
         ));
     }
@@ -961,12 +975,15 @@ fn a3_destination_type_is_new_or_in_place_exactly() {
     assert_eq!(item_failure(&a, 0).1, "InvalidPathType");
     assert_eq!(
         run(&state, &drive(vec![add("r", "inPlace")]))
+            .answer
             .outcomes
             .len(),
         1
     );
     assert!(matches!(
-        run(&state, &drive(vec![add("r", "inPlace")])).outcomes[0],
+        run(&state, &drive(vec![add("r", "inPlace")]))
+            .answer
+            .outcomes[0],
         ItemOutcome::Added { .. }
     ));
 }
@@ -988,10 +1005,10 @@ fn a4_a_restore_point_is_in_the_collection_once() {
         item_failure(&a, 0),
         (400, "DuplicateArtifactInList".into(), "insert".into())
     );
-    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    assert!(matches!(a.answer.outcomes[1], ItemOutcome::Added { .. }));
     assert_eq!(item_failure(&a, 2).1, "DuplicateArtifactInList");
     assert!(
-        matches!(a.outcomes[4], ItemOutcome::Added { .. }),
+        matches!(a.answer.outcomes[4], ItemOutcome::Added { .. }),
         "removal frees the restore point"
     );
     assert_eq!(
@@ -1020,14 +1037,14 @@ fn a5_one_destination_type_per_session() {
             "insert".into()
         )
     );
-    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    assert!(matches!(a.answer.outcomes[1], ItemOutcome::Added { .. }));
     assert_eq!(
         item_failure(&a, 3).1,
         "DifferentRestoreDestinationType",
         "r3 is still inPlace"
     );
     let a = run(&state, &drive(vec![rm("a1"), add("r4", "new")]));
-    assert!(matches!(a.outcomes[1], ItemOutcome::Added { .. }));
+    assert!(matches!(a.answer.outcomes[1], ItemOutcome::Added { .. }));
     // Within one request on an empty session.
     let a = run(
         &od(json!([])),
@@ -1107,7 +1124,7 @@ fn a7_a_new_artifact_has_a_generated_id_added_status_and_now() {
         "the response shows the artifact as stored"
     );
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         vec![ItemOutcome::Added {
             id: id.into(),
             rule: RuleId::A7
@@ -1142,7 +1159,7 @@ fn a7_drawn_ids_are_checked_against_the_collection_as_it_is_at_their_item() {
     };
     let (a, ctx) = run_with_ids(&state, &request, source);
     assert_eq!(
-        a.outcomes,
+        a.answer.outcomes,
         vec![
             ItemOutcome::Added {
                 id: "A".into(),
@@ -1188,20 +1205,20 @@ fn a7_the_source_is_asked_for_no_more_ids_than_one_careful_pass_takes() {
     };
     let (a, mut ctx) = run_with_ids(&state, &request, source);
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "n2".into(),
             rule: RuleId::A7
         }
     );
     assert_eq!(
-        a.outcomes[1],
+        a.answer.outcomes[1],
         ItemOutcome::Removed {
             id: "n1".into(),
             existed: true
         }
     );
-    for o in &a.outcomes[2..] {
+    for o in &a.answer.outcomes[2..] {
         assert!(
             matches!(o, ItemOutcome::Failed(f) if f.code == ErrorCode::DifferentRestoreDestinationType),
             "{o:?}"
@@ -1241,7 +1258,7 @@ fn a7_draws_per_item_are_bounded_by_a_constant() {
         );
     }
     assert_eq!(
-        a.outcomes[2],
+        a.answer.outcomes[2],
         ItemOutcome::Removed {
             id: "a1".into(),
             existed: true
@@ -1258,7 +1275,7 @@ fn a7_draws_per_item_are_bounded_by_a_constant() {
         next.next().unwrap_or_default()
     });
     assert_eq!(
-        a.outcomes[0],
+        a.answer.outcomes[0],
         ItemOutcome::Added {
             id: "fresh".into(),
             rule: RuleId::A7
@@ -1307,7 +1324,7 @@ fn g1_granular_members() {
             json!({"browseSessionId": "b", "itemKey": "k", "@odata.type": "#microsoft.graph.granularDriveRestoreArtifact", "@x.y": 1}),
         ]),
     );
-    assert!(matches!(a.outcomes[0], ItemOutcome::Added { .. }));
+    assert!(matches!(a.answer.outcomes[0], ItemOutcome::Added { .. }));
 }
 
 #[test]
@@ -1403,20 +1420,20 @@ fn o1_atomic_mode_applies_all_or_nothing() {
             {"code": "DuplicateArtifactInList", "message": "The restore artifact requested is already present.", "target": "driveRestoreArtifacts@delta/2"},
         ])
     );
-    assert_eq!(a.outcomes[0], ItemOutcome::NotApplied);
+    assert_eq!(a.answer.outcomes[0], ItemOutcome::NotApplied);
     let a = run_with(
         &state,
         &drive(vec![add("r2", "new")]),
         &Options::default().with_atomic(true),
     );
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     assert_eq!(a.state.artifact_count(DRIVE), 2);
     let a = run_with(
         &state,
         &b,
         &Options::default().with_prefer("odata.continue-on-error=false"),
     );
-    assert_eq!(a.response.status, 409);
+    assert_eq!(a.answer.response.status, 409);
 }
 
 #[test]
@@ -1433,7 +1450,7 @@ fn o2_whole_request_error_shape() {
             .unwrap()
             .starts_with("Can't process the request because it's malformed or incorrect.")
     );
-    assert!(a.outcomes.is_empty());
+    assert!(a.answer.outcomes.is_empty());
     assert_eq!(a.state.to_json(), session(&state).to_json());
 }
 
@@ -1484,7 +1501,7 @@ fn o3_a_state_member_named_like_the_delta_does_not_repeat_in_the_body() {
     let mut state = od(json!([]));
     state["driveRestoreArtifacts@delta"] = json!(["stale"]);
     let a = run(&state, &drive(vec![add("r1", "new")]));
-    let text = a.response.body.as_ref().unwrap().get();
+    let text = a.answer.response.body.as_ref().unwrap().get();
     assert_eq!(
         text.matches("\"driveRestoreArtifacts@delta\"").count(),
         1,
@@ -1529,10 +1546,13 @@ fn o5_return_minimal() {
     let state = od(json!([art("a1", "r1", "new")]));
     let minimal = Options::default().with_prefer("return=minimal");
     let a = run_with(&state, &drive(vec![rm("a1")]), &minimal);
-    assert_eq!((a.response.status, a.response.body.is_none()), (204, true));
+    assert_eq!(
+        (a.answer.response.status, a.answer.response.body.is_none()),
+        (204, true)
+    );
     assert_eq!(a.state.artifact_count(DRIVE), 0);
     let a = run_with(&state, &drive(vec![rm("a1"), rm("a1")]), &minimal);
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     assert_eq!(drive_entries(&a).len(), 2);
 }
 
@@ -1591,7 +1611,10 @@ fn o8_preference_applied_names_what_was_honoured() {
             &drive(items),
             &Options::default().with_prefer(prefer),
         );
-        (a.response.status, a.response.preference_applied)
+        (
+            a.answer.response.status,
+            a.answer.response.preference_applied,
+        )
     };
     let ok = || vec![rm("a1")];
     let failing = || vec![rm("a1"), rm("zz")];
@@ -1665,7 +1688,10 @@ fn o8_preference_applied_names_what_was_honoured() {
     for (options, items, status) in overridden {
         let a = run_with(&state, &drive(items), &options);
         assert_eq!(
-            (a.response.status, a.response.preference_applied),
+            (
+                a.answer.response.status,
+                a.answer.response.preference_applied
+            ),
             (status, None)
         );
     }
@@ -1673,7 +1699,10 @@ fn o8_preference_applied_names_what_was_honoured() {
     let options = Options::default().with_prefer("return=minimal, continue-on-error=false");
     let a = apply_raw(&state, b"{", &options);
     assert_eq!(
-        (a.response.status, a.response.preference_applied),
+        (
+            a.answer.response.status,
+            a.answer.response.preference_applied
+        ),
         (400, None)
     );
 }
@@ -1696,13 +1725,13 @@ fn o9_a_preference_given_twice_counts_the_first_time() {
         &failing,
         &Options::default().with_prefer("continue-on-error, continue-on-error=false"),
     );
-    assert_eq!(a.response.status, 200);
+    assert_eq!(a.answer.response.status, 200);
     // Several header fields are one list.
     let options = Options::default()
         .with_prefer("return=minimal")
         .with_prefer("return=representation");
     let a = run_with(&state, &drive(vec![rm("a1")]), &options);
-    assert_eq!(a.response.status, 204);
+    assert_eq!(a.answer.response.status, 204);
 }
 
 #[test]
@@ -1752,8 +1781,8 @@ fn d1_same_inputs_same_bytes_whatever_the_member_order() {
     let r1 = apply_raw(&state, one.as_bytes(), &Options::default());
     let r2 = apply_raw(&state, two.as_bytes(), &Options::default());
     let r3 = apply_raw(&state, one.as_bytes(), &Options::default());
-    assert_eq!(r1.response, r2.response);
-    assert_eq!(r1.response, r3.response);
+    assert_eq!(r1.answer.response, r2.answer.response);
+    assert_eq!(r1.answer.response, r3.answer.response);
     assert_eq!(r1.state.to_json(), r2.state.to_json());
 }
 
@@ -1817,9 +1846,9 @@ fn d3_hostile_bodies_do_not_panic() {
     for b in bodies {
         let a = apply_raw(&state, &b, &Options::default());
         assert!(
-            matches!(a.response.status, 200 | 400 | 413),
+            matches!(a.answer.response.status, 200 | 400 | 413),
             "{:?}",
-            a.response
+            a.answer.response
         );
     }
 }
@@ -1873,31 +1902,33 @@ fn two_steps_one_request_several_sessions() {
         let mut ctx = Context::new(now, SeededIds::new(7));
         let two = apply_request(session(state), &request, &options, &mut ctx);
         let one = run(state, &serde_json::from_str(&text).unwrap());
-        assert_eq!(two.response, one.response);
-        assert_eq!(two.outcomes, one.outcomes);
+        assert_eq!(two.answer.response, one.answer.response);
+        assert_eq!(two.answer.outcomes, one.answer.outcomes);
         assert_eq!(two.state.to_json(), one.state.to_json());
     }
     let mut ctx = Context::new(now, SeededIds::new(7));
     let first = apply_request(session(&holds_a1), &request, &options, &mut ctx);
     assert_eq!(
-        first.outcomes[0],
+        first.answer.outcomes[0],
         ItemOutcome::Removed {
             id: "a1".into(),
             existed: true
         }
     );
     let second = apply_request(session(&empty), &request, &options, &mut ctx);
-    assert!(matches!(&second.outcomes[0], ItemOutcome::Failed(f) if f.status == 409));
+    assert!(matches!(&second.answer.outcomes[0], ItemOutcome::Failed(f) if f.status == 409));
 
     // E2 is the parse's; E3 (a session that is not a draft) only the apply's.
     let error = Request::parse(b"{\"a\":1,\"a\":2}", &options).unwrap_err();
     assert_eq!(
         error.response(),
-        apply_raw(&empty, b"{\"a\":1,\"a\":2}", &options).response
+        apply_raw(&empty, b"{\"a\":1,\"a\":2}", &options)
+            .answer
+            .response
     );
     let completed = json!({"@odata.type": OD, "id": "s1", "status": "completed"});
     let refused = apply_request(session(&completed), &request, &options, &mut ctx);
-    assert_eq!(refused.response.status, 403);
+    assert_eq!(refused.answer.response.status, 403);
     assert_eq!(refused.state.to_json(), session(&completed).to_json());
 }
 
@@ -1915,7 +1946,7 @@ fn o4_numeric_content_ids_keep_their_value() {
         text.as_bytes(),
         &Options::default(),
     );
-    let body = a.response.body.as_ref().unwrap().get();
+    let body = a.answer.response.body.as_ref().unwrap().get();
     let at = body.find("\"@Core.ContentID\":").unwrap() + "\"@Core.ContentID\":".len();
     let echoed: String = body[at..]
         .chars()
@@ -1946,16 +1977,16 @@ fn in_place_apply_answers_as_apply() {
             let mut ctx = Context::new(now, SeededIds::new(7));
             let answer =
                 restore_delta::apply_in_place(&mut kept, text.as_bytes(), &options, &mut ctx);
-            assert_eq!(answer.response, by_value.response, "{text}");
-            assert_eq!(answer.outcomes, by_value.outcomes);
-            assert_eq!(answer.error, by_value.error);
+            assert_eq!(answer.response, by_value.answer.response, "{text}");
+            assert_eq!(answer.outcomes, by_value.answer.outcomes);
+            assert_eq!(answer.error, by_value.answer.error);
             assert_eq!(kept.to_json(), by_value.state.to_json());
             if let Ok(request) = Request::parse(text.as_bytes(), &options) {
                 let mut kept = session(&state);
                 let mut ctx = Context::new(now, SeededIds::new(7));
                 let answer =
                     restore_delta::apply_request_in_place(&mut kept, &request, &options, &mut ctx);
-                assert_eq!(answer.response, by_value.response);
+                assert_eq!(answer.response, by_value.answer.response);
                 assert_eq!(kept.to_json(), by_value.state.to_json());
             }
         }
@@ -1983,12 +2014,12 @@ fn outcomes_and_refusals_name_their_rule() {
             rm("a1"),
         ]),
     );
-    let rules: Vec<RuleId> = a.outcomes.iter().map(ItemOutcome::rule).collect();
+    let rules: Vec<RuleId> = a.answer.outcomes.iter().map(ItemOutcome::rule).collect();
     use RuleId::*;
     assert_eq!(rules, [X1, X2, X3, A1, A2, A3, A4, A5, A7, X4]);
     let lenient = Options::default().with_missing_removal(MissingRemoval::Succeed);
     let a = run_with(&state, &drive(vec![rm("zz")]), &lenient);
-    assert_eq!(a.outcomes[0].rule(), X3, "a no-op removal");
+    assert_eq!(a.answer.outcomes[0].rule(), X3, "a no-op removal");
     let a = run(
         &gstate(json!([{"id": "k1", "browseSessionId": "b", "status": "added"}])),
         &gdrive(vec![
@@ -1998,7 +2029,7 @@ fn outcomes_and_refusals_name_their_rule() {
             json!({"browseSessionId": "b", "itemKey": "k2"}),
         ]),
     );
-    let rules: Vec<RuleId> = a.outcomes.iter().map(ItemOutcome::rule).collect();
+    let rules: Vec<RuleId> = a.answer.outcomes.iter().map(ItemOutcome::rule).collect();
     assert_eq!(rules, [G1, G2, G3, G4]);
     let a = run(
         &mailbox_state(json!([])),
@@ -2006,11 +2037,11 @@ fn outcomes_and_refusals_name_their_rule() {
             json!({"restorePoint": {"id": "r"}, "destinationType": "new"}),
         ]),
     );
-    assert_eq!(a.outcomes[0].rule(), A6);
+    assert_eq!(a.answer.outcomes[0].rule(), A6);
     // Refusals.
     let refused = |state: &Value, body: &[u8], options: &Options| {
         let a = apply_raw(state, body, options);
-        a.error.map(|e| e.rule)
+        a.answer.error.map(|e| e.rule)
     };
     let d = Options::default();
     assert_eq!(
@@ -2046,7 +2077,11 @@ fn outcomes_and_refusals_name_their_rule() {
         &d.with_atomic(true),
     );
     assert_eq!(
-        a.outcomes.iter().map(ItemOutcome::rule).collect::<Vec<_>>(),
+        a.answer
+            .outcomes
+            .iter()
+            .map(ItemOutcome::rule)
+            .collect::<Vec<_>>(),
         [O1, X3]
     );
 }

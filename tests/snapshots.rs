@@ -22,8 +22,8 @@ fn run(state: &[u8], body: &[u8], options: &Options) -> Value {
     let mut ctx = Context::new(now, SeededIds::new(7));
     let applied = apply(Session::from_json(state).unwrap(), body, options, &mut ctx);
     json!({
-        "status": applied.response.status,
-        "body": applied.response.body_value(),
+        "status": applied.answer.response.status,
+        "body": applied.answer.response.body_value(),
         "state": applied.state.to_value(),
     })
 }

@@ -19,8 +19,8 @@ use restore_delta::{
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -258,7 +258,7 @@ fn run_once(
         (response, session)
     } else {
         let applied = apply(session, body, options, &mut ctx);
-        (applied.response, applied.state)
+        (applied.answer.response, applied.state)
     };
     Ok(Output {
         status: response.status,
@@ -639,7 +639,7 @@ fn rule_rows_are_parsed_by_hand() {
 #[cfg(feature = "gen")]
 #[test]
 fn generated_vectors_pass() {
-    use restore_delta::r#gen::{Generator, Mix};
+    use restore_delta::generate::{Generator, Mix};
     let dir =
         std::env::temp_dir().join(format!("restore-delta-gen-vectors-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -671,7 +671,7 @@ fn generated_vectors_pass() {
 #[cfg(feature = "gen")]
 #[test]
 fn generated_step_vectors_pass_and_every_step_is_checked() {
-    use restore_delta::r#gen::{Generator, Mix};
+    use restore_delta::generate::{Generator, Mix};
     let dir = std::env::temp_dir().join(format!(
         "restore-delta-gen-step-vectors-{}",
         std::process::id()
@@ -700,7 +700,7 @@ fn generated_step_vectors_pass_and_every_step_is_checked() {
                 later_changes += 1;
             }
             // Step 3 expected to answer 418: the harness must say so, naming step 3.
-            v["steps"][2]["expected"]["status"] = json!(418);
+            v["steps"][2]["expected"]["status"] = serde_json::json!(418);
             std::fs::write(&path, v.to_string()).unwrap();
             let problems = check_file(&path).unwrap_err();
             assert!(

@@ -340,12 +340,12 @@ impl Churn {
     /// Records the outcome of applying `step`; panics if any item did not succeed.
     pub fn commit(&mut self, step: Step, applied: &Applied) {
         assert_eq!(
-            applied.response.status, 200,
+            applied.answer.response.status, 200,
             "request refused: {:?}",
-            applied.error
+            applied.answer.error
         );
         let mut added = step.added.into_iter();
-        for outcome in &applied.outcomes {
+        for outcome in &applied.answer.outcomes {
             match outcome {
                 ItemOutcome::Added { id, .. } => {
                     let restore_point = added.next().expect("one restore point per addition");
@@ -397,9 +397,9 @@ pub fn end_to_end(state: &[u8], request: &[u8], options: &Options) -> Vec<u8> {
     let session = Session::from_json(state).expect("a valid state");
     let mut ctx = context(7);
     let applied = apply(session, request, options, &mut ctx);
-    assert_eq!(applied.response.status, 200);
+    assert_eq!(applied.answer.response.status, 200);
     let mut out = Vec::with_capacity(state.len() + 64 * 1024);
-    if let Some(body) = &applied.response.body {
+    if let Some(body) = &applied.answer.response.body {
         out.extend_from_slice(body.get().as_bytes());
     }
     out.push(b'\n');

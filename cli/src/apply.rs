@@ -119,15 +119,15 @@ fn write_output<W: Write>(
     write!(
         w,
         ",\"seed\":{seed},\"response\":{{\"status\":{},\"body\":",
-        applied.response.status
+        applied.answer.response.status
     )?;
-    match &applied.response.body {
+    match &applied.answer.response.body {
         Some(body) => w.write_all(body.get().as_bytes())?,
         None => w.write_all(b"null")?,
     }
     // The `Preference-Applied` header's value (rule O8), or null.
     w.write_all(b",\"preferenceApplied\":")?;
-    match &applied.response.preference_applied {
+    match &applied.answer.response.preference_applied {
         Some(value) => serde_json::to_writer(&mut *w, value)?,
         None => w.write_all(b"null")?,
     }

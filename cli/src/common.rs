@@ -120,7 +120,7 @@ pub fn read_state(path: &Path) -> Result<Session, Usage> {
         Session::from_reader_sized(file, len)
     };
     read.map_err(|e| match e {
-        StateError::Unreadable { message } => Usage::unreadable(path, &message),
+        StateError::Unreadable { source } => Usage::unreadable(path, &source),
         e => Usage(format!("--state {}: {e}", path.display())),
     })
 }

@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode, Stdio};
 use clap::Args;
 use restore_delta::Session;
 use restore_delta::check::{Observed, Settings, Verdict, check};
-use restore_delta::r#gen::Case;
+use restore_delta::generate::Case;
 use serde_json::{Value, json};
 
 use crate::common::Usage;
@@ -189,10 +189,10 @@ fn disagreement(
         .apply()
         .map_err(|e| Usage(format!("the reference can't apply a generated case: {e}")))?;
     let applied = answer.get("preference_applied").and_then(Value::as_str);
-    if applied != reference.response.preference_applied.as_deref() {
+    if applied != reference.answer.response.preference_applied.as_deref() {
         return Ok(differs(format!(
             "/preference_applied (rule O8): expected {:?}, observed {applied:?}",
-            reference.response.preference_applied
+            reference.answer.response.preference_applied
         )));
     }
     Ok(None)

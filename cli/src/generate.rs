@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, ValueEnum};
 use restore_delta::SessionKind;
-use restore_delta::r#gen::{Generator, Mix, dictionary};
+use restore_delta::generate::{Generator, Mix, dictionary};
 
 use crate::common::Usage;
 

@@ -6,6 +6,7 @@ mod apply;
 mod check;
 mod common;
 mod differential;
+mod exchange;
 mod generate;
 mod har;
 mod report;

@@ -10,8 +10,8 @@ use restore_delta::{Context, ItemOutcome, SeededIds, apply};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::check::{Exchange, Input, Judged, bound_now};
 use crate::common::Usage;
+use crate::exchange::{Exchange, Input, Judged, bound_now};
 
 /// A `--report KIND=FILE`.
 pub struct Report {
@@ -182,17 +182,17 @@ pub fn reproducer(
         ctx = ctx.with_actor(actor);
     }
     let applied = apply(input.before.clone(), input.request, input.options, &mut ctx);
-    let mut expected = json!({"status": applied.response.status});
+    let mut expected = json!({"status": applied.answer.response.status});
     if let (Some(o), Some(p)) = (
         expected.as_object_mut(),
-        &applied.response.preference_applied,
+        &applied.answer.response.preference_applied,
     ) {
         o.insert("preference_applied".into(), json!(p));
     }
     if let Some(o) = expected.as_object_mut() {
         o.insert(
             "body".into(),
-            applied.response.body_value().unwrap_or(Value::Null),
+            applied.answer.response.body_value().unwrap_or(Value::Null),
         );
         o.insert("state".into(), applied.state.to_value());
     }
@@ -210,7 +210,7 @@ pub fn reproducer(
         Err(_) => (None, Some(hex(input.request))),
     };
     let v = Reproducer {
-        description: describe(exchange, verdict, settings, &applied.outcomes),
+        description: describe(exchange, verdict, settings, &applied.answer.outcomes),
         rules,
         state: input.before.to_value(),
         request,
@@ -273,7 +273,7 @@ fn describe(
 /// The vector `options` of an exchange: only what differs from the defaults.
 fn vector_options(input: &Input<'_>, verdict: &Verdict) -> Map<String, Value> {
     let prefer = input.prefer.join(", ");
-    restore_delta::r#gen::options_object(
+    restore_delta::generate::options_object(
         (!prefer.is_empty()).then_some(prefer.as_str()),
         input.atomic,
         input.options,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use restore_delta::SessionKind;
-use restore_delta::r#gen::{Generator, Mix};
+use restore_delta::generate::{Generator, Mix};
 use serde_json::Value;
 
 fn gen_cmd(args: &[&str]) -> Output {

@@ -1,8 +1,8 @@
 //! Committing a plan: the only step that changes the session (rules X4, A7, G4, E9, O6).
 
 use crate::engine::context::Context;
-use crate::engine::decide::Plan;
 use crate::engine::ids::IdSource;
+use crate::engine::plan::Plan;
 use crate::json::{read_object, to_raw, write_str};
 use crate::model::kinds::Family;
 use crate::model::session::Session;

@@ -39,6 +39,7 @@ impl<I: IdSource> Context<I> {
     }
 
     /// Sets the caller's identity, written verbatim (object members sorted) as `lastModifiedBy`.
+    #[must_use]
     pub fn with_actor(mut self, actor: &Value) -> Self {
         let mut text = String::new();
         write_value(&mut text, actor);

@@ -1,362 +1,38 @@
-//! Deciding each item against the evolving collection (rules X1–X4, A1–A7, G1–G4).
+//! Deciding each item against the evolving collection: rules X1–X4 (removals), A1–A7
+//! (standard and granular mailbox additions) and G1–G4 (granular drive and site additions), each
+//! in the order its checks run.
 //!
 //! Nothing here mutates the session: decisions are made against the stored collection's indexes
-//! plus an overlay of the request's own earlier effects, so atomic mode can drop the plan
-//! without any rollback. Each item costs O(1) index look-ups (plus O(log n) for ordered maps).
+//! plus an overlay of the request's own earlier effects (`overlay.rs`), and make a plan
+//! (`plan.rs`) that `commit` applies at once, so atomic mode can drop the plan without any
+//! rollback. Each item costs O(1) index look-ups (plus O(log n) for ordered maps). What is learnt
+//! of the items before any decision is in `prepare.rs`; how new ids are drawn, and checked in
+//! batches, in `draw.rs`.
 
 use std::borrow::Cow;
-use std::ops::Range;
-
-use hashbrown::HashTable;
 
 use crate::engine::context::Context;
+use crate::engine::draw::{Check, Ids, fresh_id};
 use crate::engine::error::ErrorCode;
 use crate::engine::ids::IdSource;
 use crate::engine::options::{MissingRemoval, Options};
 use crate::engine::outcome::{ItemFailure, Operation};
+use crate::engine::overlay::Evolving;
+use crate::engine::plan::{Decision, Pending, Plan, Target};
+use crate::engine::prepare::{Hint, hinted_key_hash};
 use crate::engine::reference;
 use crate::engine::request::{MALFORMED, json_type};
 use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
-use crate::model::collection::{Collection, Spans, StoredFacts};
+use crate::model::collection::Collection;
 use crate::model::kinds::{ArtifactCollection, Shape, type_name_matches};
+use crate::model::strref::Spans;
 use crate::rule::RuleId;
 
-/// What a removal targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// A stored artifact, by sequence number, with its id's hash.
-    Stored(usize, u64),
-    /// An artifact added by an earlier item of this request.
-    Pending(usize),
-    /// Nothing ([`MissingRemoval::Succeed`]).
-    Missing,
-}
-
-/// The decision for one item; strings borrow from the request.
-#[derive(Debug)]
-pub(crate) enum Decision<'r> {
-    /// Index into [`Plan::pending`].
-    Added(usize),
-    Removed {
-        id: &'r str,
-        reason: &'static str,
-        /// False for a no-op removal of an absent id ([`MissingRemoval::Succeed`]).
-        existed: bool,
-    },
-    Failed(ItemFailure),
-}
-
-/// A new artifact, decided but not committed. Its facts borrow from the request.
-#[derive(Debug)]
-pub(crate) struct Pending<'r> {
-    pub(crate) id: Cow<'r, str>,
-    /// The id's hash in the collection's id index ([`Collection::hash_id`]).
-    pub(crate) id_hash: u64,
-    /// `(restore point, searchResponseId)`, for standard and mailbox artifacts.
-    pub(crate) key: Option<(&'r str, Option<&'r str>)>,
-    /// The key's hash in the duplicate-key index ([`Collection::hash_key`]).
-    pub(crate) key_hash: Option<u64>,
-    pub(crate) destination: Option<&'static str>,
-    /// Where its JSON text is in [`Plan::json`].
-    json: Range<usize>,
-    /// Where `id`, the key and the destination are spelled in its JSON text.
-    pub(crate) spans: Spans,
-    /// False once a later item of the request removed it.
-    pub(crate) alive: bool,
-    /// How many stored artifacts earlier items removed: the id had to be absent from the
-    /// stored collection but for the first `removed_before` of [`Plan::removed`].
-    removed_before: usize,
-}
-
-impl<'r> Pending<'r> {
-    pub(crate) fn facts(&self) -> StoredFacts<'_> {
-        StoredFacts {
-            id: &self.id,
-            key: self.key,
-            destination: self.destination,
-        }
-    }
-}
-
-/// Every decision of a request, and what committing them changes.
-#[derive(Debug)]
-pub(crate) struct Plan<'r> {
-    pub(crate) decisions: Vec<Decision<'r>>,
-    pub(crate) pending: Vec<Pending<'r>>,
-    /// Stored artifacts to remove, in request order.
-    pub(crate) removed: Vec<Removal>,
-    /// The request time as written in JSON (`createdDateTime`, `lastModifiedDateTime`).
-    pub(crate) now: String,
-    /// The JSON texts of the new artifacts, one after the other (one allocation, not one each).
-    json: String,
-}
-
-impl Plan<'_> {
-    /// The JSON text of a new artifact of this plan.
-    pub(crate) fn json_of(&self, p: &Pending<'_>) -> &str {
-        self.json.get(p.json.clone()).unwrap_or("{}")
-    }
-
-    pub(crate) fn any_failed(&self) -> bool {
-        self.decisions
-            .iter()
-            .any(|d| matches!(d, Decision::Failed(_)))
-    }
-
-    /// Whether any addition succeeded (even if a later item removed it again).
-    pub(crate) fn added_any(&self) -> bool {
-        !self.pending.is_empty()
-    }
-}
-
-/// A stored artifact to remove: its position and the hash of its id ([`Collection::hash_id`]),
-/// computed while deciding.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Removal {
-    pub(crate) seq: usize,
-    pub(crate) id_hash: u64,
-}
-
-/// The hash a position is kept under in [`Evolving`]'s set of removed positions (Fibonacci
-/// hashing: positions are not chosen by clients).
-fn seq_hash(seq: usize) -> u64 {
-    (seq as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-/// A duplicate key, `(restore point, searchResponseId)`.
-type Key<'a> = (&'a str, Option<&'a str>);
-
-/// The stored collection seen through the request's earlier effects. The overlay's keys borrow
-/// from the stored collection (`'c`) or from the request (`'r`); nothing is copied per item but
-/// the new artifacts' ids and JSON.
-struct Evolving<'c, 'r: 'c> {
-    base: &'c Collection,
-    /// Positions of the stored artifacts removed so far (hashed by [`seq_hash`]).
-    removed: HashTable<usize>,
-    removed_order: Vec<Removal>,
-    pending: Vec<Pending<'r>>,
-    /// The JSON texts of `pending` ([`Plan::json`]).
-    json: String,
-    /// (id hash, index into `pending`) of the live pending artifacts.
-    pending_by_id: HashTable<(u64, usize)>,
-    /// (key hash, key, change in count): the key hash is the stored index's
-    /// ([`Collection::hash_key`]), computed once per key and item.
-    key_delta: HashTable<(u64, Key<'c>, i64)>,
-    /// Change in the count of `new` and `inPlace` artifacts (the only values an addition
-    /// takes, A3), and of artifacts with any destination type (a stored artifact may carry
-    /// another value: it counts here only).
-    new_delta: i64,
-    in_place_delta: i64,
-    with_destination_delta: i64,
-    /// How drawn ids are checked against the stored collection ([`decide`]).
-    check: Check,
-    /// `pending[..checked]` were checked against the stored collection (or not drawn).
-    checked: usize,
-    /// A [`Check::Batched`] pass found a drawn id stored: the pass stops.
-    stopped: bool,
-}
-
-impl<'c, 'r: 'c> Evolving<'c, 'r> {
-    /// An overlay sized for a request of `items` items (each adds or removes at most one), of
-    /// which `additions` are additions.
-    fn new(base: &'c Collection, items: usize, additions: usize, check: Check) -> Self {
-        Evolving {
-            base,
-            removed: HashTable::with_capacity(items),
-            removed_order: Vec::with_capacity(items),
-            pending: Vec::with_capacity(items),
-            // A new standard artifact's text is about 200 bytes, with a 36-byte id.
-            json: String::with_capacity(additions.saturating_mul(256)),
-            pending_by_id: HashTable::with_capacity(items),
-            key_delta: HashTable::with_capacity(items),
-            new_delta: 0,
-            in_place_delta: 0,
-            with_destination_delta: 0,
-            check,
-            checked: 0,
-            stopped: false,
-        }
-    }
-
-    /// Checks the ids drawn since the last check against the stored collection, reading their
-    /// index entries first, all at once ([`Collection::warm_ids`]): each must have been absent
-    /// when drawn, but for stored artifacts earlier items removed. `false` when one was stored.
-    fn check_drawn(&mut self) -> bool {
-        let from = self.checked;
-        self.checked = self.pending.len();
-        let drawn = || {
-            self.pending
-                .get(from..)
-                .unwrap_or_default()
-                .iter()
-                .filter(|p| matches!(p.id, Cow::Owned(_)))
-        };
-        self.base.warm_ids(drawn().map(|p| p.id_hash));
-        drawn().all(|p| match self.base.find_id(p.id_hash, &p.id) {
-            None => true,
-            Some(seq) => self
-                .removed_order
-                .get(..p.removed_before)
-                .is_some_and(|earlier| earlier.iter().any(|r| r.seq == seq)),
-        })
-    }
-
-    /// Before a decision that a stored drawn id could change: checks the unchecked drawn ids
-    /// ([`Check::Batched`]); stops the pass if one was stored. `found` is what the decision's
-    /// look-up found: an unchecked addition of this request, or nothing, could be answered
-    /// otherwise by a careful pass; a stored artifact or a checked addition could not.
-    fn before_deciding_on(&mut self, found: Option<Target>) {
-        let unsure = match found {
-            Some(Target::Pending(i)) => i >= self.checked,
-            Some(Target::Stored(..)) | Some(Target::Missing) => false,
-            None => self.checked < self.pending.len(),
-        };
-        if self.check == Check::Batched && unsure && !self.check_drawn() {
-            self.stopped = true;
-        }
-    }
-
-    /// The artifact with this id (its hash is `hash`, [`Collection::hash_id`]).
-    fn find(&self, hash: u64, id: &str) -> Option<Target> {
-        if let Some(i) = self.find_pending(hash, id) {
-            return Some(Target::Pending(i));
-        }
-        self.base
-            .find_id(hash, id)
-            .filter(|&seq| !self.is_removed(seq))
-            .map(|seq| Target::Stored(seq, hash))
-    }
-
-    /// The live addition of this request with this id (its hash is `hash`).
-    fn find_pending(&self, hash: u64, id: &str) -> Option<usize> {
-        let pending = &self.pending;
-        self.pending_by_id
-            .find(hash, |&(h, i)| {
-                h == hash && pending.get(i).is_some_and(|p| p.id == id)
-            })
-            .map(|&(_, i)| i)
-    }
-
-    /// Whether an earlier item removed the stored artifact at `seq`.
-    fn is_removed(&self, seq: usize) -> bool {
-        self.removed.find(seq_hash(seq), |&s| s == seq).is_some()
-    }
-
-    /// How many artifacts have `key`, whose hash is `hash` ([`Collection::hash_key`]). Stored
-    /// artifacts that earlier items removed are left out here, not in `key_delta`: a removal
-    /// then needs neither the removed artifact's key nor its hash.
-    fn key_count(&self, hash: u64, key: Key<'_>) -> i64 {
-        let stored = self
-            .base
-            .key_count_hashed(hash, key, |seq| self.is_removed(seq));
-        let delta = self
-            .key_delta
-            .find(hash, |e| e.0 == hash && e.1 == key)
-            .map_or(0, |e| e.2);
-        i64::from(stored) + delta
-    }
-
-    /// The change in the count of artifacts with `destination`, `new` or `inPlace` (A3).
-    fn destination_delta(&self, destination: &str) -> i64 {
-        match destination {
-            "new" => self.new_delta,
-            "inPlace" => self.in_place_delta,
-            _ => 0,
-        }
-    }
-
-    /// Whether an artifact with a destination type other than `destination` is present.
-    fn other_destination_present(&self, destination: &str) -> bool {
-        let total = i64::try_from(self.base.with_destination()).unwrap_or(i64::MAX)
-            + self.with_destination_delta;
-        let same = i64::try_from(self.base.destination_count(destination)).unwrap_or(i64::MAX)
-            + self.destination_delta(destination);
-        total - same > 0
-    }
-
-    /// Counts an artifact in (`sign` 1) or out (-1) of the evolving collection; `key_hash` is
-    /// the key's hash when the caller has it. Returns the key's hash.
-    fn account(
-        &mut self,
-        key: Option<Key<'c>>,
-        key_hash: Option<u64>,
-        destination: Option<&'c str>,
-        sign: i64,
-    ) -> Option<u64> {
-        let mut hashed = None;
-        if let Some(key) = key {
-            let hash = key_hash.unwrap_or_else(|| self.base.hash_key(key));
-            hashed = Some(hash);
-            let entry = self
-                .key_delta
-                .entry(hash, |e| e.0 == hash && e.1 == key, |e| e.0);
-            entry.or_insert((hash, key, 0)).get_mut().2 += sign;
-        }
-        if let Some(d) = destination {
-            match d {
-                "new" => self.new_delta += sign,
-                "inPlace" => self.in_place_delta += sign,
-                _ => {}
-            }
-            self.with_destination_delta += sign;
-        }
-        hashed
-    }
-
-    /// Takes `target` out of the evolving collection.
-    fn remove(&mut self, target: Target) {
-        match target {
-            Target::Stored(seq, id_hash) => {
-                if let Ok(destination) = self.base.destination_at(seq) {
-                    // Its key is left out by `key_count`.
-                    self.account(None, None, destination, -1);
-                    self.removed
-                        .insert_unique(seq_hash(seq), seq, |&s| seq_hash(s));
-                    self.removed_order.push(Removal { seq, id_hash });
-                }
-            }
-            Target::Pending(i) => {
-                let Some(p) = self.pending.get_mut(i) else {
-                    return;
-                };
-                p.alive = false;
-                let (hash, key, key_hash, destination) =
-                    (p.id_hash, p.key, p.key_hash, p.destination);
-                if let Ok(entry) = self.pending_by_id.find_entry(hash, |e| e.1 == i) {
-                    entry.remove();
-                }
-                self.account(key, key_hash, destination, -1);
-            }
-            Target::Missing => {}
-        }
-    }
-
-    fn add(&mut self, p: Pending<'r>) -> usize {
-        self.account(p.key, p.key_hash, p.destination, 1);
-        let i = self.pending.len();
-        self.pending_by_id
-            .insert_unique(p.id_hash, (p.id_hash, i), |e| e.0);
-        self.pending.push(p);
-        i
-    }
-}
-
-/// Decides every item, in order, against the evolving collection.
-///
-/// A drawn id (rule A7) must be absent from the evolving collection. Checking it against the
-/// stored collection is a look-up at a random place of a large index; done item by item, these
-/// look-ups wait on memory one after another (measured: 7 µs of a 50-item request at 100,000
-/// artifacts, when the index is not cached). So a first pass ([`Check::Batched`]) checks a drawn
-/// id against the request's own additions only and leaves its check against the stored
-/// collection for later, done for many ids at once ([`Evolving::check_drawn`]): at the end of
-/// the pass, and before any decision a stored drawn id could change (a look-up that finds, or
-/// misses, an id while drawn ids are unchecked). Until such a decision, the first pass decides
-/// as a careful one and draws no more ids than it. If a drawn id was stored after all (an id
-/// source that repeats stored ids), the pass stops there and the request is decided again, item
-/// by item, with the ids drawn so far replayed in order: the answer, and the number of ids taken
-/// from the source, are those of a single careful pass (the fuzz target `apply_ops` compares
-/// both with a model).
+/// Decides every item, in order, against the evolving collection: a first pass that checks the
+/// ids it draws in batches, and, when that pass stops on a drawn id that was stored, a careful
+/// pass with the ids it drew replayed. Both give the answer, and take the ids, of one careful
+/// pass: the invariant at the top of `draw.rs`.
 pub(crate) fn decide<'r, I: IdSource>(
     base: &Collection,
     items: &[&'r Object<'_>],
@@ -438,122 +114,13 @@ fn decide_pass<'r>(
     (plan, ev.stopped)
 }
 
-/// When a pass checks drawn ids against the stored collection.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Check {
-    /// As each id is drawn.
-    Immediate,
-    /// Several at once, when a decision needs it and at the end ([`Evolving::check_drawn`]).
-    Batched,
-}
-
-/// Where a pass of [`decide`] draws ids from, and what it turned down.
-struct Ids<'s> {
-    source: &'s mut dyn FnMut() -> String,
-    /// Ids drawn and turned down (empty, or present), each with how many drawn ids had been
-    /// taken before it: with the taken ones (the drawn ids of [`Plan::pending`]) they give the
-    /// order of every draw, for [`Ids::replay`].
-    turned_down: Vec<(usize, String)>,
-    taken: usize,
-}
-
-impl<'s> Ids<'s> {
-    fn new(source: &'s mut dyn FnMut() -> String) -> Self {
-        Ids {
-            source,
-            turned_down: Vec::new(),
-            taken: 0,
-        }
-    }
-
-    /// Every id this pass drew, in the order drawn; `plan` is the pass's.
-    fn replay(self, plan: &Plan<'_>) -> Vec<String> {
-        let mut taken = plan
-            .pending
-            .iter()
-            .filter_map(|p| match &p.id {
-                Cow::Owned(id) => Some(id.clone()),
-                Cow::Borrowed(_) => None,
-            })
-            .enumerate()
-            .peekable();
-        let mut all = Vec::with_capacity(self.taken + self.turned_down.len());
-        for (before, id) in self.turned_down {
-            while let Some((_, taken_id)) = taken.next_if(|(i, _)| *i < before) {
-                all.push(taken_id);
-            }
-            all.push(id);
-        }
-        all.extend(taken.map(|(_, id)| id));
-        all
-    }
-}
-
-/// What [`prepare`] learnt of an item before any decision: whether it is a removal, the hash
-/// of the removal's id, the addition's restore point (rule A2) and the hash of its duplicate key.
-#[derive(Debug)]
-pub(crate) enum Hint<'r> {
-    /// A removal, with the hash of its `id` when that is a non-empty string (the string rule X2
-    /// reads).
-    Removal(Option<u64>),
-    /// An addition. For standard and mailbox additions, `restore_point` is the key rule A2
-    /// resolves (`None`: the reference is invalid), and `key` the `searchResponseId` read (for
-    /// mailboxes) with the hash of the pair; [`decide_standard`] uses the hash only if the pair
-    /// it checks is the same.
-    Addition {
-        restore_point: Option<Cow<'r, str>>,
-        key: Option<(Option<&'r str>, u64)>,
-    },
-}
-
-/// Classifies each item, resolves each addition's restore point (rule A2) and, before any
-/// decision, hashes the id of each removal and the key of each standard addition, and has the
-/// collection read what their look-ups will need (see [`Collection::warm`]).
-pub(crate) fn prepare<'r>(
-    base: &Collection,
-    items: &[&'r Object<'_>],
-    options: &Options,
-) -> Vec<Hint<'r>> {
-    let mailbox = base.which().shape() == Shape::GranularMailbox;
-    let standard = base.which().shape() != Shape::GranularItem;
-    let hints: Vec<Hint<'r>> = items
-        .iter()
-        .map(|item| {
-            if is_removal(item) {
-                let id_hash = non_empty_str(item.get("id")).map(|id| base.hash_id(id));
-                return Hint::Removal(id_hash);
-            }
-            let restore_point = if standard {
-                restore_point_key(item, options)
-            } else {
-                None
-            };
-            let srid = non_empty_str(item.get("searchResponseId")).filter(|_| mailbox);
-            let key = restore_point
-                .as_deref()
-                .map(|rp| (srid, base.hash_key((rp, srid))));
-            Hint::Addition { restore_point, key }
-        })
-        .collect();
-    let mut id_hashes = Vec::with_capacity(hints.len());
-    let mut key_hashes = Vec::with_capacity(hints.len());
-    for hint in &hints {
-        match *hint {
-            Hint::Removal(Some(h)) => id_hashes.push(h),
-            Hint::Addition {
-                key: Some((_, h)), ..
-            } => key_hashes.push(h),
-            _ => {}
-        }
-    }
-    base.warm(&id_hashes, &key_hashes);
-    hints
-}
-
 /// Rule A2: the key of the restore point an addition names, from `restorePoint.id` (a non-empty
 /// string, taken as it is) or `restorePoint@odata.id` (an entity-id IRI, [`reference`]); both
 /// given, they must name the same key. `None` when the reference is invalid.
-fn restore_point_key<'r>(item: &'r Object<'_>, options: &Options) -> Option<Cow<'r, str>> {
+pub(crate) fn restore_point_key<'r>(
+    item: &'r Object<'_>,
+    options: &Options,
+) -> Option<Cow<'r, str>> {
     let Some(Json::Object(rp)) = item.get("restorePoint") else {
         return None;
     };
@@ -703,7 +270,7 @@ fn forbidden_member<'a>(item: &'a Object<'_>, allowed: &[&str]) -> Option<&'a st
         .min()
 }
 
-fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {
+pub(crate) fn non_empty_str<'a>(v: Option<&'a Json<'_>>) -> Option<&'a str> {
     match v {
         Some(Json::String(s)) if !s.is_empty() => Some(s),
         _ => None,
@@ -834,18 +401,6 @@ fn decide_standard<'c, 'r: 'c>(
     }))
 }
 
-/// The hash [`prepare`] computed for an addition's key, if its hint is of the key
-/// [`decide_standard`] checks (the same restore point; the same `searchResponseId`, which both
-/// read alike): `None` has the hash computed again.
-fn hinted_key_hash(
-    hinted: Option<(Option<&str>, u64)>,
-    search_response_id: Option<&str>,
-) -> Option<u64> {
-    hinted
-        .filter(|&(srid, _)| srid == search_response_id)
-        .map(|(_, hash)| hash)
-}
-
 /// Rules G1–G4.
 fn decide_granular_item<'c, 'r: 'c>(
     item: &'r Object<'_>,
@@ -937,44 +492,6 @@ fn duplicate(rule: RuleId, op: Operation) -> ItemFailure {
 fn short_type(collection: ArtifactCollection) -> &'static str {
     let t = collection.item_type();
     t.rsplit('.').next().unwrap_or(t)
-}
-
-/// The most ids one addition draws (rule A7): a constant, so a source stuck on stored ids costs
-/// the same whatever the size of the session.
-pub const MAX_DRAWS_PER_ITEM: usize = 16;
-
-/// Draws ids until one is non-empty and not in the evolving collection: at most
-/// [`MAX_DRAWS_PER_ITEM`] draws. With
-/// [`Check::Batched`], "not in the evolving collection" is checked against the request's own
-/// additions here and against the stored collection later ([`decide`]); `None` also when the
-/// pass stops.
-fn fresh_id(ev: &mut Evolving<'_, '_>, ids: &mut Ids<'_>) -> Option<(String, u64)> {
-    for _ in 0..MAX_DRAWS_PER_ITEM {
-        let id = (ids.source)();
-        if !id.is_empty() {
-            let hash = ev.base.hash_id(&id);
-            let present = match ev.check {
-                Check::Immediate => ev.find(hash, &id).is_some(),
-                Check::Batched => {
-                    let pending = ev.find_pending(hash, &id);
-                    if let Some(i) = pending {
-                        ev.before_deciding_on(Some(Target::Pending(i)));
-                        if ev.stopped {
-                            ids.turned_down.push((ids.taken, id));
-                            return None;
-                        }
-                    }
-                    pending.is_some()
-                }
-            };
-            if !present {
-                ids.taken += 1;
-                return Some((id, hash));
-            }
-        }
-        ids.turned_down.push((ids.taken, id));
-    }
-    None
 }
 
 /// `(start, len)` as a span, when both fit.

@@ -1,89 +1,9 @@
-//! Errors the embedder must handle (rule S3) and the error codes of responses.
+//! A refused request and the error codes of responses. (A state the library cannot work on is
+//! [`StateError`](crate::StateError), in `model`.)
 
 use std::fmt;
 
-use crate::engine::outcome::Response;
-use crate::engine::render;
-use crate::model::kinds::ArtifactCollection;
 use crate::rule::RuleId;
-
-/// A state the library cannot work on: the embedder's fault, never the client's (rule S3).
-///
-/// [`Session::from_json`](crate::Session::from_json) and
-/// [`Session::from_reader`](crate::Session::from_reader) return it; [`apply`](crate::apply) never
-/// sees a bad state because it only takes a [`Session`](crate::Session).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StateError {
-    /// The bytes are not one valid JSON value (or an object in it repeats a member name).
-    #[error("state is not valid JSON: {message}")]
-    InvalidJson {
-        /// The parser's message, with line and column.
-        message: String,
-    },
-    /// The state could not be read to its end: the reader given to
-    /// [`Session::from_reader`](crate::Session::from_reader) failed.
-    #[error("state can't be read: {message}")]
-    Unreadable {
-        /// The I/O error's message.
-        message: String,
-    },
-    /// The state is valid JSON but not an object.
-    #[error("state is not a JSON object")]
-    NotAnObject,
-    /// The session has no `id`, or it is not a non-empty string.
-    #[error("state has no session `id` (a non-empty string)")]
-    MissingId,
-    /// A modeled session member has the wrong JSON type.
-    #[error("state member `{member}` {reason}")]
-    InvalidMember {
-        /// The member's name.
-        member: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// `@odata.type` names no restore-session kind.
-    #[error("state `@odata.type` {odata_type:?} is not a restore session type")]
-    UnknownKind {
-        /// The value found.
-        odata_type: String,
-    },
-    /// Neither `@odata.type` nor any collection name tells the kind.
-    #[error("state kind can't be told: no `@odata.type` and no artifact collection member")]
-    UndeterminedKind,
-    /// A collection member belongs to another kind than the session's.
-    #[error("state holds `{collection}`, which a {kind} does not have")]
-    KindContradiction {
-        /// The session's kind, from `@odata.type` or from another collection.
-        kind: String,
-        /// The collection that does not belong.
-        collection: ArtifactCollection,
-    },
-    /// An artifact collection member is not an array.
-    #[error("state collection `{collection}` is not an array")]
-    CollectionNotArray {
-        /// The collection.
-        collection: ArtifactCollection,
-    },
-    /// An artifact is not an object, has no `id`, or a member the rules read has the wrong type.
-    #[error("state artifact {collection}[{index}] {reason}")]
-    InvalidArtifact {
-        /// The collection.
-        collection: ArtifactCollection,
-        /// The artifact's position in it.
-        index: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// Two artifacts of one collection share an `id`.
-    #[error("state collection `{collection}` holds two artifacts with id {id:?}")]
-    DuplicateArtifactId {
-        /// The collection.
-        collection: ArtifactCollection,
-        /// The repeated id.
-        id: String,
-    },
-}
 
 /// The `code` of an error response or of a per-item failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -154,8 +74,8 @@ impl fmt::Display for ErrorCode {
 }
 
 /// A whole-request error (rules E1–E9, and O1 in atomic mode): the response is this error and
-/// the state is unchanged (rule O2). Also a refused lifecycle request (rules L1–L9), as
-/// [`lifecycle::LifecycleError`](crate::lifecycle::LifecycleError).
+/// the state is unchanged (rule O2). Also a refused lifecycle request (rules L1–L9): every
+/// function of [`lifecycle`](crate::lifecycle) refuses with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]
 #[non_exhaustive]
@@ -184,31 +104,5 @@ impl RequestError {
             code,
             message: message.into(),
         }
-    }
-
-    /// The response [`apply`](crate::apply) answers with when it refuses a request with this
-    /// error: its status and the body `{"error": {"code", "message"}}`. For an error of
-    /// [`Request::parse`](crate::Request::parse), this is the response to send. (An atomic
-    /// refusal, rule O1, also lists every failed item; its response is in
-    /// [`Applied::response`](crate::Applied).)
-    ///
-    /// ```
-    /// use restore_delta::{Options, Request};
-    /// let error = Request::parse(b"{", &Options::default()).unwrap_err();
-    /// let response = error.response();
-    /// assert_eq!(response.status, 400);
-    /// assert!(response.body.unwrap().get().starts_with(r#"{"error":{"code":"InvalidPatchRequest""#));
-    /// ```
-    pub fn response(&self) -> Response {
-        Response {
-            status: self.status,
-            body: Some(render::error_body(self, &[], None)),
-            preference_applied: None,
-        }
-    }
-
-    /// The body of [`RequestError::response`], `{"error":{"code","message"}}`, as text.
-    pub fn body(&self) -> String {
-        render::error_body(self, &[], None).into_string()
     }
 }

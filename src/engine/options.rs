@@ -84,9 +84,9 @@ impl Default for Options {
         Options {
             atomic: false,
             return_minimal: false,
-            max_items: 50,
-            max_bytes: 1024 * 1024,
-            max_depth: 64,
+            max_items: Options::DEFAULT_MAX_ITEMS,
+            max_bytes: Options::DEFAULT_MAX_BYTES,
+            max_depth: Options::DEFAULT_MAX_DEPTH,
             missing_removal: MissingRemoval::Fail,
             include_unknown_enum_members: false,
             service_roots: Vec::new(),
@@ -96,6 +96,16 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The default of [`Options::max_items`], Graph's limit: 50 items per request (rule E7),
+    /// and 50 artifacts per create (rule L2).
+    pub const DEFAULT_MAX_ITEMS: usize = 50;
+
+    /// The default of [`Options::max_bytes`]: 1 MiB (rule E1).
+    pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
+
+    /// The default of [`Options::max_depth`]: 64 levels (rule E2).
+    pub const DEFAULT_MAX_DEPTH: usize = 64;
+
     /// Sets [`Options::atomic`].
     #[must_use]
     pub fn with_atomic(mut self, atomic: bool) -> Self {

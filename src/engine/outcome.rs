@@ -195,18 +195,25 @@ pub struct Answer {
     pub error: Option<RequestError>,
 }
 
-/// The result of [`apply`](crate::apply).
+/// The result of [`apply`](crate::apply) and [`apply_request`](crate::apply_request): the new
+/// state, and the [`Answer`] that [`apply_in_place`](crate::apply_in_place) gives.
+///
+/// ```
+/// use restore_delta::{apply, Applied, Context, Options, SeededIds, Session, Timestamp};
+/// let state = Session::from_json(br##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession",
+///     "id":"s1","status":"draft"}"##).unwrap();
+/// let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+/// let mut ctx = Context::new(now, SeededIds::new(1));
+/// let Applied { state, answer, .. } = apply(state, b"{", &Options::default(), &mut ctx);
+/// assert_eq!(answer.response.status, 400);
+/// assert_eq!(state.id(), "s1");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 #[must_use]
 pub struct Applied {
     /// The new state: the input state when the request was refused as a whole.
     pub state: Session,
-    /// The HTTP response.
-    pub response: Response,
-    /// One outcome per item, in request order; empty when the request was refused before its
-    /// items were looked at.
-    pub outcomes: Vec<ItemOutcome>,
-    /// The whole-request error, when the response is one.
-    pub error: Option<RequestError>,
+    /// The response, one outcome per item, and the whole-request error when there is one.
+    pub answer: Answer,
 }

@@ -1,10 +1,10 @@
 //! Rendering responses (rules O1–O4). Bytes are written in a fixed order, so they do not depend
 //! on serde_json's `preserve_order` feature.
 
-use crate::engine::decide::{Decision, Plan};
 use crate::engine::error::RequestError;
 use crate::engine::options::Options;
-use crate::engine::outcome::{Body, ItemFailure, Operation};
+use crate::engine::outcome::{Body, ItemFailure, Operation, Response};
+use crate::engine::plan::{Decision, Plan};
 use crate::json::borrowed::{self, Json, Object};
 use crate::json::write_str;
 use crate::model::kinds::ArtifactCollection;
@@ -26,6 +26,35 @@ const ADDITION_KEYS: [&str; 6] = [
     "destinationType",
     "searchResponseId",
 ];
+
+/// The answer to a refused request, written by the renderer like every other answer.
+impl RequestError {
+    /// The response [`apply`](crate::apply) answers with when it refuses a request with this
+    /// error: its status and the body `{"error": {"code", "message"}}`. For an error of
+    /// [`Request::parse`](crate::Request::parse), this is the response to send. (An atomic
+    /// refusal, rule O1, also lists every failed item; its response is in
+    /// [`Answer::response`](crate::Answer::response).)
+    ///
+    /// ```
+    /// use restore_delta::{Options, Request};
+    /// let error = Request::parse(b"{", &Options::default()).unwrap_err();
+    /// let response = error.response();
+    /// assert_eq!(response.status, 400);
+    /// assert!(response.body.unwrap().get().starts_with(r#"{"error":{"code":"InvalidPatchRequest""#));
+    /// ```
+    pub fn response(&self) -> Response {
+        Response {
+            status: self.status,
+            body: Some(error_body(self, &[], None)),
+            preference_applied: None,
+        }
+    }
+
+    /// The body of [`RequestError::response`], `{"error":{"code","message"}}`, as text.
+    pub fn body(&self) -> String {
+        error_body(self, &[], None).into_string()
+    }
+}
 
 /// `{"error": {"code", "message"[, "details"]}}` (rules O1, O2).
 pub(crate) fn error_body(

@@ -160,7 +160,7 @@ fn check_reader(data: &[u8], read: &Result<Session, StateError>) {
     for chunk in [1, 2, 3, 7, 64] {
         let streamed = Session::from_reader_by(data, chunk, data.len());
         let utf8_error = matches!(&streamed,
-            Err(StateError::InvalidJson { message }) if message.starts_with("not UTF-8"));
+            Err(StateError::InvalidJson { message, .. }) if message.starts_with("not UTF-8"));
         if utf8 || utf8_error {
             assert_eq!(&streamed, read, "from_reader, {chunk} bytes at a time");
         } else {
@@ -208,7 +208,7 @@ pub fn apply_ops(data: &[u8]) {
     let applied = apply(session, body.as_bytes(), &case.options, &mut ctx);
     let what = format!(
         "\nstate: {state_text}\nbody: {body}\noptions: {:?}, actor: {}\nexpected: {expected:?}\nresponse: {:?}",
-        case.options, case.actor, applied.response
+        case.options, case.actor, applied.answer.response
     );
     compare(&expected, &applied, &before, &what);
     // The engine asked the id source for exactly as many ids as the model (which checks each
@@ -226,7 +226,7 @@ pub fn apply_ops(data: &[u8]) {
 /// body and options. The generator builds only states the engine reads; one it refuses is a
 /// broken invariant of the generator.
 #[cfg(feature = "gen")]
-pub fn check_case(case: &crate::r#gen::Case) {
+pub fn check_case(case: &crate::generate::Case) {
     let session = Session::from_json(case.state.as_bytes()).unwrap_or_else(|e| {
         panic!(
             "the generator built a state the engine refuses: {e}\n{}",
@@ -261,7 +261,7 @@ pub fn check_case(case: &crate::r#gen::Case) {
         case.options,
         case.now,
         case.seed,
-        applied.response
+        applied.answer.response
     );
     compare(&expected, &applied, &before, &what);
     assert_eq!(
@@ -278,7 +278,8 @@ pub fn check_case(case: &crate::r#gen::Case) {
 #[cfg(feature = "arbitrary")]
 pub fn apply_case(data: &[u8]) {
     use arbitrary::Arbitrary;
-    if let Ok(case) = crate::r#gen::Case::arbitrary_take_rest(arbitrary::Unstructured::new(data)) {
+    if let Ok(case) = crate::generate::Case::arbitrary_take_rest(arbitrary::Unstructured::new(data))
+    {
         check_case(&case);
     }
 }
@@ -296,23 +297,26 @@ fn counter() -> impl FnMut() -> String {
 /// (byte for byte as it was when refused, O1/O2), and the body with its messages left out (each
 /// message a string, non-empty in a delta entry).
 fn compare(expected: &model::Answer, applied: &Applied, before: &str, what: &str) {
-    assert_eq!(applied.response.status, expected.status, "status{what}");
     assert_eq!(
-        applied.response.preference_applied, expected.preference_applied,
+        applied.answer.response.status, expected.status,
+        "status{what}"
+    );
+    assert_eq!(
+        applied.answer.response.preference_applied, expected.preference_applied,
         "O8: Preference-Applied{what}"
     );
     assert_eq!(
-        applied.error.as_ref().map(|e| e.code.as_str()),
+        applied.answer.error.as_ref().map(|e| e.code.as_str()),
         expected.error_code.as_deref(),
         "whole-request error code{what}"
     );
     assert_eq!(
-        applied.error.as_ref().map(|e| e.rule.to_string()),
+        applied.answer.error.as_ref().map(|e| e.rule.to_string()),
         expected.error_rule,
         "the rule that refused the request{what}"
     );
     assert_eq!(
-        model::outcomes_of(&applied.outcomes),
+        model::outcomes_of(&applied.answer.outcomes),
         expected.outcomes,
         "item outcomes{what}"
     );
@@ -325,7 +329,7 @@ fn compare(expected: &model::Answer, applied: &Applied, before: &str, what: &str
     }
     let state = applied.state.to_value();
     assert_eq!(state, expected.state, "the state after{what}");
-    let body = applied.response.body_value();
+    let body = applied.answer.response.body_value();
     if let Some(body) = &body {
         let error = &body["error"];
         if error.is_object() {
@@ -381,15 +385,18 @@ fn check_apply(session: &Session, request: &[u8], options: &Options, actor_set: 
     let (b_response, b_outcomes, b_state) = match Request::parse(request, options) {
         Ok(parsed) => {
             let b = apply_request(session.clone(), &parsed, options, &mut context(actor_set));
-            (b.response, b.outcomes, b.state.to_json())
+            (b.answer.response, b.answer.outcomes, b.state.to_json())
         }
         Err(error) => (error.response(), Vec::new(), before.clone()),
     };
     assert_eq!(
-        a.response, b_response,
+        a.answer.response, b_response,
         "D1 or two steps: two runs answer differently"
     );
-    assert_eq!(a.outcomes, b_outcomes, "D1: two runs decide differently");
+    assert_eq!(
+        a.answer.outcomes, b_outcomes,
+        "D1: two runs decide differently"
+    );
     let after = a.state.to_json();
     assert_eq!(after, b_state, "D1: two runs leave different states");
     let reread = Session::from_json(after.as_bytes())
@@ -399,7 +406,7 @@ fn check_apply(session: &Session, request: &[u8], options: &Options, actor_set: 
         after,
         "the state after apply does not read back"
     );
-    match a.response.status {
+    match a.answer.response.status {
         200 | 204 => check_success(session, &before, request, options, &a),
         status => check_refusal(&before, options, &a, status),
     }
@@ -413,9 +420,14 @@ fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
         before,
         "O2: a refused request changed the state"
     );
-    let error = a.error.as_ref().expect("a refusal carries its error");
+    let error = a
+        .answer
+        .error
+        .as_ref()
+        .expect("a refusal carries its error");
     assert_eq!(error.status, status);
     let text = a
+        .answer
         .response
         .body
         .as_ref()
@@ -425,13 +437,17 @@ fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
         !has_duplicate_member(text.as_bytes()),
         "O2: the error body repeats a member name"
     );
-    let body = a.response.body_value().expect("a refusal has a JSON body");
+    let body = a
+        .answer
+        .response
+        .body_value()
+        .expect("a refusal has a JSON body");
     let obj = body.as_object().expect("an error body is an object");
     assert_eq!(obj.len(), 1, "O2: an error body holds `error` only: {body}");
     let e = &body["error"];
     assert_eq!(e["code"], error.code.as_str(), "O2: code");
     assert_eq!(e["message"], error.message.as_str(), "O2: message");
-    if a.outcomes.is_empty() {
+    if a.answer.outcomes.is_empty() {
         assert!(e.get("details").is_none(), "details without item outcomes");
         return;
     }
@@ -441,6 +457,7 @@ fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
         "item outcomes on a refusal without atomic mode"
     );
     let failures: Vec<(usize, &crate::ItemFailure)> = a
+        .answer
         .outcomes
         .iter()
         .enumerate()
@@ -474,15 +491,16 @@ fn check_refusal(before: &str, options: &Options, a: &Applied, status: u16) {
 /// Rules O3–O6 and D4 for an accepted request.
 fn check_success(session: &Session, before: &str, request: &[u8], options: &Options, a: &Applied) {
     assert!(
-        a.error.is_none(),
+        a.answer.error.is_none(),
         "an error with status {}",
-        a.response.status
+        a.answer.response.status
     );
     assert!(
-        !a.outcomes.contains(&ItemOutcome::NotApplied),
+        !a.answer.outcomes.contains(&ItemOutcome::NotApplied),
         "NotApplied outside an atomic refusal"
     );
     let failed = a
+        .answer
         .outcomes
         .iter()
         .any(|o| matches!(o, ItemOutcome::Failed(_)));
@@ -492,12 +510,12 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
     );
     let kind = session.kind();
     let names = collections_of(kind);
-    if a.response.status == 204 {
+    if a.answer.response.status == 204 {
         assert!(
             options.return_minimal && !failed,
             "O5: 204 without its conditions"
         );
-        assert!(a.response.body.is_none(), "O5: 204 with a body");
+        assert!(a.answer.response.body.is_none(), "O5: 204 with a body");
     } else {
         assert!(
             !options.return_minimal || failed,
@@ -517,9 +535,9 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
     let items = request[collection.delta_name()]
         .as_array()
         .expect("E6: accepted a delta that is not an array");
-    assert_eq!(items.len(), a.outcomes.len(), "one outcome per item");
+    assert_eq!(items.len(), a.answer.outcomes.len(), "one outcome per item");
     let state_value = a.state.to_value();
-    if let Some(body) = &a.response.body {
+    if let Some(body) = &a.answer.response.body {
         assert!(
             !has_duplicate_member(body.get().as_bytes()),
             "O3: the 200 body repeats a member name: {}",
@@ -537,7 +555,7 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
             ArtifactCollection::GranularDriveRestoreArtifacts
                 | ArtifactCollection::GranularSiteRestoreArtifacts
         );
-        for ((entry, item), outcome) in entries.iter().zip(items).zip(&a.outcomes) {
+        for ((entry, item), outcome) in entries.iter().zip(items).zip(&a.answer.outcomes) {
             check_entry(entry, item, outcome, granular);
         }
         // The rest of the body is the session without its collections.
@@ -576,7 +594,7 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
         .collect();
     let mut expected_ids: Vec<String> = old.iter().map(|(id, _)| id.clone()).collect();
     let mut changed = false;
-    for outcome in &a.outcomes {
+    for outcome in &a.answer.outcomes {
         match outcome {
             ItemOutcome::Added { id, .. } => {
                 assert!(!expected_ids.contains(id), "an addition reuses id {id}");
@@ -597,6 +615,7 @@ fn check_success(session: &Session, before: &str, request: &[u8], options: &Opti
     let new_ids: Vec<&str> = a.state.artifacts(collection).map(|x| x.id()).collect();
     assert_eq!(new_ids, expected_ids, "D4: the collection's ids");
     let added: Vec<&str> = a
+        .answer
         .outcomes
         .iter()
         .filter_map(|o| match o {

@@ -14,8 +14,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::engine::error::StateError;
-
 /// One member of an object read in document order, its value kept as raw JSON text; both
 /// borrow from the text (the name unless it is spelled with escapes).
 pub(crate) type RawMember<'a> = (Cow<'a, str>, &'a RawValue);
@@ -84,6 +82,8 @@ pub(crate) struct Cursor<'a> {
     pos: usize,
     /// Where `text` starts in the whole text (the bytes before it were released).
     base: usize,
+    /// The lines of the bytes released, for the positions of errors.
+    released: Lines,
     /// The rest of the text, when it is read as it is needed.
     more: Option<More<'a>>,
 }
@@ -100,7 +100,68 @@ struct More<'a> {
     /// Nothing more comes: the reader is exhausted or failed, or gave bytes that are not UTF-8.
     done: bool,
     /// Why reading stopped before the end of the text, if it did.
-    failure: Option<StateError>,
+    failure: Option<ReadFailure>,
+}
+
+/// Why a text read as it is needed ([`Cursor::reading`]) ended before its end: the reader
+/// failed, or gave bytes that are not UTF-8. (The state's reader makes it a
+/// [`StateError`](crate::StateError).)
+#[derive(Debug)]
+pub(crate) enum ReadFailure {
+    /// The reader's error.
+    Io(io::Error),
+    /// The bytes from `at` in the whole text are not UTF-8: `error_len` of them are invalid,
+    /// or (`None`) the text ends inside a character. `at` is on `line`, in `column` (from 1).
+    NotUtf8 {
+        at: usize,
+        error_len: Option<usize>,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// A text that is not the JSON expected: what is wrong and where, as a line and a column (in
+/// bytes), both from 1, in the whole text. A column of 0 is the start of a line, before any
+/// byte of it (serde_json's convention, for a text that ends there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Syntax {
+    pub(crate) message: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+}
+
+/// Where the lines of a text stand after some of its bytes: how many newlines they hold, and
+/// where (in the whole text) the last line they begin starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lines {
+    newlines: usize,
+    line_start: usize,
+}
+
+impl Lines {
+    /// These lines followed by `bytes`, which start at `at` in the whole text.
+    fn then(mut self, bytes: &[u8], at: usize) -> Lines {
+        self.newlines += bytes.iter().filter(|&&b| b == b'\n').count();
+        if let Some(i) = bytes.iter().rposition(|&b| b == b'\n') {
+            self.line_start = at + i + 1;
+        }
+        self
+    }
+
+    /// The line and column of the byte at `offset`, the lines counted ending before it.
+    fn of(self, offset: usize) -> (usize, usize) {
+        (
+            self.newlines + 1,
+            offset.saturating_sub(self.line_start) + 1,
+        )
+    }
+}
+
+/// The line and column (from 1) of the byte at `offset` of `text`.
+pub(crate) fn position(text: &[u8], offset: usize) -> (usize, usize) {
+    Lines::default()
+        .then(text.get(..offset).unwrap_or(text), 0)
+        .of(offset)
 }
 
 /// How much [`Session::from_reader`](crate::Session::from_reader) reads at a time, at least.
@@ -112,6 +173,7 @@ impl<'a> Cursor<'a> {
             text: Cow::Borrowed(text),
             pos: 0,
             base: 0,
+            released: Lines::default(),
             more: None,
         }
     }
@@ -123,6 +185,7 @@ impl<'a> Cursor<'a> {
             text: Cow::Owned(String::new()),
             pos: 0,
             base: 0,
+            released: Lines::default(),
             more: Some(More {
                 reader,
                 chunk: chunk.max(1),
@@ -136,13 +199,32 @@ impl<'a> Cursor<'a> {
 
     /// Why reading stopped before the end of the text (an I/O error, or bytes that are not
     /// UTF-8), if it did. Past that point the cursor saw the text end.
-    pub(crate) fn failure(&mut self) -> Option<StateError> {
+    pub(crate) fn failure(&mut self) -> Option<ReadFailure> {
         self.more.as_mut()?.failure.take()
     }
 
     /// The current position in the whole text.
     pub(crate) fn offset(&self) -> usize {
         self.base + self.pos
+    }
+
+    /// The line and column (from 1) of the byte at `offset` in the whole text: a byte the
+    /// cursor still holds, or the end of what it holds.
+    pub(crate) fn position(&self, offset: usize) -> (usize, usize) {
+        let held = offset.saturating_sub(self.base).min(self.text.len());
+        let bytes = self.text.as_bytes().get(..held).unwrap_or_default();
+        self.released.then(bytes, self.base).of(offset)
+    }
+
+    /// The line and column in the whole text of serde_json's `line` and `column` in a value
+    /// that starts at `start` (a byte the cursor still holds).
+    pub(crate) fn position_in(&self, start: usize, line: usize, column: usize) -> (usize, usize) {
+        let (first, at) = self.position(start);
+        if line <= 1 {
+            (first, at - 1 + column)
+        } else {
+            (first + line - 1, column)
+        }
     }
 
     /// Bytes after the current position: in memory, or, when reading, as many as the expected
@@ -180,7 +262,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Consumes `byte`, or says what was expected.
-    pub(crate) fn expect(&mut self, byte: u8, what: &str) -> Result<(), String> {
+    pub(crate) fn expect(&mut self, byte: u8, what: &str) -> Result<(), Syntax> {
         if self.eat(byte) {
             Ok(())
         } else {
@@ -189,7 +271,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Parses one value at the current position and moves past it.
-    pub(crate) fn value<T: de::DeserializeOwned>(&mut self) -> Result<T, String> {
+    pub(crate) fn value<T: de::DeserializeOwned>(&mut self) -> Result<T, Syntax> {
         self.value_with::<Owned<T>, _>(|v, _| v)
     }
 
@@ -203,7 +285,7 @@ impl<'a> Cursor<'a> {
     pub(crate) fn value_with<P: Parse, R>(
         &mut self,
         f: impl for<'t> FnOnce(P::Value<'t>, &'t str) -> R,
-    ) -> Result<R, String> {
+    ) -> Result<R, Syntax> {
         self.release();
         loop {
             let more = self.more.as_ref().is_some_and(|m| !m.done);
@@ -218,7 +300,13 @@ impl<'a> Cursor<'a> {
                     return Ok(f(v, text.trim_start_matches([' ', '\n', '\r', '\t'])));
                 }
                 Some(Err(e)) if !more || !cut_short(&e, rest) => {
-                    return Err(format!("{e}, in the value at byte {}", self.base + at));
+                    let start = self.base + at;
+                    let (line, column) = self.position_in(start, e.line(), e.column());
+                    return Err(Syntax {
+                        message: format!("{e}, in the value at byte {start}"),
+                        line,
+                        column,
+                    });
                 }
                 None if !more => return Err(self.error("a value")),
                 _ => drop(stream),
@@ -234,9 +322,14 @@ impl<'a> Cursor<'a> {
         &self.text
     }
 
-    /// "expected WHAT at byte N".
-    pub(crate) fn error(&self, what: &str) -> String {
-        format!("expected {what} at byte {}", self.offset())
+    /// "expected WHAT at byte N", at the current position.
+    pub(crate) fn error(&self, what: &str) -> Syntax {
+        let (line, column) = self.position(self.offset());
+        Syntax {
+            message: format!("expected {what} at byte {}", self.offset()),
+            line,
+            column,
+        }
     }
 
     /// When reading, forgets the text before the current position once it is at least a chunk
@@ -250,6 +343,8 @@ impl<'a> Cursor<'a> {
         if let Cow::Owned(text) = &mut self.text
             && text.is_char_boundary(self.pos)
         {
+            let gone = text.as_bytes().get(..self.pos).unwrap_or_default();
+            self.released = self.released.then(gone, self.base);
             text.drain(..self.pos);
             self.base += self.pos;
             self.pos = 0;
@@ -261,6 +356,8 @@ impl<'a> Cursor<'a> {
     /// the text is all in memory, the reader is exhausted, or it failed (see
     /// [`Cursor::failure`]).
     fn read_more(&mut self) -> bool {
+        let released = self.released;
+        let base = self.base;
         let Some(more) = self.more.as_mut().filter(|m| !m.done) else {
             return false;
         };
@@ -280,9 +377,7 @@ impl<'a> Cursor<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     more.done = true;
-                    more.failure = Some(StateError::Unreadable {
-                        message: e.to_string(),
-                    });
+                    more.failure = Some(ReadFailure::Io(e));
                     return false;
                 }
             }
@@ -302,9 +397,17 @@ impl<'a> Cursor<'a> {
                     Err(whole) => whole,
                     Ok(_) => e,
                 };
+                let valid = chunk.get(..e.valid_up_to()).unwrap_or_default();
+                let (line, column) = released
+                    .then(text.as_bytes(), base)
+                    .then(valid, at)
+                    .of(at + e.valid_up_to());
                 more.done = true;
-                more.failure = Some(StateError::InvalidJson {
-                    message: not_utf8(at + e.valid_up_to(), e.error_len()),
+                more.failure = Some(ReadFailure::NotUtf8 {
+                    at: at + e.valid_up_to(),
+                    error_len: e.error_len(),
+                    line,
+                    column,
                 });
                 return false;
             }
@@ -338,7 +441,7 @@ fn cut(bytes: &[u8]) -> usize {
 }
 
 /// What [`std::str::Utf8Error`] says, at a position in the whole text.
-fn not_utf8(at: usize, error_len: Option<usize>) -> String {
+pub(crate) fn not_utf8(at: usize, error_len: Option<usize>) -> String {
     match error_len {
         Some(n) => format!("not UTF-8: invalid utf-8 sequence of {n} bytes from index {at}"),
         None => format!("not UTF-8: incomplete utf-8 byte sequence from index {at}"),
@@ -792,7 +895,7 @@ mod tests {
             cur.expect(b',', "`,`").unwrap();
         };
         assert_eq!(values, [1, 2]);
-        assert!(error.contains("at byte 5"), "{error}");
+        assert!(error.message.contains("at byte 5"), "{error:?}");
         let given = cur.base + held(&cur);
         assert!(given <= 8 * 16, "{given} bytes read for an error at byte 5");
     }

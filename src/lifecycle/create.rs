@@ -3,10 +3,12 @@
 
 use crate::engine::commit;
 use crate::engine::context::Context;
-use crate::engine::decide::{self, MAX_DRAWS_PER_ITEM};
+use crate::engine::decide;
+use crate::engine::draw::MAX_DRAWS_PER_ITEM;
 use crate::engine::error::{ErrorCode, RequestError};
 use crate::engine::ids::IdSource;
 use crate::engine::options::Options;
+use crate::engine::prepare::prepare;
 use crate::engine::request::{Request, json_type};
 use crate::json::borrowed::{Json, Object};
 use crate::json::write_str;
@@ -14,8 +16,8 @@ use crate::model::kinds::{ArtifactCollection, SessionKind, type_name_matches};
 use crate::model::session::Session;
 use crate::rule::RuleId;
 
+use super::check_session_id;
 use super::edit::quoted;
-use super::{LifecycleError, check_session_id};
 
 /// Creates a session of `kind` from a create body (`POST …/{kind}RestoreSessions`), as
 /// Microsoft's SDKs send it: a deep insert of the plain collection, no `@delta`.
@@ -65,7 +67,7 @@ pub fn create<I: IdSource>(
     body: &[u8],
     options: &Options,
     ctx: &mut Context<I>,
-) -> Result<Session, LifecycleError> {
+) -> Result<Session, RequestError> {
     // A blank body is `{}`, once it is within the byte limit (E1 first).
     let blank = body.len() <= options.max_bytes
         && body
@@ -88,14 +90,14 @@ pub fn create<I: IdSource>(
     };
     let family = collection.family();
     let base = session.collection(family);
-    let hints = decide::prepare(base, &items, options);
+    let hints = prepare(base, &items, options);
     let plan = decide::decide(base, &items, &hints, options, ctx);
-    if let Some((index, failure)) = crate::failures(&plan).next() {
+    if let Some((index, failure)) = crate::engine::pipeline::failures(&plan).next() {
         let code = match failure.code {
             ErrorCode::InvalidPatchRequest => ErrorCode::InvalidArtifactRequest,
             other => other,
         };
-        return Err(LifecycleError::new(
+        return Err(RequestError::new(
             RuleId::L2,
             failure.status,
             code,
@@ -112,16 +114,16 @@ pub fn create<I: IdSource>(
 }
 
 /// E1 and E2 of the create body, as rule L1 names them.
-fn malformed_create(e: RequestError) -> LifecycleError {
+fn malformed_create(e: RequestError) -> RequestError {
     let code = match e.code {
         ErrorCode::InvalidPatchRequest => ErrorCode::InvalidRequest,
         other => other,
     };
-    LifecycleError::new(RuleId::L1, e.status, code, e.message)
+    RequestError::new(RuleId::L1, e.status, code, e.message)
 }
 
-fn invalid_request(detail: impl std::fmt::Display) -> LifecycleError {
-    LifecycleError::new(
+fn invalid_request(detail: impl std::fmt::Display) -> RequestError {
+    RequestError::new(
         RuleId::L1,
         400,
         ErrorCode::InvalidRequest,
@@ -133,7 +135,7 @@ fn invalid_request(detail: impl std::fmt::Display) -> LifecycleError {
 fn collection_of(
     kind: SessionKind,
     body: &Object<'_>,
-) -> Result<Option<ArtifactCollection>, LifecycleError> {
+) -> Result<Option<ArtifactCollection>, RequestError> {
     let mut members: Vec<(&str, &Json<'_>)> = body.iter().collect();
     members.sort_unstable_by_key(|&(name, _)| name);
     let mut found: Vec<ArtifactCollection> = Vec::new();
@@ -182,12 +184,12 @@ fn items_of<'r, 'b>(
     collection: ArtifactCollection,
     body: &'r Object<'b>,
     options: &Options,
-) -> Result<Vec<&'r Object<'b>>, LifecycleError> {
+) -> Result<Vec<&'r Object<'b>>, RequestError> {
     let name = collection.name();
     let items = match body.get(name) {
         Some(Json::Array(items)) if !items.is_empty() => items,
         Some(Json::Array(_)) | Some(Json::Null) | None => {
-            return Err(LifecycleError::new(
+            return Err(RequestError::new(
                 RuleId::L2,
                 400,
                 ErrorCode::InvalidArtifactRequest,
@@ -202,7 +204,7 @@ fn items_of<'r, 'b>(
         }
     };
     if items.len() > options.max_items {
-        return Err(LifecycleError::new(
+        return Err(RequestError::new(
             RuleId::L2,
             413,
             ErrorCode::RestoreArtifactsLimitBreached,
@@ -229,12 +231,12 @@ fn items_of<'r, 'b>(
 }
 
 /// Rule L3: the session's id, the first drawn that [`check_session_id`] accepts.
-fn draw_session_id<I: IdSource>(ctx: &mut Context<I>) -> Result<String, LifecycleError> {
+fn draw_session_id<I: IdSource>(ctx: &mut Context<I>) -> Result<String, RequestError> {
     (0..MAX_DRAWS_PER_ITEM)
         .map(|_| ctx.ids.next_id())
         .find(|id| check_session_id(id).is_ok())
         .ok_or_else(|| {
-            LifecycleError::new(
+            RequestError::new(
                 RuleId::L3,
                 500,
                 ErrorCode::InternalServerError,
@@ -248,7 +250,7 @@ fn new_session<I: IdSource>(
     kind: SessionKind,
     id: &str,
     ctx: &Context<I>,
-) -> Result<Session, LifecycleError> {
+) -> Result<Session, RequestError> {
     let now = quoted(&ctx.now.to_string());
     let mut text = String::with_capacity(512);
     text.push_str("{\"@odata.type\":");
@@ -275,7 +277,7 @@ fn new_session<I: IdSource>(
         ",\"restoreSessionArtifactCount\":{\"total\":0,\"completed\":0,\"failed\":0,\"inProgress\":0}}",
     );
     Session::from_json(text.as_bytes()).map_err(|e| {
-        LifecycleError::new(
+        RequestError::new(
             RuleId::L3,
             500,
             ErrorCode::InternalServerError,

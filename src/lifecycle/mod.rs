@@ -25,6 +25,18 @@
 //! assert!(lifecycle::catch_up(&mut session, &mut progress, later));
 //! assert_eq!(session.status(), &SessionStatus::Completed);
 //! ```
+//!
+//! A refused request is a [`RequestError`], the same type as a refused PATCH: its HTTP status,
+//! Graph error code and message, and the rule that refused it (`L1`–`L9`; a create refused by
+//! the byte limit or by an addition rule names `L1` or `L2`). [`RequestError::response`] is the
+//! answer to send (a server adds `innerError`), [`RequestError::body`] its body.
+//!
+//! ```
+//! use restore_delta::lifecycle;
+//! let error = lifecycle::check_session_id("").unwrap_err();
+//! assert_eq!((error.status, error.code.as_str()), (400, "InvalidRestoreSessionId"));
+//! assert!(error.body().starts_with(r#"{"error":{"code":"InvalidRestoreSessionId","message":"#));
+//! ```
 
 mod create;
 mod edit;
@@ -47,25 +59,20 @@ pub use schedule::{Progress, Schedule, Transitions, activate, catch_up, step};
 /// At most this many sessions may be `activating` or `active` at once (rule L6).
 pub const MAX_ACTIVE_SESSIONS: usize = 25;
 
-/// A create carries at most this many artifacts (rule L2); the limit in force is
-/// [`Options::max_items`](crate::Options::max_items), whose default this is.
-pub const MAX_CREATE_ARTIFACTS: usize = 50;
+/// The default limit of artifacts in a create (rule L2), kept for one release: the limit in
+/// force is [`Options::max_items`](crate::Options::max_items), whose default is
+/// [`Options::DEFAULT_MAX_ITEMS`](crate::Options::DEFAULT_MAX_ITEMS).
+#[deprecated(
+    note = "the limit in force is `Options::max_items`; its default is `Options::DEFAULT_MAX_ITEMS`"
+)]
+pub const MAX_CREATE_ARTIFACTS: usize = crate::Options::DEFAULT_MAX_ITEMS;
 
 /// The longest session id [`check_session_id`] accepts, in bytes (rule L4).
 pub const MAX_SESSION_ID_BYTES: usize = 256;
 
-/// A lifecycle request refused: its HTTP status, Graph error code and message, and the rule that
-/// refused it (`L1`–`L9`; a create refused by the byte limit or by an addition rule names `L1`
-/// or `L2`). The same type as a PATCH's refusal, [`RequestError`]:
-/// [`RequestError::response`] is the answer to send (a server adds `innerError`),
-/// [`RequestError::body`] its body.
-///
-/// ```
-/// use restore_delta::lifecycle;
-/// let error = lifecycle::check_session_id("").unwrap_err();
-/// assert_eq!((error.status, error.code.as_str()), (400, "InvalidRestoreSessionId"));
-/// assert!(error.body().starts_with(r#"{"error":{"code":"InvalidRestoreSessionId","message":"#));
-/// ```
+/// The former name of a refused lifecycle request, kept for one release: every lifecycle
+/// function refuses with a [`RequestError`], the same type as a refused PATCH.
+#[deprecated(note = "use `restore_delta::RequestError`, the type every lifecycle function returns")]
 pub type LifecycleError = RequestError;
 
 /// Rule L4: whether `raw`, a session id taken from a request path (percent-decoded), can name a
@@ -81,9 +88,9 @@ pub type LifecycleError = RequestError;
 /// assert!(check_session_id(" s1").is_err());
 /// assert!(check_session_id("a/b").is_err());
 /// ```
-pub fn check_session_id(raw: &str) -> Result<(), LifecycleError> {
+pub fn check_session_id(raw: &str) -> Result<(), RequestError> {
     let invalid = |why: &str| {
-        LifecycleError::new(
+        RequestError::new(
             RuleId::L4,
             400,
             ErrorCode::InvalidRestoreSessionId,
@@ -108,10 +115,10 @@ pub fn check_session_id(raw: &str) -> Result<(), LifecycleError> {
 }
 
 /// Rule L4: 404 `RestoreSessionNotFound` for a well-formed id no session has.
-pub fn not_found(raw: &str) -> LifecycleError {
+pub fn not_found(raw: &str) -> RequestError {
     let mut shown = String::new();
     crate::json::write_str(&mut shown, raw);
-    LifecycleError::new(
+    RequestError::new(
         RuleId::L4,
         404,
         ErrorCode::RestoreSessionNotFound,
@@ -121,7 +128,7 @@ pub fn not_found(raw: &str) -> LifecycleError {
 
 /// Rule L5: a session can be deleted only in `draft` (403 `RestoreSessionActionNotAllowed`
 /// otherwise, unknown statuses included). The server then answers 204.
-pub fn check_delete(session: &Session) -> Result<(), LifecycleError> {
+pub fn check_delete(session: &Session) -> Result<(), RequestError> {
     if session.status() == &SessionStatus::Draft {
         Ok(())
     } else {
@@ -141,8 +148,8 @@ pub fn is_busy(session: &Session) -> bool {
 }
 
 /// 403 `RestoreSessionActionNotAllowed` under `rule`.
-fn not_allowed(rule: RuleId, message: &str) -> LifecycleError {
-    LifecycleError::new(
+fn not_allowed(rule: RuleId, message: &str) -> RequestError {
+    RequestError::new(
         rule,
         403,
         ErrorCode::RestoreSessionActionNotAllowed,

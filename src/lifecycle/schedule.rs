@@ -2,7 +2,7 @@
 //! `completed` (or `completedWithError`), its artifacts `scheduling` → `scheduled` →
 //! `inProgress` → `succeeded` (or `failed`), on the caller's clock or one step at a time.
 
-use crate::engine::error::ErrorCode;
+use crate::engine::error::{ErrorCode, RequestError};
 use crate::json::to_raw;
 use crate::model::enums::{ArtifactStatus, SessionStatus};
 use crate::model::kinds::{Family, Shape};
@@ -11,7 +11,7 @@ use crate::model::time::Timestamp;
 use crate::rule::RuleId;
 
 use super::edit::{quoted, set_members};
-use super::{LifecycleError, MAX_ACTIVE_SESSIONS, not_allowed};
+use super::{MAX_ACTIVE_SESSIONS, not_allowed};
 
 /// When an activated session moves on (rule L7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -254,7 +254,7 @@ pub fn activate(
     busy: usize,
     schedule: &Schedule,
     now: Timestamp,
-) -> Result<Progress, LifecycleError> {
+) -> Result<Progress, RequestError> {
     if session.status() != &SessionStatus::Draft {
         return Err(not_allowed(
             RuleId::L6,
@@ -262,7 +262,7 @@ pub fn activate(
         ));
     }
     if busy >= MAX_ACTIVE_SESSIONS {
-        return Err(LifecycleError::new(
+        return Err(RequestError::new(
             RuleId::L6,
             500,
             ErrorCode::TooManyActiveRestoreSessions,
@@ -320,7 +320,7 @@ pub fn step(
     session: &mut Session,
     progress: &mut Progress,
     now: Timestamp,
-) -> Result<(), LifecycleError> {
+) -> Result<(), RequestError> {
     if progress.schedule.transitions != Transitions::Manual {
         return Err(not_allowed(
             RuleId::L7,

@@ -1,146 +1,20 @@
 //! An artifact collection with the indexes the rules are decided against: by id, by duplicate
 //! key and by destination type. Look-ups, removals and appends cost O(1); nothing scans it.
+//! Where each artifact's strings sit in the collection's text is `strref.rs`; the indexes'
+//! table is `index.rs`.
 
 use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::num::NonZeroUsize;
 
-use crate::engine::error::StateError;
 use crate::json::{Cursor, minify_str, needs_minify};
 use crate::model::artifact::{Artifact, FactsRef, Fields, facts, facts_from};
+use crate::model::error::{StateError, invalid_json};
 use crate::model::index::HashIndex;
 use crate::model::kinds::ArtifactCollection;
-
-/// Where a string the rules read sits, in eight bytes: bytes `[at, at + len)` of the artifact's
-/// JSON text, where it is spelled without escapes; or, when `at` is [`OWNED`], the unescaped
-/// string `owned[len]` of the collection (its JSON spelling has escapes: rare); or, when `at` is
-/// [`ABSENT`], nowhere; or, when `at` is [`NEW`] or [`IN_PLACE`], that destination type (the
-/// only two an addition writes: a removal then counts it out without reading the text). Eight bytes rather than an enum with a `Box<str>` (24) keep a [`Slot`]
-/// within 48 bytes. A string past the first 4 GiB of its artifact is kept as owned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct StrRef {
-    at: u32,
-    len: u32,
-}
-
-/// [`StrRef::at`] of a string kept in the collection's `owned` list.
-const OWNED: u32 = u32::MAX;
-/// [`StrRef::at`] of a string the artifact does not have.
-const ABSENT: u32 = u32::MAX - 1;
-/// [`StrRef::at`] of the destination type `new`.
-const NEW: u32 = u32::MAX - 2;
-/// [`StrRef::at`] of the destination type `inPlace`.
-const IN_PLACE: u32 = u32::MAX - 3;
-/// The least [`StrRef::at`] that is a marker rather than a place in the text.
-const MARKERS: u32 = IN_PLACE;
-
-impl StrRef {
-    const NONE: StrRef = StrRef { at: ABSENT, len: 0 };
-
-    /// A span, when it can be told apart from the markers.
-    fn span(at: usize, len: usize) -> Option<StrRef> {
-        let at = u32::try_from(at).ok().filter(|&at| at < MARKERS)?;
-        Some(StrRef {
-            at,
-            len: u32::try_from(len).ok()?,
-        })
-    }
-
-    /// `value`, kept in `owned`.
-    fn owned(value: &str, owned: &mut Vec<Box<str>>) -> StrRef {
-        // More than 2^32 strings spelled with escapes would take over 64 GiB of them; past
-        // that, such a string reads as empty rather than aborting.
-        let len = u32::try_from(owned.len()).unwrap_or(u32::MAX);
-        owned.push(Box::from(value));
-        StrRef { at: OWNED, len }
-    }
-
-    /// Where `value` is spelled in `text`: where it borrows from `text` (it was read from it),
-    /// else right after `marker` (`text` was written by this crate), else owned.
-    fn locate(text: &str, value: &str, marker: &str, owned: &mut Vec<Box<str>>) -> StrRef {
-        let borrowed = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-        let end = borrowed.checked_add(value.len());
-        let at = if end.and_then(|end| text.get(borrowed..end)) == Some(value) {
-            Some(borrowed)
-        } else {
-            text.find(marker)
-                .map(|m| m + marker.len())
-                .filter(|&at| text.get(at..at + value.len()) == Some(value))
-        };
-        at.and_then(|at| StrRef::span(at, value.len()))
-            .unwrap_or_else(|| StrRef::owned(value, owned))
-    }
-
-    /// `span` when the text holds `value` there, else [`StrRef::locate`].
-    fn at(
-        text: &str,
-        value: &str,
-        span: Option<(u32, u32)>,
-        marker: &str,
-        owned: &mut Vec<Box<str>>,
-    ) -> StrRef {
-        match span {
-            Some((at, len)) if text.get(at as usize..at as usize + len as usize) == Some(value) => {
-                StrRef::span(at as usize, len as usize)
-                    .unwrap_or_else(|| StrRef::locate(text, value, marker, owned))
-            }
-            _ => StrRef::locate(text, value, marker, owned),
-        }
-    }
-
-    /// Where the string starts in the artifact's text (0 when it is not in the text).
-    fn offset(self) -> usize {
-        if self.at >= MARKERS {
-            0
-        } else {
-            self.at as usize
-        }
-    }
-
-    /// The destination type `destination`: a marker for `new` and `inPlace`, else where it is.
-    fn destination(
-        text: &str,
-        destination: &str,
-        span: Option<(u32, u32)>,
-        owned: &mut Vec<Box<str>>,
-    ) -> StrRef {
-        match destination {
-            "new" => StrRef { at: NEW, len: 0 },
-            "inPlace" => StrRef {
-                at: IN_PLACE,
-                len: 0,
-            },
-            other => StrRef::at(text, other, span, DESTINATION, owned),
-        }
-    }
-
-    /// The string, read from `buf` (the artifact's text starts at `base`) or from `owned`;
-    /// `None` when absent. Reads only the string's own bytes.
-    fn get<'a>(self, buf: &'a str, base: usize, owned: &'a [Box<str>]) -> Option<&'a str> {
-        match self.at {
-            ABSENT => None,
-            OWNED => Some(owned.get(self.len as usize).map_or("", |s| s)),
-            NEW => Some("new"),
-            IN_PLACE => Some("inPlace"),
-            at => {
-                let at = base.saturating_add(at as usize);
-                let end = at.saturating_add(self.len as usize);
-                Some(buf.get(at..end).unwrap_or_default())
-            }
-        }
-    }
-}
-
-/// Where the strings the indexes read sit in a new artifact's JSON, as the crate wrote it:
-/// `(start, len)` of each string's content, `None` where it was written with escapes (or is
-/// absent). Saves looking for them again when the artifact is stored.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Spans {
-    pub(crate) id: Option<(u32, u32)>,
-    pub(crate) restore_point: Option<(u32, u32)>,
-    pub(crate) search_response_id: Option<(u32, u32)>,
-    pub(crate) destination: Option<(u32, u32)>,
-}
+use crate::model::strref::{
+    ID, MARKERS, OWNED, RESTORE_POINT, SEARCH_RESPONSE, Slot, Spans, StrRef, Texts,
+};
 
 /// Artifacts read from a state are indexed this many at a time ([`Collection::index_loaded`]).
 const LOAD_BATCH: usize = 32;
@@ -160,40 +34,6 @@ pub(crate) struct StoredFacts<'a> {
     pub(crate) id: &'a str,
     pub(crate) key: Option<(&'a str, Option<&'a str>)>,
     pub(crate) destination: Option<&'a str>,
-}
-
-/// One artifact: its JSON text is `buf[start..start + len]`, and where the strings the indexes
-/// compare are. 48 bytes, also as `Option<Slot>` (`len` is never 0: an artifact is an object);
-/// it was 112 with `Box<str>`-carrying string references.
-#[derive(Clone, Debug)]
-struct Slot {
-    start: usize,
-    len: NonZeroUsize,
-    id: StrRef,
-    restore_point: StrRef,
-    search_response_id: StrRef,
-    destination: StrRef,
-}
-
-impl Slot {
-    fn end(&self) -> usize {
-        self.start + self.len.get()
-    }
-}
-
-/// The collection's text: the artifacts' JSON one after the other, and the strings that are
-/// spelled with escapes there, unescaped ([`StrRef`]).
-#[derive(Clone, Debug, Default)]
-struct Texts {
-    buf: String,
-    owned: Vec<Box<str>>,
-}
-
-impl Texts {
-    /// The string `r` of the artifact in `slot` ([`StrRef::get`]).
-    fn get(&self, slot: &Slot, r: StrRef) -> Option<&str> {
-        r.get(&self.buf, slot.start, &self.owned)
-    }
 }
 
 /// An artifact collection of a session.
@@ -230,11 +70,6 @@ pub(crate) struct Collection {
     with_destination: u64,
 }
 
-const ID: &str = "{\"id\":\"";
-const RESTORE_POINT: &str = "\"restorePoint\":{\"id\":\"";
-const SEARCH_RESPONSE: &str = "\"searchResponseId\":\"";
-const DESTINATION: &str = "\"destinationType\":\"";
-
 impl Collection {
     pub(crate) fn new(which: ArtifactCollection) -> Self {
         Collection {
@@ -263,7 +98,7 @@ impl Collection {
             index,
             reason,
         };
-        let syntax = |message: String| StateError::InvalidJson { message };
+        let syntax = invalid_json;
         cur.expect(b'[', "`[`").map_err(syntax)?;
         if cur.eat(b']') {
             return Ok(c);
@@ -296,6 +131,7 @@ impl Collection {
                             Ok(c.push_unindexed(text, &f))
                         }
                     })
+                    .map_err(|e| e.message)
                     .and_then(|pushed| pushed)
                     .map_err(|e| invalid(index, e))?;
                 batch.push(loaded);

@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::engine::error::StateError;
-use crate::json::{Cursor, READ_CHUNK, Str, check_strict, minify, write_str};
+use crate::json::{Cursor, READ_CHUNK, Str, check_strict, minify, position, write_str};
 use crate::model::artifact::Artifact;
 use crate::model::collection::Collection;
 use crate::model::enums::{RestoreJobType, SessionStatus};
+use crate::model::error::{StateError, invalid_json, read_failure};
 use crate::model::kinds::{ArtifactCollection, Family, SessionKind};
 
 /// A restore session with its artifact collections expanded.
@@ -82,8 +82,13 @@ impl Session {
     /// A state that is not an object, has no `id`, names no known kind or contradicts itself, or
     /// holds an invalid or duplicated artifact is a [`StateError`] (rule S3).
     pub fn from_json(bytes: &[u8]) -> Result<Session, StateError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| StateError::InvalidJson {
-            message: format!("not UTF-8: {e}"),
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = position(bytes, e.valid_up_to());
+            StateError::InvalidJson {
+                message: format!("not UTF-8: {e}"),
+                line,
+                column,
+            }
         })?;
         Session::read(&mut Cursor::new(text))
     }
@@ -131,17 +136,24 @@ impl Session {
         let read = Session::read(&mut cur);
         // A failure to read ended the text early: whatever was made of it is not the state.
         match cur.failure() {
-            Some(e) => Err(e),
+            Some(failure) => Err(read_failure(failure)),
             None => read,
         }
     }
 
     fn read(cur: &mut Cursor<'_>) -> Result<Session, StateError> {
-        let syntax = |message: String| StateError::InvalidJson { message };
+        let syntax = invalid_json;
         if cur.peek() != Some(b'{') {
             return Err(match check_strict(cur.whole()) {
                 Ok(()) => StateError::NotAnObject,
-                Err(e) => syntax(e.to_string()),
+                Err(e) => {
+                    let (line, column) = cur.position_in(0, e.line(), e.column());
+                    StateError::InvalidJson {
+                        message: e.to_string(),
+                        line,
+                        column,
+                    }
+                }
             });
         }
         cur.expect(b'{', "`{`").map_err(syntax)?;
@@ -156,7 +168,13 @@ impl Session {
                     .value_with::<Str<'_>, _>(|Str(name), _| name.into_owned())
                     .map_err(syntax)?;
                 if !seen.insert(name.clone()) {
-                    return Err(syntax(format!("duplicate member name {name:?}")));
+                    // At the name's closing quote.
+                    let (line, column) = cur.position(cur.offset().saturating_sub(1));
+                    return Err(StateError::InvalidJson {
+                        message: format!("duplicate member name {name:?}"),
+                        line,
+                        column,
+                    });
                 }
                 cur.expect(b':', "`:`").map_err(syntax)?;
                 parts.member(name, cur)?;
@@ -380,7 +398,7 @@ struct Parts {
 impl Parts {
     /// Reads one member's value, the cursor after its `:`.
     fn member(&mut self, name: String, cur: &mut Cursor<'_>) -> Result<(), StateError> {
-        let syntax = |message: String| StateError::InvalidJson { message };
+        let syntax = invalid_json;
         if let Some(which) = ArtifactCollection::from_name(&name) {
             if cur.peek() == Some(b'[') {
                 self.collections
@@ -410,8 +428,15 @@ impl Parts {
             }
             _ => {}
         }
-        check_strict(raw.get()).map_err(|e| StateError::InvalidJson {
-            message: format!("member {name:?}: {e}"),
+        check_strict(raw.get()).map_err(|e| {
+            // The value ends where the cursor is.
+            let start = cur.offset().saturating_sub(raw.get().len());
+            let (line, column) = cur.position_in(start, e.line(), e.column());
+            StateError::InvalidJson {
+                message: format!("member {name:?}: {e}"),
+                line,
+                column,
+            }
         })?;
         let raw = minify(raw);
         if let Some(kind) = SessionKind::ALL

@@ -5,6 +5,8 @@
 //! suffix, fractional seconds only when they are not zero, without trailing zeros.
 
 use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A point in time, in UTC, with nanosecond precision.
 ///
@@ -12,7 +14,12 @@ use std::fmt;
 /// use restore_delta::Timestamp;
 /// let t = Timestamp::parse_rfc3339("2026-11-28T13:45:00.250+01:00").unwrap();
 /// assert_eq!(t.to_string(), "2026-11-28T12:45:00.25Z");
-/// assert_eq!(Timestamp::from_unix(0, 0).unwrap().to_string(), "1970-01-01T00:00:00Z");
+/// assert_eq!(Timestamp::from_unix(0, 0).unwrap(), Timestamp::EPOCH);
+/// assert_eq!(Timestamp::EPOCH.to_string(), "1970-01-01T00:00:00Z");
+/// // `FromStr` is `parse_rfc3339`; a server's clock reading converts with `TryFrom`.
+/// let t: Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
+/// let now = Timestamp::try_from(std::time::SystemTime::now()).unwrap();
+/// assert!(now > Timestamp::EPOCH);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
@@ -58,8 +65,8 @@ impl Timestamp {
         Ok(Timestamp { secs, nanos })
     }
 
-    /// 1970-01-01T00:00:00Z.
-    pub(crate) const EPOCH: Timestamp = Timestamp { secs: 0, nanos: 0 };
+    /// 1970-01-01T00:00:00Z, the Unix epoch.
+    pub const EPOCH: Timestamp = Timestamp { secs: 0, nanos: 0 };
 
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(&self) -> i64 {
@@ -143,6 +150,40 @@ impl Timestamp {
     }
 }
 
+/// [`Timestamp::parse_rfc3339`].
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    fn from_str(text: &str) -> Result<Timestamp, TimestampError> {
+        Timestamp::parse_rfc3339(text)
+    }
+}
+
+/// A clock reading, such as a server's `SystemTime::now()` (the library itself never reads a
+/// clock), to the nanosecond; before the Unix epoch too. Outside years 1 to 9999 it is
+/// [`TimestampError::Range`].
+impl TryFrom<SystemTime> for Timestamp {
+    type Error = TimestampError;
+
+    fn try_from(time: SystemTime) -> Result<Timestamp, TimestampError> {
+        let (secs, nanos) = match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => (
+                i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
+                after.subsec_nanos(),
+            ),
+            Err(e) => {
+                let before = e.duration();
+                let secs = i64::try_from(before.as_secs()).map_or(i64::MIN, |s| -s);
+                match before.subsec_nanos() {
+                    0 => (secs, 0),
+                    n => (secs.saturating_sub(1), 1_000_000_000 - n),
+                }
+            }
+        };
+        Timestamp::from_unix(secs, nanos)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let days = self.secs.div_euclid(86_400);
@@ -207,6 +248,33 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn system_times_convert_to_the_nanosecond_on_both_sides_of_the_epoch() {
+        let at = |t: SystemTime| Timestamp::try_from(t).map(|t| t.to_string());
+        assert_eq!(at(UNIX_EPOCH), Ok("1970-01-01T00:00:00Z".into()));
+        let after = UNIX_EPOCH + Duration::new(1_764_331_200, 250_000_001);
+        assert_eq!(at(after), Ok("2025-11-28T12:00:00.250000001Z".into()));
+        let before = UNIX_EPOCH - Duration::new(1, 250_000_000);
+        assert_eq!(at(before), Ok("1969-12-31T23:59:58.75Z".into()));
+        assert_eq!(
+            at(UNIX_EPOCH - Duration::from_secs(86_400)),
+            Ok("1969-12-31T00:00:00Z".into())
+        );
+        let far = UNIX_EPOCH + Duration::from_secs(MAX_SECS as u64 + 1);
+        assert!(matches!(
+            Timestamp::try_from(far),
+            Err(TimestampError::Range(_))
+        ));
+        let last = UNIX_EPOCH + Duration::new(MAX_SECS as u64, 999_999_999);
+        assert_eq!(at(last), Ok("9999-12-31T23:59:59.999999999Z".into()));
+        assert_eq!(
+            "2026-11-28T13:00:00+01:00".parse(),
+            Timestamp::from_unix(1_795_867_200, 0)
+        );
+        assert!("2026-11-28".parse::<Timestamp>().is_err());
+    }
 
     #[test]
     fn round_trips_and_normalises_offsets() {

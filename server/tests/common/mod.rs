@@ -308,8 +308,8 @@ pub fn reference_replay(db: &Path) -> Replay {
                 patches.push((
                     id.clone(),
                     entry.body.clone(),
-                    applied.response.status,
-                    applied.response.body.map(|b| b.into_string()),
+                    applied.answer.response.status,
+                    applied.answer.response.body.map(|b| b.into_string()),
                 ));
                 sessions.insert(id, applied.state);
             }

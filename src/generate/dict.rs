@@ -116,7 +116,7 @@ const ERROR_CODES: [ErrorCode; 11] = [
 /// `\\` and `\xNN` escapes, under a `#` comment per group. The text is the same on every call.
 ///
 /// ```
-/// let dict = restore_delta::r#gen::dictionary();
+/// let dict = restore_delta::generate::dictionary();
 /// assert!(dict.contains(r#"="\"driveRestoreArtifacts@delta\"""#));
 /// assert!(dict.contains(r#"="\"DuplicateArtifactInList\"""#));
 /// ```

@@ -105,11 +105,11 @@ impl Generator {
     /// the body. Its clock is up to an hour after the step before; its seed is its own.
     ///
     /// ```
-    /// use restore_delta::r#gen::{Generator, Mix};
+    /// use restore_delta::generate::{Generator, Mix};
     /// let seq = Generator::new(3).mix(Mix::Valid).sequence(4);
     /// assert_eq!(seq.steps.len(), 4);
     /// let answers = seq.apply().unwrap();
-    /// assert!(answers.iter().all(|a| matches!(a.response.status, 200 | 204)));
+    /// assert!(answers.iter().all(|a| matches!(a.answer.response.status, 200 | 204)));
     /// ```
     pub fn sequence(&mut self, steps: usize) -> Sequence {
         let (kind, family) = self.kind_and_family();

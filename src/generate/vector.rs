@@ -96,26 +96,26 @@ impl Sequence {
 /// The rules that decided an answer, a summary of it (the status, the refusal's code and
 /// rule, each item's outcome) and the `expected` member.
 fn answer(applied: &Applied) -> (Vec<RuleId>, String, Value) {
-    let rules = decided_rules(&applied.outcomes, applied.error.as_ref());
-    let mut summary = format!("{}", applied.response.status);
-    if let Some(e) = &applied.error {
+    let rules = decided_rules(&applied.answer.outcomes, applied.answer.error.as_ref());
+    let mut summary = format!("{}", applied.answer.response.status);
+    if let Some(e) = &applied.answer.error {
         let _ = write!(summary, " {} ({})", e.code, e.rule);
     }
-    if !applied.outcomes.is_empty() {
+    if !applied.answer.outcomes.is_empty() {
         summary.push_str("; items:");
-        for (i, o) in applied.outcomes.iter().enumerate() {
+        for (i, o) in applied.answer.outcomes.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             let _ = write!(summary, "{sep}{i} {}", outcome_text(o));
         }
     }
     let mut expected = Map::new();
-    expected.insert("status".into(), json!(applied.response.status));
-    if let Some(p) = &applied.response.preference_applied {
+    expected.insert("status".into(), json!(applied.answer.response.status));
+    if let Some(p) = &applied.answer.response.preference_applied {
         expected.insert("preference_applied".into(), json!(p));
     }
     expected.insert(
         "body".into(),
-        applied.response.body_value().unwrap_or(Value::Null),
+        applied.answer.response.body_value().unwrap_or(Value::Null),
     );
     expected.insert("state".into(), applied.state.to_value());
     (rules, summary, Value::Object(expected))
@@ -193,6 +193,10 @@ fn options_value(o: &CaseOptions) -> Value {
 /// the limits, the missing-removal policy and the added service roots of `options` where they
 /// differ from [`Options::default`](crate::Options::default), and `actor` when given. (The
 /// generator's vectors and the CLI's reports of an observed exchange both write it this way.)
+///
+/// Not part of the public API: public only so that `restore-delta check`'s reproducers write
+/// the generator's `options` objects; no semver promise (hidden from the documentation).
+#[doc(hidden)]
 pub fn options_object(
     prefer: Option<&str>,
     atomic: bool,

@@ -18,12 +18,12 @@ impl Case {
     /// for another reason than `self`: the predicate decides what counts. At most 2,000 tries.
     ///
     /// ```
-    /// use restore_delta::r#gen::{Case, Generator, Mix};
+    /// use restore_delta::generate::{Case, Generator, Mix};
     /// use restore_delta::ItemOutcome;
     /// // The first case whose answer has a 409 item (X3), shrunk to one item on a smaller state.
     /// let has_409 = |c: &Case| {
     ///     c.apply().is_ok_and(|a| {
-    ///         a.outcomes.iter().any(|o| matches!(o, ItemOutcome::Failed(f) if f.status == 409))
+    ///         a.answer.outcomes.iter().any(|o| matches!(o, ItemOutcome::Failed(f) if f.status == 409))
     ///     })
     /// };
     /// let case = Generator::new(2).mix(Mix::Mixed).find(|c| has_409(c)).unwrap();

@@ -21,7 +21,7 @@ fn knobs(u: &mut Unstructured<'_>) -> arbitrary::Result<Generator> {
 ///
 /// ```
 /// use arbitrary::{Arbitrary, Unstructured};
-/// use restore_delta::r#gen::Case;
+/// use restore_delta::generate::Case;
 /// let case = Case::arbitrary_take_rest(Unstructured::new(&[0, 3, 2, 7, 1, 250, 9])).unwrap();
 /// assert!(case.apply().is_ok());
 /// ```

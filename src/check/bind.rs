@@ -1,0 +1,517 @@
+//! Binding the server's free choices (rule C1): the ids of new standard artifacts (A7), the
+//! time and the caller's identity are taken from the observed answer, in rounds, and the
+//! reference answer is computed with them.
+//!
+//! The subtle part of the check. A first round decides the request with placeholder ids
+//! (strings no server makes) and reads, at each addition that takes a server-made id, the id
+//! the server answered with; the next round decides again with the ids bound so far, until they
+//! settle (only a removal of an id the collection does not hold can turn around with them, so a
+//! second round runs only when there is one). A bound id is checked as rule A7 checks a drawn
+//! one; a refused one is a difference and a placeholder takes its place. When one round decided
+//! as the request runs, its answer with the bound ids written into its text is the reference's
+//! (`bind_text`); otherwise the request is decided once more with the bound choices.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::attribution::alignment;
+use super::diff::token;
+use super::types::{Binding, Difference, DifferenceKind, Expected, Profile};
+use crate::engine::context::Context;
+use crate::engine::ids::IdSource;
+use crate::engine::options::Options;
+use crate::engine::outcome::{Body, ItemOutcome};
+use crate::engine::request::Request;
+use crate::json::borrowed::Json;
+use crate::model::kinds::ArtifactCollection;
+use crate::model::session::Session;
+use crate::model::time::Timestamp;
+use crate::rule::RuleId;
+
+/// The most binding rounds (rule C1): a guard, since bound ids settle in two or three.
+const MAX_ROUNDS: usize = 4;
+
+/// Whether the binding rounds are over: the bound ids settled, no removal could turn around
+/// with them, or the guard is reached.
+fn rounds_over(settled: bool, may_turn: bool, rounds: usize) -> bool {
+    settled || !may_turn || rounds >= MAX_ROUNDS
+}
+
+/// Whether the first round's answer, with the bound ids written in, is the reference's: one
+/// round, no state after to compute, a 200, no atomic refusal, no exhausted id source. (When it
+/// is not, the request is decided again: the same answer, at the cost of a second decision.)
+fn one_decision_is_enough(
+    rounds: usize,
+    with_state: bool,
+    status: u16,
+    atomic_refusal: bool,
+    bound: &[String],
+) -> bool {
+    rounds == 1
+        && !with_state
+        && status == 200
+        && !atomic_refusal
+        && !bound.iter().any(|b| b == EXHAUSTED)
+}
+
+/// The clock when the answer stamps no time: the epoch.
+pub(super) fn default_time() -> Timestamp {
+    Timestamp::EPOCH
+}
+
+/// Ids no server makes (they hold a control character), one per draw.
+struct Placeholders(usize);
+
+impl IdSource for Placeholders {
+    fn next_id(&mut self) -> String {
+        self.0 += 1;
+        placeholder(self.0)
+    }
+}
+
+fn placeholder(n: usize) -> String {
+    format!("\u{1}unbound-{n}")
+}
+
+/// A bound slot for an addition the server answered with 500: its id source gave nothing fresh.
+const EXHAUSTED: &str = "\u{1}exhausted";
+
+/// The bound ids in order, then placeholders; an exhausted slot yields empty ids until the
+/// engine gives up on that addition (rule A7's bound).
+struct Replay {
+    ids: std::vec::IntoIter<String>,
+    extra: Placeholders,
+    empty_left: usize,
+}
+
+impl IdSource for Replay {
+    fn next_id(&mut self) -> String {
+        if self.empty_left > 0 {
+            self.empty_left -= 1;
+            return String::new();
+        }
+        match self.ids.next() {
+            Some(id) if id == EXHAUSTED => {
+                self.empty_left = crate::MAX_DRAWS_PER_ITEM - 1;
+                String::new()
+            }
+            Some(id) => id,
+            None => self.extra.next_id(),
+        }
+    }
+}
+
+/// Binds the server's choices from the observed answer and computes the reference answer with
+/// them; returns the pointers where it stamps the time.
+pub(super) fn reference(
+    before: &Session,
+    request: &Request<'_>,
+    options: &Options,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
+    with_state: bool,
+    differences: &mut Vec<Difference>,
+) -> (Expected, Binding, Timestamp) {
+    // Rounds show where the server is free: the first with placeholder ids, the next with the
+    // ids bound so far, until the additions that take a server-made id stay the same. Only a
+    // removal of an id the collection does not hold can turn around with the bound ids (an id
+    // the request itself names), so a second round runs only when there is one.
+    // Every item's outcome shows in a full body of a request that continues on errors.
+    let shape_options = options
+        .clone()
+        .with_return_minimal(false)
+        .with_atomic(false);
+    let edited = request.edited_collection(before.kind());
+    // The caller's identity, as the answer shows it: written only when the session changed (O6).
+    let observed_actor = body
+        .and_then(|b| b.get("lastModifiedBy"))
+        .or_else(|| state_after.and_then(|s| s.get("lastModifiedBy")))
+        .filter(|a| matches!(a, Json::Object(_)))
+        .map(Json::to_value);
+    // The time: the earliest instant the answer stamps where a server stamps the request time
+    // (rules A7, O6): a new artifact's `createdDateTime`, and `lastModifiedDateTime` when it
+    // moved. (Which entries are new the rounds tell; an instant elsewhere is compared anyway.)
+    let now = observed_time(before, body, state_after, edited);
+    let clock = now.unwrap_or_else(default_time);
+    let mut bound: Vec<String> = Vec::new();
+    let mut found: Vec<Difference> = Vec::new();
+    let mut rounds = 0;
+    let first = loop {
+        rounds += 1;
+        let replay = Replay {
+            ids: bound.clone().into_iter(),
+            extra: Placeholders(0),
+            empty_left: 0,
+        };
+        let mut ctx = Context::new(clock, replay);
+        if let Some(a) = &observed_actor {
+            ctx = ctx.with_actor(a);
+        }
+        let first =
+            crate::engine::pipeline::answer_uncommitted(before, request, &shape_options, &mut ctx);
+        found.clear();
+        let delta = (first.response.status == 200)
+            .then(|| edited.map(ArtifactCollection::delta_name))
+            .flatten();
+        let next = bind_ids(
+            before,
+            edited,
+            &first.outcomes,
+            delta,
+            body,
+            state_after,
+            &mut found,
+        );
+        let may_turn = first.outcomes.iter().any(|o| {
+            matches!(o, ItemOutcome::Removed { existed: false, .. })
+                || matches!(o, ItemOutcome::Failed(f) if f.rule == RuleId::X3)
+        });
+        let settled = next == bound;
+        bound = next;
+        if rounds_over(settled, may_turn, rounds) {
+            break first;
+        }
+    };
+    differences.append(&mut found);
+    let changed = first.outcomes.iter().any(|o| {
+        matches!(
+            o,
+            ItemOutcome::Added { .. } | ItemOutcome::Removed { existed: true, .. }
+        )
+    });
+    let actor = observed_actor.filter(|_| changed);
+    let any_failed = first
+        .outcomes
+        .iter()
+        .any(|o| matches!(o, ItemOutcome::Failed(_)));
+    // One round that decided as the request runs: its answer, with the bound ids and clock
+    // written in, is the reference's (no second decision).
+    let same_run = one_decision_is_enough(
+        rounds,
+        with_state,
+        first.response.status,
+        options.atomic && any_failed,
+        &bound,
+    );
+    if same_run {
+        let minimal = options.return_minimal && !any_failed;
+        let text = first
+            .response
+            .body
+            .map(Body::into_string)
+            .unwrap_or_default();
+        let (text, outcomes) = bind_text(&text, first.outcomes, &bound);
+        let expected = Expected {
+            status: if minimal { 204 } else { 200 },
+            body: (!minimal).then(|| Body::new(text)),
+            state: None,
+            outcomes,
+        };
+        let binding = Binding {
+            ids: bound
+                .into_iter()
+                .filter(|id| !id.starts_with('\u{1}'))
+                .collect(),
+            now,
+            actor,
+        };
+        return (expected, binding, clock);
+    }
+    // Run 2: the bound choices.
+    let replay = Replay {
+        ids: bound.clone().into_iter(),
+        extra: Placeholders(1_000_000),
+        empty_left: 0,
+    };
+    let mut ctx = Context::new(clock, replay);
+    if let Some(a) = &actor {
+        ctx = ctx.with_actor(a);
+    }
+    let (answer, state) = if with_state {
+        let mut session = before.clone();
+        let answer = crate::engine::pipeline::apply_request_in_place(
+            &mut session,
+            request,
+            options,
+            &mut ctx,
+        );
+        (answer, Some(session.to_json()))
+    } else {
+        (
+            crate::engine::pipeline::answer_uncommitted(before, request, options, &mut ctx),
+            None,
+        )
+    };
+    let expected = Expected {
+        status: answer.response.status,
+        body: answer.response.body,
+        state,
+        outcomes: answer.outcomes,
+    };
+    let binding = Binding {
+        ids: bound
+            .into_iter()
+            .filter(|id| !id.starts_with('\u{1}'))
+            .collect(),
+        now,
+        actor,
+    };
+    (expected, binding, clock)
+}
+
+/// A first round's body and outcomes with the bound ids in place of its placeholders, in one
+/// pass over the text (a placeholder's JSON spelling is the only `\u0001` a body holds).
+fn bind_text(
+    text: &str,
+    outcomes: Vec<ItemOutcome>,
+    bound: &[String],
+) -> (String, Vec<ItemOutcome>) {
+    let quoted = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 2);
+        crate::json::write_str(&mut out, s);
+        out
+    };
+    // `"\u0001unbound-N"`: the N-th placeholder drawn, the N-th bound id.
+    let mut prefix = quoted(&placeholder(0));
+    prefix.truncate(prefix.len().saturating_sub(2));
+    let escape = prefix.get(1..).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + bound.len() * 40);
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let opening = at
+            .checked_sub(1)
+            .filter(|&q| rest.as_bytes().get(q) == Some(&b'"'));
+        let after = rest.get(at..).unwrap_or_default();
+        let Some(q) = opening.filter(|_| after.starts_with(escape)) else {
+            out.push_str(rest.get(..=at).unwrap_or_default());
+            rest = rest.get(at + 1..).unwrap_or_default();
+            continue;
+        };
+        let tail = after.get(escape.len()..).unwrap_or_default();
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let n = tail.get(..digits).and_then(|d| d.parse::<usize>().ok());
+        match n.filter(|_| tail.get(digits..).is_some_and(|t| t.starts_with('"'))) {
+            Some(n) => {
+                out.push_str(rest.get(..q).unwrap_or_default());
+                let id = n.checked_sub(1).and_then(|k| bound.get(k)).cloned();
+                out.push_str(&quoted(&id.unwrap_or_else(|| placeholder(n))));
+                rest = tail.get(digits + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push_str(rest.get(..=at).unwrap_or_default());
+                rest = rest.get(at + 1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    let mut k = 0;
+    let outcomes = outcomes
+        .into_iter()
+        .map(|o| match o {
+            ItemOutcome::Added {
+                rule: RuleId::A7,
+                id,
+            } => {
+                k += 1;
+                let id = bound.get(k - 1).cloned().unwrap_or(id);
+                ItemOutcome::Added {
+                    id,
+                    rule: RuleId::A7,
+                }
+            }
+            other => other,
+        })
+        .collect();
+    (out, outcomes)
+}
+
+/// The earliest instant the observed answer stamps where a server stamps the request time:
+/// the entries' `createdDateTime` (rule A7), and `lastModifiedDateTime` when it is not the one
+/// the session had (rule O6).
+fn observed_time(
+    before: &Session,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
+    edited: Option<ArtifactCollection>,
+) -> Option<Timestamp> {
+    let old: Option<String> = before
+        .member("lastModifiedDateTime")
+        .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok());
+    let modified = body
+        .or(state_after)
+        .and_then(|at| at.get("lastModifiedDateTime"))
+        .and_then(Json::as_str)
+        .filter(|t| Some(*t) != old.as_deref());
+    let created = match (body, edited) {
+        (Some(b), Some(c)) => b
+            .get(c.delta_name())
+            .and_then(Json::as_array)
+            .unwrap_or_default(),
+        _ => &[],
+    }
+    .iter()
+    .filter_map(|e| e.get("createdDateTime").and_then(Json::as_str));
+    modified
+        .into_iter()
+        .chain(created)
+        .filter_map(|t| Timestamp::parse_rfc3339(t).ok())
+        .min_by_key(|t| (t.unix_seconds(), t.subsec_nanos()))
+}
+
+/// The ids a round's additions bind: the observed entry of each addition that takes a
+/// server-made id (rule A7), else the new artifacts of the observed state, in order; checked as
+/// rule A7 checks a drawn id.
+fn bind_ids(
+    before: &Session,
+    edited: Option<ArtifactCollection>,
+    outcomes: &[ItemOutcome],
+    delta: Option<&str>,
+    body: Option<&Json<'_>>,
+    state_after: Option<&Json<'_>>,
+    differences: &mut Vec<Difference>,
+) -> Vec<String> {
+    let collection = delta.and(edited);
+    let observed_entries = match (delta, body) {
+        (Some(d), Some(b)) => b.get(d).and_then(Json::as_array),
+        _ => None,
+    };
+    let align = alignment(outcomes, observed_entries, Profile::Docs);
+    let removed: BTreeSet<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ItemOutcome::Removed { id, existed: true } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    let appended: Vec<&str> = match (state_after, collection) {
+        (Some(s), Some(c)) => s
+            .get(c.name())
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.get("id").and_then(Json::as_str))
+            // New: not stored before, or stored and removed by the request (an id removed is
+            // fresh again, rule A7).
+            .filter(|id| before.artifact(c, id).is_none() || removed.contains(id))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut ids = Vec::new();
+    let mut from_state = appended.into_iter();
+    for (i, o) in outcomes.iter().enumerate() {
+        if takes_server_id(o) {
+            let entry = align
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|j| observed_entries.and_then(|e| e.get(j)));
+            // Where the reference adds, the only failure the rules allow is a 500 from an id
+            // source that gave nothing fresh (rule A7): an observed failure there is bound as
+            // an exhausted source, and then compared with that 500.
+            let exhausted =
+                entry.is_some_and(|e| e.get("@Core.DataModificationException").is_some());
+            if exhausted {
+                ids.push((i, Some(EXHAUSTED.to_owned())));
+                continue;
+            }
+            let seen = entry.and_then(|e| e.get("id")).and_then(Json::as_str);
+            let id = match seen {
+                Some(id) => Some(id.to_owned()),
+                None if observed_entries.is_none() => from_state.next().map(str::to_owned),
+                None => None,
+            };
+            ids.push((i, id));
+        }
+    }
+    validate_ids(
+        before,
+        collection,
+        outcomes,
+        &ids,
+        &align,
+        delta,
+        differences,
+    )
+}
+
+/// Checks each bound id as rule A7 checks a drawn one, against the collection as the earlier
+/// items left it; a refused or missing one is a difference and is replaced by a placeholder.
+fn validate_ids(
+    before: &Session,
+    collection: Option<ArtifactCollection>,
+    outcomes: &[ItemOutcome],
+    ids: &[(usize, Option<String>)],
+    align: &[Option<usize>],
+    delta: Option<&str>,
+    differences: &mut Vec<Difference>,
+) -> Vec<String> {
+    let mut removed: BTreeSet<&str> = BTreeSet::new();
+    let mut added: BTreeSet<&str> = BTreeSet::new();
+    let mut bound = Vec::with_capacity(ids.len());
+    let mut next = ids.iter().peekable();
+    for (i, o) in outcomes.iter().enumerate() {
+        match o {
+            ItemOutcome::Removed { id, existed: true } => {
+                added.remove(id.as_str());
+                removed.insert(id);
+            }
+            ItemOutcome::Added {
+                id,
+                rule: RuleId::G4,
+            } => {
+                added.insert(id);
+            }
+            o if takes_server_id(o) => {
+                let Some((_, id)) = next.next_if(|(at, _)| *at == i) else {
+                    continue;
+                };
+                let stored = |id: &str| {
+                    collection.is_some_and(|c| before.artifact(c, id).is_some())
+                        && !removed.contains(id)
+                };
+                let refused = match id {
+                    None => None,
+                    Some(id) if id == EXHAUSTED => {
+                        bound.push(id.clone());
+                        continue;
+                    }
+                    Some(id) if id.is_empty() || stored(id) || added.contains(id.as_str()) => {
+                        Some(id.clone())
+                    }
+                    Some(_) => None,
+                };
+                match (id, refused) {
+                    (Some(id), None) => {
+                        added.insert(id);
+                        bound.push(id.clone());
+                    }
+                    (_, refused) => {
+                        if let (Some(id), Some(d)) = (refused, delta) {
+                            let j = align.get(i).copied().flatten().unwrap_or(i);
+                            differences.push(Difference {
+                                pointer: format!("/body/{}/{j}/id", token(d)),
+                                kind: DifferenceKind::Id,
+                                expected: Some(json!("a fresh, non-empty id")),
+                                observed: Some(json!(id)),
+                                rule: Some(RuleId::A7),
+                            });
+                        }
+                        bound.push(placeholder(bound.len() + 500_000));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    bound
+}
+
+/// An addition that draws server-made ids: added with one (rule A7), or failed for want of one.
+fn takes_server_id(o: &ItemOutcome) -> bool {
+    match o {
+        ItemOutcome::Added { rule, .. } => *rule == RuleId::A7,
+        ItemOutcome::Failed(f) => f.rule == RuleId::A7,
+        _ => false,
+    }
+}
