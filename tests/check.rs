@@ -1171,8 +1171,9 @@ fn c3_a_verdict_reads_as_json_and_as_text() {
             ],
             "tolerated": [{"pointer": "/body/displayName", "kind": "extra", "expected": null,
                            "observed": "x", "rule": "O3", "reason": "ignored: extra"}],
-            "binding": {"ids": [id], "now": "2026-11-28T12:00:00Z", "actor": null},
-            "expected": {"status": 200},
+            "binding": {"ids": [id], "now": "2026-11-28T12:00:00Z", "actor": null,
+                        "createdBy": null, "innerError": null},
+            "expected": {"status": 200, "preferenceApplied": null},
         })
     );
     assert_eq!(
@@ -1261,5 +1262,251 @@ fn c3_numbers_by_value_and_only_graph_messages_are_free() {
     assert_eq!(
         judge(&changed),
         ["/body/details/0/message", "/body/info/message"]
+    );
+}
+
+/// Rule C1 (issue 20): a client's own string spelled exactly like a placeholder
+/// (`\u0001unbound-1`), echoed in an `@contentId` and in a failed addition, is compared as the
+/// client sent it, not rewritten into the first bound id.
+#[test]
+fn c1_a_client_string_spelled_like_a_placeholder_is_echoed_as_sent() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@contentId":"\u0001unbound-1","restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"\u0001unbound-1"},"destinationType":"old"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let mut body = a.answer.response.body.expect("a 200 body").into_string();
+    let ItemOutcome::Added { id, .. } = &a.answer.outcomes[0] else {
+        panic!("{:?}", a.answer.outcomes)
+    };
+    body = body.replace(id.as_str(), "srv-1");
+    assert_eq!(body.matches(r#""\u0001unbound-1""#).count(), 2, "{body}");
+    for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(200, Some(body.as_bytes())),
+            &Settings::default().with_profile(profile),
+        );
+        assert!(v.conformant, "{profile:?}: {v}");
+        assert_eq!(v.binding.ids, ["srv-1"]);
+    }
+}
+
+/// Rule C3 (issue 20): a difference in an echoed content id is rule O4's (the echo), not the
+/// rule of the item's outcome.
+#[test]
+fn c3_a_changed_content_id_is_o4_s() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@contentId":"c1","restorePoint":{"id":"r1"},"destinationType":"new"},{"@Core.ContentID":"c2","@removed":{},"id":"nope"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let body = a.answer.response.body.expect("a 200 body").into_string();
+    for (from, to, at) in [
+        (
+            r#""@contentId":"c1""#,
+            r#""@contentId":"c9""#,
+            "/body/driveRestoreArtifacts@delta/0/@contentId",
+        ),
+        (
+            r#""@Core.ContentID":"c2""#,
+            r#""@Core.ContentID":"c8""#,
+            "/body/driveRestoreArtifacts@delta/1/@Core.ContentID",
+        ),
+        (
+            r#""@contentId":"c1","#,
+            "",
+            "/body/driveRestoreArtifacts@delta/0/@contentId",
+        ),
+    ] {
+        assert!(body.contains(from), "{body}");
+        let changed = body.replace(from, to);
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(200, Some(changed.as_bytes())),
+            &Settings::default(),
+        );
+        assert_eq!(v.differences.len(), 1, "{v}");
+        assert_eq!(v.differences[0].pointer, at, "{v}");
+        assert_eq!(v.differences[0].rule, Some(RuleId::O4), "{v}");
+    }
+}
+
+/// Rule C1: Graph's `innerError` on an error answer is the server's free choice in every
+/// profile, listed in the binding; one that is not an object is a difference (rule O2).
+#[test]
+fn c1_inner_error_is_free_when_it_is_an_object() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let mut body: Value =
+        serde_json::from_str(&a.answer.response.body.expect("an error body").into_string())
+            .unwrap();
+    let inner = json!({"date": "2026-11-28T12:00:01", "request-id": "r-1", "client-request-id": "c-1", "more": "x"});
+    body["error"]["innerError"] = inner.clone();
+    for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
+        let text = body.to_string();
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(400, Some(text.as_bytes())),
+            &Settings::default().with_profile(profile),
+        );
+        assert!(v.conformant && v.tolerated.is_empty(), "{profile:?}: {v}");
+        assert_eq!(v.binding.inner_error, Some(inner.clone()));
+        assert_eq!(v.to_json()["binding"]["innerError"], inner);
+    }
+    for bad in [json!("r-1"), json!(null), json!([1])] {
+        body["error"]["innerError"] = bad.clone();
+        let text = body.to_string();
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(400, Some(text.as_bytes())),
+            &Settings::default().with_profile(Profile::Docs),
+        );
+        assert!(!v.conformant, "{bad}: {v}");
+        assert_eq!(v.differences[0].pointer, "/body/error/innerError");
+        assert_eq!(v.differences[0].rule, Some(RuleId::O2));
+        assert_eq!(v.binding.inner_error, None);
+    }
+}
+
+/// Rule C1: the caller's identity as `createdBy` is the server's, in the body and the state
+/// after, in every profile, and listed in the binding; a `createdBy` that is not an object is
+/// a difference.
+#[test]
+fn c1_created_by_is_the_server_s_identity() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft",
+        "createdBy":{"user":{"id":"u1"}}}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{},"id":"nope"}]}"#;
+    let (mut body, mut state) =
+        body_and_state(reference_answer(before, request, &Options::default()));
+    let server = json!({"application": {"id": "app", "displayName": "srv"}});
+    body["createdBy"] = server.clone();
+    state["createdBy"] = server.clone();
+    let (b, s) = (body.to_string(), state.to_string());
+    for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(200, Some(b.as_bytes())).with_state_after(s.as_bytes()),
+            &Settings::default().with_profile(profile),
+        );
+        assert!(v.conformant && v.tolerated.is_empty(), "{profile:?}: {v}");
+        assert_eq!(v.binding.created_by, Some(server.clone()));
+    }
+    // On a state without one, the server's own is not extra either.
+    let bare = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let v = check_answer(
+        bare,
+        request,
+        &Observed::new(200, Some(b.as_bytes())),
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    body["createdBy"] = json!("srv");
+    let b = body.to_string();
+    let v = check_answer(
+        before,
+        request,
+        &Observed::new(200, Some(b.as_bytes())),
+        &Settings::default(),
+    );
+    assert_eq!(
+        v.differences
+            .iter()
+            .map(|d| d.pointer.as_str())
+            .collect::<Vec<_>>(),
+        ["/body/createdBy"],
+        "{v}"
+    );
+}
+
+/// Rule O8 through the check: `Preference-Applied` is judged when observed (a missing header
+/// observed as absent), as a set of preferences; not judged when not observed.
+#[test]
+fn c3_preference_applied_is_judged_when_observed() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let judge = |prefer: &str, status: u16, body: Option<&str>, header: Option<Option<&str>>| {
+        let options = Options::default().with_prefer(prefer);
+        let a = apply(
+            session.clone(),
+            request,
+            &options,
+            &mut Context::new(
+                Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap(),
+                SeededIds::new(3),
+            ),
+        );
+        let text = a.answer.response.body.map(restore_delta::Body::into_string);
+        let body = body.map(str::to_owned).or(text);
+        let mut observed = Observed::new(status, body.as_deref().map(str::as_bytes));
+        if let Some(h) = header {
+            observed = observed.with_preference_applied(h);
+        }
+        check(
+            &session,
+            request,
+            &options,
+            &observed,
+            &Settings::default().with_profile(Profile::Exact),
+        )
+    };
+    let v = judge("return=minimal", 204, None, Some(Some("return=minimal")));
+    assert!(v.conformant, "{v}");
+    assert_eq!(
+        v.expected.preference_applied.as_deref(),
+        Some("return=minimal")
+    );
+    let v = judge("return=minimal", 204, None, Some(None));
+    assert!(!v.conformant);
+    assert_eq!(
+        (
+            v.differences[0].pointer.as_str(),
+            v.differences[0].kind,
+            v.differences[0].rule
+        ),
+        (
+            "/headers/Preference-Applied",
+            DifferenceKind::Missing,
+            Some(RuleId::O8)
+        )
+    );
+    // Not observed: not judged.
+    assert!(judge("return=minimal", 204, None, None).conformant);
+    // Several preferences in another order, other case, a quoted value: the same set.
+    let v = judge(
+        "return=representation, odata.continue-on-error",
+        200,
+        None,
+        Some(Some("ODATA.CONTINUE-ON-ERROR , return=\"representation\"")),
+    );
+    assert!(v.conformant, "{v}");
+    let v = judge("", 200, None, Some(Some("return=representation")));
+    assert_eq!(v.differences[0].kind, DifferenceKind::Extra, "{v}");
+    let v = judge(
+        "return=representation",
+        200,
+        None,
+        Some(Some("return=minimal")),
+    );
+    assert_eq!(v.differences[0].kind, DifferenceKind::Value, "{v}");
+    // A refused request names no preference.
+    let refused = br#"{"driveRestoreArtifacts@delta":[]}"#;
+    let options = Options::default().with_prefer("return=minimal");
+    let v = check(
+        &session,
+        refused,
+        &options,
+        &Observed::new(400, Some(b"{}")).with_preference_applied(Some("return=minimal")),
+        &Settings::default(),
+    );
+    assert_eq!(v.expected.preference_applied, None);
+    assert!(
+        v.differences
+            .iter()
+            .any(|d| d.pointer == "/headers/Preference-Applied" && d.kind == DifferenceKind::Extra),
+        "{v}"
     );
 }

@@ -66,7 +66,12 @@ impl RuleMap {
             if let Some(d) = &self.delta {
                 let prefix = format!("{}/", token(d));
                 if let Some(tail) = rest.strip_prefix(&prefix) {
-                    let index = tail.split('/').next().unwrap_or_default();
+                    let mut parts = tail.split('/');
+                    let index = parts.next().unwrap_or_default();
+                    // An echoed content id is rule O4's, whatever the entry's outcome.
+                    if parts.next().is_some_and(|m| CONTENT_IDS.contains(&m)) {
+                        return Some(RuleId::O4);
+                    }
                     return index
                         .parse::<usize>()
                         .ok()
@@ -92,6 +97,13 @@ impl RuleMap {
         None
     }
 }
+
+/// The names under which an item's content id is echoed (rule O4).
+const CONTENT_IDS: [&str; 3] = [
+    "@contentId",
+    "@Core.ContentID",
+    "@Org.OData.Core.V1.ContentID",
+];
 
 fn expected_error_rule(expected: &Expected) -> RuleId {
     if expected.outcomes.is_empty() {

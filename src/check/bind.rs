@@ -20,7 +20,7 @@ use super::diff::token;
 use super::types::{Binding, Difference, DifferenceKind, Expected, Profile};
 use crate::engine::context::Context;
 use crate::engine::ids::IdSource;
-use crate::engine::options::Options;
+use crate::engine::options::{Answered, Options};
 use crate::engine::outcome::{Body, ItemOutcome};
 use crate::engine::request::Request;
 use crate::json::borrowed::Json;
@@ -39,7 +39,9 @@ fn rounds_over(settled: bool, may_turn: bool, rounds: usize) -> bool {
 }
 
 /// Whether the first round's answer, with the bound ids written in, is the reference's: one
-/// round, no state after to compute, a 200, no atomic refusal, no exhausted id source. (When it
+/// round, no state after to compute, a 200, no atomic refusal, no exhausted id source, and no
+/// text in the request spelled like a placeholder (`bind_text` rewrites every string spelled
+/// `"\u0001unbound-N"`, so a client's own such string, echoed, would be rewritten too). (When it
 /// is not, the request is decided again: the same answer, at the cost of a second decision.)
 fn one_decision_is_enough(
     rounds: usize,
@@ -47,8 +49,10 @@ fn one_decision_is_enough(
     status: u16,
     atomic_refusal: bool,
     bound: &[String],
+    placeholder_text: bool,
 ) -> bool {
     rounds == 1
+        && !placeholder_text
         && !with_state
         && status == 200
         && !atomic_refusal
@@ -104,9 +108,11 @@ impl IdSource for Replay {
 
 /// Binds the server's choices from the observed answer and computes the reference answer with
 /// them; returns the pointers where it stamps the time.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn reference(
     before: &Session,
     request: &Request<'_>,
+    request_bytes: &[u8],
     options: &Options,
     body: Option<&Json<'_>>,
     state_after: Option<&Json<'_>>,
@@ -193,9 +199,15 @@ pub(super) fn reference(
         first.response.status,
         options.atomic && any_failed,
         &bound,
+        holds_placeholder_text(request_bytes),
     );
     if same_run {
         let minimal = options.return_minimal && !any_failed;
+        let answered = if minimal {
+            Answered::Minimal
+        } else {
+            Answered::Representation
+        };
         let text = first
             .response
             .body
@@ -207,6 +219,7 @@ pub(super) fn reference(
             body: (!minimal).then(|| Body::new(text)),
             state: None,
             outcomes,
+            preference_applied: options.asked().applied(options, answered),
         };
         let binding = Binding {
             ids: bound
@@ -215,6 +228,7 @@ pub(super) fn reference(
                 .collect(),
             now,
             actor,
+            ..Binding::default()
         };
         return (expected, binding, clock);
     }
@@ -248,6 +262,7 @@ pub(super) fn reference(
         body: answer.response.body,
         state,
         outcomes: answer.outcomes,
+        preference_applied: answer.response.preference_applied,
     };
     let binding = Binding {
         ids: bound
@@ -256,12 +271,20 @@ pub(super) fn reference(
             .collect(),
         now,
         actor,
+        ..Binding::default()
     };
     (expected, binding, clock)
 }
 
+/// Whether the request holds the escape `\u0001` (a raw U+0001 is not JSON): then a string of
+/// the client's could be spelled like a placeholder, and the text is not bound by `bind_text`.
+fn holds_placeholder_text(request: &[u8]) -> bool {
+    request.windows(6).any(|w| w == b"\\u0001")
+}
+
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one
-/// pass over the text (a placeholder's JSON spelling is the only `\u0001` a body holds).
+/// pass over the text (a placeholder's JSON spelling is the only `\u0001` a body holds when
+/// the request holds none: [`holds_placeholder_text`]).
 fn bind_text(
     text: &str,
     outcomes: Vec<ItemOutcome>,

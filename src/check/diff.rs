@@ -43,6 +43,9 @@ pub(super) struct Walk<'c> {
     /// The rule that decided the expected value at a pointer.
     pub(super) rule_at: &'c dyn Fn(&str) -> Option<RuleId>,
     pub(super) out: &'c mut Vec<Difference>,
+    /// The caller's identity as the answer writes it in `createdBy` (top level of the body or
+    /// of the state), where it is an object other than the expected one: a free choice (C1).
+    pub(super) created_by: Option<serde_json::Value>,
 }
 
 /// An instant in nanoseconds since the epoch.
@@ -144,6 +147,11 @@ impl Walk<'_> {
             }
             path.push(Seg::Key(name));
             match o.get(name) {
+                Some(ov) if is_identity(path, ov) => {
+                    if ev != ov {
+                        self.created_by = Some(ov.to_value());
+                    }
+                }
                 Some(ov) => self.values(path, ev, ov),
                 None => self.push(path, DifferenceKind::Missing, Some(ev), None),
             }
@@ -151,6 +159,10 @@ impl Walk<'_> {
         }
         for (name, ov) in o.iter() {
             if Some(name) != skip && !e.contains_key(name) {
+                if name == "createdBy" && matches!(ov, Json::Object(_)) && path.len() == 1 {
+                    self.created_by = Some(ov.to_value());
+                    continue;
+                }
                 path.push(Seg::Key(name));
                 self.push(path, DifferenceKind::Extra, None, Some(ov));
                 path.pop();
@@ -168,6 +180,12 @@ impl Walk<'_> {
     ) {
         self.push(path, kind, expected, observed);
     }
+}
+
+/// Whether `path` is the session's `createdBy` (in the body or the state) and the observed
+/// value an object: the caller's identity, the server's choice (rule C1).
+fn is_identity(path: &[Seg<'_>], observed: &Json<'_>) -> bool {
+    matches!(path, [Seg::Key(_), Seg::Key("createdBy")]) && matches!(observed, Json::Object(_))
 }
 
 /// The places that hold a message for people: `error.message`, `error.details[].message`, and a

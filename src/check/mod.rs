@@ -83,11 +83,13 @@ pub fn check(
                 body: response.body,
                 state: state_after.as_ref().map(|_| before.to_json()),
                 outcomes: Vec::new(),
+                preference_applied: response.preference_applied,
             };
             (expected, Binding::default(), default_time())
         }
-        Ok(request) => reference(
+        Ok(parsed_request) => reference(
             before,
+            parsed_request,
             request,
             options,
             body.as_ref(),
@@ -126,6 +128,7 @@ pub fn check(
         window_ns: (settings.time_window_secs.max(0.0) * 1e9) as i128,
         rule_at: &|p: &str| rules.rule_at(p),
         out: &mut differences,
+        created_by: None,
     };
     if expected.status != observed.status {
         walk.out.push(Difference {
@@ -149,6 +152,16 @@ pub fn check(
     if let (Some(e), Some(o)) = (&expected_state, &state_after) {
         walk.values(&mut vec![Seg::Key("state")], e, o);
     }
+    let mut binding = binding;
+    binding.created_by = walk.created_by.take();
+    if let Some(observed_header) = observed.preference_applied {
+        preference_applied(
+            expected.preference_applied.as_deref(),
+            observed_header,
+            &mut differences,
+        );
+    }
+    free_choices(&mut differences, &mut binding);
     let (differences, more) = judge(differences, &expected, request, settings, &rules);
     tolerated.extend(more);
     Verdict {
@@ -158,6 +171,81 @@ pub fn check(
         expected,
         binding,
     }
+}
+
+/// The server's free choice the walk met as a difference (rule C1): an error's `innerError`,
+/// when it is an object (its value goes to the binding); anything else there is a difference.
+/// (The walk itself binds `createdBy`.)
+fn free_choices(differences: &mut Vec<Difference>, binding: &mut Binding) {
+    if differences.is_empty() {
+        return;
+    }
+    differences.retain_mut(|d| {
+        let object = matches!(d.observed, Some(serde_json::Value::Object(_)));
+        match d.pointer.as_str() {
+            "/body/error/innerError" => match d.kind {
+                DifferenceKind::Extra if object => {
+                    binding.inner_error = d.observed.take();
+                    false
+                }
+                DifferenceKind::Extra => {
+                    d.kind = DifferenceKind::Value;
+                    d.expected = Some(json!("an object (innerError)"));
+                    d.rule = Some(RuleId::O2);
+                    true
+                }
+                _ => true,
+            },
+            _ => true,
+        }
+    });
+}
+
+/// Rule O8: the observed `Preference-Applied` header against the reference's, as sets of
+/// preferences (names and values without regard to ASCII case, quotes around a value
+/// dropped; RFC 7240 gives the list no order).
+fn preference_applied(expected: Option<&str>, observed: Option<&str>, out: &mut Vec<Difference>) {
+    fn items(v: &str) -> Vec<String> {
+        let mut all: Vec<String> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let p = p.to_ascii_lowercase();
+                match p.split_once('=') {
+                    Some((name, value)) => {
+                        let value = value.trim();
+                        let value = value
+                            .strip_prefix('"')
+                            .and_then(|v| v.strip_suffix('"'))
+                            .unwrap_or(value);
+                        format!("{}={value}", name.trim())
+                    }
+                    None => p,
+                }
+            })
+            .collect();
+        all.sort();
+        all
+    }
+    let (e, o) = (
+        expected.map(items).filter(|v| !v.is_empty()),
+        observed.map(items).filter(|v| !v.is_empty()),
+    );
+    let kind = match (&e, &o) {
+        (None, None) => return,
+        (Some(a), Some(b)) if a == b => return,
+        (Some(_), Some(_)) => DifferenceKind::Value,
+        (Some(_), None) => DifferenceKind::Missing,
+        (None, Some(_)) => DifferenceKind::Extra,
+    };
+    out.push(Difference {
+        pointer: "/headers/Preference-Applied".into(),
+        kind,
+        expected: expected.map(|v| json!(v)),
+        observed: observed.map(|v| json!(v)),
+        rule: Some(RuleId::O8),
+    });
 }
 
 /// The observed body or state as a JSON tree; a text that is not JSON is a difference.

@@ -22,6 +22,10 @@ pub struct Observed<'a> {
     /// The session after the exchange, as a GET with the collections expanded shows it, when
     /// the tester has it.
     pub state_after: Option<&'a [u8]>,
+    /// The `Preference-Applied` header, when the tester observed the headers: `Some(None)` for
+    /// an answer without one, `Some(Some(value))` for its value (several header fields joined
+    /// with `, `); `None` when the headers were not observed (then it is not judged).
+    pub preference_applied: Option<Option<&'a str>>,
 }
 
 impl<'a> Observed<'a> {
@@ -31,7 +35,16 @@ impl<'a> Observed<'a> {
             status,
             body,
             state_after: None,
+            preference_applied: None,
         }
+    }
+
+    /// Adds the `Preference-Applied` header as observed: `None` for an answer that had none
+    /// (rule O8 judges it then).
+    #[must_use]
+    pub fn with_preference_applied(mut self, value: Option<&'a str>) -> Self {
+        self.preference_applied = Some(value);
+        self
     }
 
     /// Adds the session as observed after the exchange.
@@ -258,6 +271,13 @@ pub struct Binding {
     /// The caller's identity (`lastModifiedBy`), when the answer carries one and the session
     /// changed.
     pub actor: Option<Value>,
+    /// The identity the answer writes as `createdBy` (the session's creator, the server's
+    /// choice as the caller's identity is), when it is an object that differs from the
+    /// reference's.
+    pub created_by: Option<Value>,
+    /// The error's `innerError` (Graph's `date`, `request-id`, `client-request-id`, …), when
+    /// the answer is an error that carries one as an object.
+    pub inner_error: Option<Value>,
 }
 
 /// The reference answer the observed one was compared with.
@@ -272,6 +292,8 @@ pub struct Expected {
     pub state: Option<String>,
     /// One outcome per item (empty for a refused request).
     pub outcomes: Vec<ItemOutcome>,
+    /// The `Preference-Applied` value (rule O8); `None` for no such header.
+    pub preference_applied: Option<String>,
 }
 
 /// The judgement of one exchange.
@@ -293,7 +315,8 @@ pub struct Verdict {
 
 impl Verdict {
     /// The verdict as one JSON document: `conformant`, `differences`, `tolerated` (each with
-    /// `reason`), `binding` and the `expected` status.
+    /// `reason`), `binding` (`ids`, `now`, `actor`, `createdBy`, `innerError`) and the
+    /// `expected` status and `preferenceApplied`.
     pub fn to_json(&self) -> Value {
         let d = |d: &Difference| {
             json!({
@@ -316,8 +339,13 @@ impl Verdict {
                 "ids": self.binding.ids,
                 "now": self.binding.now.map(|t| t.to_string()),
                 "actor": self.binding.actor,
+                "createdBy": self.binding.created_by,
+                "innerError": self.binding.inner_error,
             },
-            "expected": {"status": self.expected.status},
+            "expected": {
+                "status": self.expected.status,
+                "preferenceApplied": self.expected.preference_applied,
+            },
         })
     }
 }
