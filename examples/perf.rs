@@ -56,7 +56,7 @@
 //!   profile `default`, no state after) judging a 50-item exchange (25 additions, 25 removals of
 //!   present ids), the observed answer being the reference's own body with its generated ids
 //!   renamed and its time shifted by 2.5 s, over `apply` of the same request to the same state,
-//!   at N = 1,000 and N = 100,000 artifacts: at most 3 at each N. The session is held by value:
+//!   at N = 1,000 and N = 100,000 artifacts: at most 2 at each N (3 until issue 21). The session is held by value:
 //!   each timed `apply` is followed by an untimed request that undoes it (it removes the new
 //!   artifacts and adds the removed restore points back under their old ids), so every check
 //!   and every apply meets the same session and request. Each check is verified conformant,
@@ -79,7 +79,7 @@ const T1_MAX: f64 = 3.0;
 const T2_MAX: f64 = 1.5;
 const T3_MIN: f64 = 20.0;
 const T4_MAX: f64 = 2.0;
-const CHECK_MAX: f64 = 3.0;
+const CHECK_MAX: f64 = 2.0;
 
 /// glibc's tunable that fixes its mmap threshold (see [`pinned_allocator`]).
 const PIN: &str = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824";

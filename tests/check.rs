@@ -1510,3 +1510,84 @@ fn c3_preference_applied_is_judged_when_observed() {
         "{v}"
     );
 }
+
+/// The check's fast path (an answer spelled as the reference spells it, read in step with the
+/// reference's text) gives the verdict the walk of both trees gives: the same answer written
+/// with white space between its tokens (which only the walk accepts) is judged the same, with
+/// the same binding and the same expected answer, for every vector, as another server would
+/// answer it and with one change made (`mutations`).
+#[test]
+fn c1_the_fast_path_and_the_walk_agree() {
+    let spaced = |text: &str| -> String {
+        let v: Value = serde_json::from_str(text).unwrap();
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    let mut fast_and_conformant = 0;
+    for case in cases() {
+        let Some(body) = case.body.as_deref().map(|b| as_another_server(&case, b)) else {
+            continue;
+        };
+        let mut answers = vec![body.clone()];
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        answers.extend(
+            mutations(&parsed)
+                .into_iter()
+                .map(|(_, v, _)| v.to_string()),
+        );
+        for answer in answers {
+            let settings = Settings::default().with_profile(Profile::Exact);
+            let quick = judge(&case, Some(&answer), None, &settings);
+            let walked = judge(&case, Some(&spaced(&answer)), None, &settings);
+            let what = format!("{}: {answer}", case.name);
+            assert_eq!(
+                quick.conformant, walked.conformant,
+                "{what}\n{quick}\n{walked}"
+            );
+            assert_eq!(quick.binding, walked.binding, "{what}");
+            assert_eq!(quick.expected, walked.expected, "{what}");
+            assert_eq!(
+                quick
+                    .differences
+                    .iter()
+                    .map(|d| (&d.pointer, d.kind))
+                    .collect::<Vec<_>>(),
+                walked
+                    .differences
+                    .iter()
+                    .map(|d| (&d.pointer, d.kind))
+                    .collect::<Vec<_>>(),
+                "{what}"
+            );
+            fast_and_conformant += usize::from(quick.conformant);
+        }
+    }
+    assert!(fast_and_conformant > 100, "{fast_and_conformant}");
+}
+
+/// Rule C1 on the fast path: instants stamped more than the window apart are a difference,
+/// compact or not.
+#[test]
+fn c1_instants_apart_by_more_than_the_window_are_a_difference_on_either_path() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"restorePoint":{"id":"r2"},"destinationType":"new"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let body = a.answer.response.body.expect("a body").into_string();
+    let at = body.rfind("2026-11-28T12:00:00Z").unwrap();
+    let mut apart = body.clone();
+    apart.replace_range(at..at + 20, "2026-11-28T12:00:06Z");
+    let mut near = body.clone();
+    near.replace_range(at..at + 20, "2026-11-28T12:00:04.9Z");
+    for (text, conformant) in [(apart, false), (near, true)] {
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<Value>(&text).unwrap()).unwrap();
+        for answer in [&text, &pretty] {
+            let v = check_answer(
+                before,
+                request,
+                &Observed::new(200, Some(answer.as_bytes())),
+                &Settings::default(),
+            );
+            assert_eq!(v.conformant, conformant, "{answer}\n{v}");
+        }
+    }
+}

@@ -65,7 +65,30 @@ pub(super) fn default_time() -> Timestamp {
 }
 
 /// Ids no server makes (they hold a control character), one per draw.
-struct Placeholders(usize);
+pub(super) struct Placeholders(usize);
+
+impl Placeholders {
+    /// Placeholders from the first (`\u0001unbound-1`).
+    pub(super) fn new() -> Placeholders {
+        Placeholders(0)
+    }
+}
+
+/// The JSON text of a placeholder after its opening quote (`\u0001unbound-N"`): `N` and the
+/// length of that text, closing quote included.
+pub(super) fn placeholder_number(text: &[u8]) -> Option<(usize, usize)> {
+    const ESCAPE: &[u8] = b"\\u0001unbound-";
+    let tail = text.strip_prefix(ESCAPE)?;
+    let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits == 0 || tail.get(digits) != Some(&b'"') {
+        return None;
+    }
+    let n = std::str::from_utf8(tail.get(..digits)?)
+        .ok()?
+        .parse()
+        .ok()?;
+    Some((n, ESCAPE.len() + digits + 1))
+}
 
 impl IdSource for Placeholders {
     fn next_id(&mut self) -> String {
@@ -130,11 +153,17 @@ pub(super) fn reference(
         .with_atomic(false);
     let edited = request.edited_collection(before.kind());
     // The caller's identity, as the answer shows it: written only when the session changed (O6).
-    let observed_actor = body
+    // Written as the answer spells it (members in its order), so that an answer spelled as
+    // the reference spells it is text-equal to the reference's (`diff::same_text`).
+    let observed_actor_json = body
         .and_then(|b| b.get("lastModifiedBy"))
         .or_else(|| state_after.and_then(|s| s.get("lastModifiedBy")))
-        .filter(|a| matches!(a, Json::Object(_)))
-        .map(Json::to_value);
+        .filter(|a| matches!(a, Json::Object(_)));
+    let actor_raw = observed_actor_json.map(|a| {
+        let mut text = String::new();
+        super::diff::write_in_order(&mut text, a);
+        text
+    });
     // The time: the earliest instant the answer stamps where a server stamps the request time
     // (rules A7, O6): a new artifact's `createdDateTime`, and `lastModifiedDateTime` when it
     // moved. (Which entries are new the rounds tell; an instant elsewhere is compared anyway.)
@@ -151,8 +180,8 @@ pub(super) fn reference(
             empty_left: 0,
         };
         let mut ctx = Context::new(clock, replay);
-        if let Some(a) = &observed_actor {
-            ctx = ctx.with_actor(a);
+        if let Some(a) = &actor_raw {
+            ctx.actor = Some(crate::json::to_raw(a.clone()));
         }
         let first =
             crate::engine::pipeline::answer_uncommitted(before, request, &shape_options, &mut ctx);
@@ -186,7 +215,8 @@ pub(super) fn reference(
             ItemOutcome::Added { .. } | ItemOutcome::Removed { existed: true, .. }
         )
     });
-    let actor = observed_actor.filter(|_| changed);
+    let actor = observed_actor_json.filter(|_| changed).map(Json::to_value);
+    let actor_raw = actor_raw.filter(|_| changed);
     let any_failed = first
         .outcomes
         .iter()
@@ -239,8 +269,8 @@ pub(super) fn reference(
         empty_left: 0,
     };
     let mut ctx = Context::new(clock, replay);
-    if let Some(a) = &actor {
-        ctx = ctx.with_actor(a);
+    if let Some(a) = actor_raw {
+        ctx.actor = Some(crate::json::to_raw(a));
     }
     let (answer, state) = if with_state {
         let mut session = before.clone();
@@ -278,14 +308,14 @@ pub(super) fn reference(
 
 /// Whether the request holds the escape `\u0001` (a raw U+0001 is not JSON): then a string of
 /// the client's could be spelled like a placeholder, and the text is not bound by `bind_text`.
-fn holds_placeholder_text(request: &[u8]) -> bool {
+pub(super) fn holds_placeholder_text(request: &[u8]) -> bool {
     request.windows(6).any(|w| w == b"\\u0001")
 }
 
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one
 /// pass over the text (a placeholder's JSON spelling is the only `\u0001` a body holds when
 /// the request holds none: [`holds_placeholder_text`]).
-fn bind_text(
+pub(super) fn bind_text(
     text: &str,
     outcomes: Vec<ItemOutcome>,
     bound: &[String],
@@ -298,27 +328,32 @@ fn bind_text(
     // `"\u0001unbound-N"`: the N-th placeholder drawn, the N-th bound id.
     let mut prefix = quoted(&placeholder(0));
     prefix.truncate(prefix.len().saturating_sub(2));
-    let escape = prefix.get(1..).unwrap_or_default();
     let mut out = String::with_capacity(text.len() + bound.len() * 40);
     let mut rest = text;
-    while let Some(at) = rest.find('\\') {
-        let opening = at
+    // A placeholder is found by its backslash (few bodies hold one): the escape, after a quote.
+    let escape = prefix.get(1..).unwrap_or_default();
+    let mut from = 0;
+    while let Some(found) = rest.get(from..).and_then(|r| r.find('\\')) {
+        let at = from + found;
+        let opens = at
             .checked_sub(1)
-            .filter(|&q| rest.as_bytes().get(q) == Some(&b'"'));
-        let after = rest.get(at..).unwrap_or_default();
-        let Some(q) = opening.filter(|_| after.starts_with(escape)) else {
-            out.push_str(rest.get(..=at).unwrap_or_default());
-            rest = rest.get(at + 1..).unwrap_or_default();
+            .is_some_and(|q| rest.as_bytes().get(q) == Some(&b'"'));
+        if !(opens && rest.get(at..).is_some_and(|r| r.starts_with(escape))) {
+            from = at + 1;
             continue;
-        };
-        let tail = after.get(escape.len()..).unwrap_or_default();
+        }
+        let q = at - 1;
+        from = 0;
+        let tail = rest.get(q + prefix.len()..).unwrap_or_default();
         let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
         let n = tail.get(..digits).and_then(|d| d.parse::<usize>().ok());
         match n.filter(|_| tail.get(digits..).is_some_and(|t| t.starts_with('"'))) {
             Some(n) => {
                 out.push_str(rest.get(..q).unwrap_or_default());
-                let id = n.checked_sub(1).and_then(|k| bound.get(k)).cloned();
-                out.push_str(&quoted(&id.unwrap_or_else(|| placeholder(n))));
+                match n.checked_sub(1).and_then(|k| bound.get(k)) {
+                    Some(id) => crate::json::write_str(&mut out, id),
+                    None => crate::json::write_str(&mut out, &placeholder(n)),
+                }
                 rest = tail.get(digits + 1..).unwrap_or_default();
             }
             None => {
@@ -400,24 +435,25 @@ fn bind_ids(
         _ => None,
     };
     let align = alignment(outcomes, observed_entries, Profile::Docs);
-    let removed: BTreeSet<&str> = outcomes
-        .iter()
-        .filter_map(|o| match o {
-            ItemOutcome::Removed { id, existed: true } => Some(id.as_str()),
-            _ => None,
-        })
-        .collect();
     let appended: Vec<&str> = match (state_after, collection) {
-        (Some(s), Some(c)) => s
-            .get(c.name())
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a.get("id").and_then(Json::as_str))
-            // New: not stored before, or stored and removed by the request (an id removed is
-            // fresh again, rule A7).
-            .filter(|id| before.artifact(c, id).is_none() || removed.contains(id))
-            .collect(),
+        (Some(s), Some(c)) => {
+            let removed: BTreeSet<&str> = outcomes
+                .iter()
+                .filter_map(|o| match o {
+                    ItemOutcome::Removed { id, existed: true } => Some(id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            s.get(c.name())
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.get("id").and_then(Json::as_str))
+                // New: not stored before, or stored and removed by the request (an id removed is
+                // fresh again, rule A7).
+                .filter(|id| before.artifact(c, id).is_none() || removed.contains(id))
+                .collect()
+        }
         _ => Vec::new(),
     };
     let mut ids = Vec::new();

@@ -206,3 +206,70 @@ fn is_message(path: &[Seg<'_>]) -> bool {
         ) && key(3) == Some("details")
             && key(4) == Some("error"))
 }
+
+/// Writes `v` compactly, object members in document order (a value as the answer spelled
+/// it, but for white space and escapes).
+pub(super) fn write_in_order(out: &mut String, v: &Json<'_>) {
+    match v {
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_in_order(out, item);
+            }
+            out.push(']');
+        }
+        Json::Object(o) => {
+            out.push('{');
+            for (i, (name, value)) in o.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                crate::json::write_str(out, name);
+                out.push(':');
+                write_in_order(out, value);
+            }
+            out.push('}');
+        }
+        other => crate::json::borrowed::write(out, other),
+    }
+}
+
+/// The length of the longest common prefix of two byte strings, compared 32 bytes at a time.
+pub(super) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let whole = a
+        .chunks_exact(32)
+        .zip(b.chunks_exact(32))
+        .take_while(|(x, y)| x == y)
+        .count()
+        * 32;
+    let tail = a
+        .get(whole..)
+        .unwrap_or_default()
+        .iter()
+        .zip(b.get(whole..).unwrap_or_default())
+        .take_while(|(x, y)| x == y)
+        .count();
+    whole + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_prefix_counts_whole_chunks_and_the_tail() {
+        let a = vec![7u8; 100];
+        let mut b = a.clone();
+        assert_eq!(common_prefix(&a, &b), 100);
+        for at in [0, 31, 32, 33, 64, 99] {
+            b[at] = 8;
+            assert_eq!(common_prefix(&a, &b), at);
+            b[at] = 7;
+        }
+        assert_eq!(common_prefix(&a, &a[..40]), 40);
+        assert_eq!(common_prefix(&a[..5], &a), 5);
+    }
+}
