@@ -373,6 +373,17 @@ pub fn evolve(
     options: &Options,
     verdict: &Verdict,
 ) -> Result<Session, String> {
+    evolve_with_rules(before, request, options, verdict).map(|(s, _)| s)
+}
+
+/// [`evolve`], and the rules that decided the reference answer (the refusal's, or each item
+/// outcome's, in the order first met).
+pub fn evolve_with_rules(
+    before: Session,
+    request: &[u8],
+    options: &Options,
+    verdict: &Verdict,
+) -> Result<(Session, Vec<RuleId>), String> {
     let mut ids: Vec<String> = Vec::new();
     for o in &verdict.expected.outcomes {
         match o {
@@ -402,7 +413,11 @@ pub fn evolve(
     if applied.answer.response.body != verdict.expected.body {
         return Err("another body".into());
     }
-    Ok(applied.state)
+    let rules = restore_delta::generate::decided_rules(
+        &applied.answer.outcomes,
+        applied.answer.error.as_ref(),
+    );
+    Ok((applied.state, rules))
 }
 
 fn print(judged: &[Judged], har: bool, as_json: bool) -> Result<(), Usage> {

@@ -5,10 +5,12 @@
 mod apply;
 mod check;
 mod common;
+mod conform;
 mod differential;
 mod exchange;
 mod generate;
 mod har;
+mod live;
 mod report;
 
 use std::process::ExitCode;
@@ -42,6 +44,11 @@ enum Command {
     /// vectors format) and write the first disagreement, minimised, as a vector file.
     #[command(after_help = differential::DIFFERENTIAL_EXAMPLES)]
     Differential(differential::DifferentialArgs),
+    /// Test a live server through Graph's public restore-session endpoints: its own sessions
+    /// created, PATCHed with generated sequences, read back and deleted, every answer judged
+    /// by the reference; exit 0 no finding, 1 findings, 2 usage error or unreachable.
+    #[command(after_help = conform::CONFORM_EXAMPLES)]
+    Conform(conform::ConformArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +70,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Gen(args) => generate::run(args),
         Command::Differential(args) => differential::run(args),
+        Command::Conform(args) => conform::run(args),
     };
     match result {
         Ok(code) => code,
