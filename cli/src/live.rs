@@ -36,7 +36,14 @@ pub fn holds_unseen_time(session: &Session) -> bool {
 /// (rule C1), and `@odata.context` (control information a server adds) is not compared.
 pub fn compare(expected: &Value, observed: &Value, window_s: f64, rule: &'static str) -> Vec<Diff> {
     let mut out = Vec::new();
-    walk(expected, observed, &mut String::from("/body"), window_s, rule, &mut out);
+    walk(
+        expected,
+        observed,
+        &mut String::from("/body"),
+        window_s,
+        rule,
+        &mut out,
+    );
     out
 }
 
@@ -213,8 +220,9 @@ pub fn judge_create(
                     session: None,
                 };
             }
-            let expected: Value = serde_json::from_str(&lifecycle::render_session(&session, options))
-                .unwrap_or(Value::Null);
+            let expected: Value =
+                serde_json::from_str(&lifecycle::render_session(&session, options))
+                    .unwrap_or(Value::Null);
             match answer {
                 Some(a) => diffs.extend(compare(&expected, a, window_s, "L3")),
                 None => diffs.push(Diff {
@@ -331,7 +339,9 @@ pub fn compare_collection(
     compare(&expected, &Value::Array(observed.to_vec()), window_s, "L9")
         .into_iter()
         .map(|mut d| {
-            d.pointer = d.pointer.replacen("/body", &format!("/{}", collection.name()), 1);
+            d.pointer = d
+                .pointer
+                .replacen("/body", &format!("/{}", collection.name()), 1);
             d
         })
         .collect()

@@ -23,6 +23,8 @@ pub struct Exchange {
     pub millis: f64,
     /// Answers retried before this one (429 or 503 with their `Retry-After`).
     pub retried: u32,
+    /// Sent again after an answer cut before its first byte (it may have been applied).
+    pub reconnected: bool,
 }
 
 /// An HTTP answer.
@@ -137,9 +139,25 @@ impl Client {
         extra: &[(String, String)],
         body: Option<&[u8]>,
     ) -> Exchange {
+        self.send_retrying(method, url, extra, body, 0)
+    }
+
+    /// [`Client::send`], and a request whose connection broke before an answer is sent again
+    /// up to `transport_retries` times (for requests that change nothing whatever happens: a
+    /// body over the byte limit, which a server may answer before reading it all, then close).
+    pub fn send_retrying(
+        &self,
+        method: &str,
+        url: &str,
+        extra: &[(String, String)],
+        body: Option<&[u8]>,
+        transport_retries: u32,
+    ) -> Exchange {
         let started = SystemTime::now();
         let clock = Instant::now();
         let mut retried = 0;
+        let mut broken = 0;
+        let mut reconnected = false;
         let mut request_headers: Vec<(String, String)> = self.headers.clone();
         request_headers.extend(extra.iter().cloned());
         if body.is_some() {
@@ -162,6 +180,22 @@ impl Client {
                     retried += 1;
                     std::thread::sleep(wait);
                 }
+                Err(_) if retried < transport_retries => retried += 1,
+                // A write the connection refused (EPIPE: a kept-alive connection the server had
+                // closed, or one it closed while the body was still coming): the server never
+                // had the whole request, so it is sent again on a new connection, twice at most.
+                // An answer cut before its first byte (`Unexpected EOF`) is most often the same
+                // race on a kept-alive connection; it is sent again too, and the exchange says
+                // so, for the caller to read the state back (if it had been applied after all,
+                // the read shows it).
+                Err(e)
+                    if (e.contains("Broken pipe") || e.contains("Unexpected EOF"))
+                        && broken < 2 =>
+                {
+                    broken += 1;
+                    retried += 1;
+                    reconnected |= e.contains("Unexpected EOF");
+                }
                 _ => break answer,
             }
         };
@@ -174,6 +208,7 @@ impl Client {
             started,
             millis: clock.elapsed().as_secs_f64() * 1000.0,
             retried,
+            reconnected,
         };
         if self.keep_log {
             self.log

@@ -253,7 +253,12 @@ impl Finding {
         f
     }
 
-    pub fn lifecycle(x: &Exchange, session: &str, step: Option<usize>, d: crate::live::Diff) -> Finding {
+    pub fn lifecycle(
+        x: &Exchange,
+        session: &str,
+        step: Option<usize>,
+        d: crate::live::Diff,
+    ) -> Finding {
         let mut f = Finding::base(x, session, "lifecycle");
         f.rule = Some(d.rule.to_owned());
         f.step = step;
@@ -310,8 +315,14 @@ impl Finding {
             self.method,
             self.url,
             self.session,
-            self.step.map(|s| format!(", step {}", s + 1)).unwrap_or_default(),
-            if self.uncertain { " (after an uncertain step)" } else { "" },
+            self.step
+                .map(|s| format!(", step {}", s + 1))
+                .unwrap_or_default(),
+            if self.uncertain {
+                " (after an uncertain step)"
+            } else {
+                ""
+            },
             self.pointer,
             self.what,
             short(&self.expected),
@@ -418,7 +429,12 @@ impl RestorePoints {
             let n = given.len();
             let real = given
                 .entry(name.to_owned())
-                .or_insert_with(|| self.ids.get(n % self.ids.len().max(1)).cloned().unwrap_or_default())
+                .or_insert_with(|| {
+                    self.ids
+                        .get(n % self.ids.len().max(1))
+                        .cloned()
+                        .unwrap_or_default()
+                })
                 .clone();
             out.push_str(&real);
             rest = tail.get(end..).unwrap_or_default();
@@ -469,7 +485,11 @@ impl Run {
         body: Option<&[u8]>,
     ) -> Exchange {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        self.client.send(method, url, headers, body)
+        // A body over the byte limit changes nothing (rule E1): sent again if the server
+        // closed the connection before answering it.
+        let over = body.is_some_and(|b| b.len() > self.target.options.max_bytes);
+        self.client
+            .send_retrying(method, url, headers, body, if over { 3 } else { 0 })
     }
 
     pub fn stopping(&self) -> bool {
@@ -519,7 +539,9 @@ fn headers(conn: &Conn) -> Result<Vec<(String, String)>, Usage> {
                 .trim()
                 .to_owned(),
         ),
-        None => std::env::var("RESTORE_DELTA_TOKEN").ok().filter(|t| !t.is_empty()),
+        None => std::env::var("RESTORE_DELTA_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     };
     if let Some(t) = token {
         out.push(("Authorization".to_owned(), format!("Bearer {t}")));
@@ -540,7 +562,10 @@ fn client(conn: &Conn, rate: f64, keep_log: bool) -> Result<Client, Usage> {
         (None, false) => Trust::System,
     };
     if !(conn.timeout.is_finite() && conn.timeout > 0.0) {
-        return Err(Usage(format!("--timeout {}: must be positive", conn.timeout)));
+        return Err(Usage(format!(
+            "--timeout {}: must be positive",
+            conn.timeout
+        )));
     }
     Client::new(
         trust,
@@ -564,7 +589,10 @@ fn root(conn: &Conn) -> Result<String, Usage> {
 
 fn settings(judge: &JudgeArgs) -> Result<Settings, Usage> {
     if !(judge.time_window.is_finite() && judge.time_window >= 0.0) {
-        return Err(Usage(format!("--time-window {}: must be 0 or more", judge.time_window)));
+        return Err(Usage(format!(
+            "--time-window {}: must be 0 or more",
+            judge.time_window
+        )));
     }
     let profile = match judge.profile {
         ProfileArg::Exact => Profile::Exact,
@@ -613,16 +641,25 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
             let (kind, file) = r
                 .split_once('=')
                 .filter(|(k, f)| matches!(*k, "junit" | "json" | "har") && !f.is_empty())
-                .ok_or_else(|| Usage(format!("--report {r}: expected junit=FILE, json=FILE or har=FILE")))?;
+                .ok_or_else(|| {
+                    Usage(format!(
+                        "--report {r}: expected junit=FILE, json=FILE or har=FILE"
+                    ))
+                })?;
             Ok((kind.to_owned(), PathBuf::from(file)))
         })
         .collect::<Result<Vec<_>, Usage>>()?;
     let want_har = reports.iter().any(|(k, _)| k == "har");
     if a.concurrency == 0 || a.steps == 0 || a.read_back_every == 0 {
-        return Err(Usage("--concurrency, --steps and --read-back-every must be at least 1".into()));
+        return Err(Usage(
+            "--concurrency, --steps and --read-back-every must be at least 1".into(),
+        ));
     }
     if !(a.rate.is_finite() && a.rate >= 0.0) {
-        return Err(Usage(format!("--rate {}: must be 0 (no limit) or more", a.rate)));
+        return Err(Usage(format!(
+            "--rate {}: must be 0 (no limit) or more",
+            a.rate
+        )));
     }
     let restore_points = match &a.restore_points {
         None => None,
@@ -635,7 +672,10 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
                 .map(str::to_owned)
                 .collect();
             if ids.is_empty() {
-                return Err(Usage(format!("--restore-points {}: no id in it", f.display())));
+                return Err(Usage(format!(
+                    "--restore-points {}: no id in it",
+                    f.display()
+                )));
             }
             Some(RestorePoints {
                 ids,
@@ -669,20 +709,26 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
             })
             .collect()
     };
-    let sessions = a.sessions.unwrap_or(if a.max_requests.is_some() || a.duration.is_some() {
-        u64::MAX
-    } else {
-        4
-    });
+    let sessions = a
+        .sessions
+        .unwrap_or(if a.max_requests.is_some() || a.duration.is_some() {
+            u64::MAX
+        } else {
+            4
+        });
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         let _ = ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
-                eprintln!("\nrestore-delta: interrupted twice: exiting; `conform cleanup` deletes what is left");
+                eprintln!(
+                    "\nrestore-delta: interrupted twice: exiting; `conform cleanup` deletes what is left"
+                );
                 std::process::exit(130);
             }
-            eprintln!("\nrestore-delta: interrupted: finishing the requests in flight, deleting the sessions");
+            eprintln!(
+                "\nrestore-delta: interrupted: finishing the requests in flight, deleting the sessions"
+            );
         });
     }
     let run = Arc::new(Run {
@@ -707,14 +753,20 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
         judged: AtomicU64::new(0),
         findings: AtomicU64::new(0),
         max_requests: a.max_requests,
-        deadline: a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0))),
+        deadline: a
+            .duration
+            .map(|d| Instant::now() + Duration::from_secs_f64(d.max(0.0))),
         rules: Mutex::new(BTreeMap::new()),
     });
-    eprintln!("restore-delta: ledger of the sessions created: {}", ledger_path.display());
+    eprintln!(
+        "restore-delta: ledger of the sessions created: {}",
+        ledger_path.display()
+    );
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let all: Arc<Mutex<Vec<Finding>>> = Arc::new(Mutex::new(Vec::new()));
-    let failing: Arc<Mutex<Option<(u64, session::Plan, session::Record)>>> = Arc::new(Mutex::new(None));
+    let failing: Arc<Mutex<Option<(u64, session::Plan, session::Record)>>> =
+        Arc::new(Mutex::new(None));
     let created_any = Arc::new(AtomicBool::new(false));
     let progress = std::io::stderr().is_terminal().then(|| {
         let run = run.clone();
@@ -754,15 +806,20 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
                         break;
                     }
                     let (found, record) = session::run_session(&run, n);
-                    if found.iter().all(|f| f.kind != "transport") || run.judged.load(Ordering::Relaxed) > 0 {
+                    if found.iter().all(|f| f.kind != "transport")
+                        || run.judged.load(Ordering::Relaxed) > 0
+                    {
                         created_any.store(true, Ordering::SeqCst);
                     }
-                    run.findings.fetch_add(found.len() as u64, Ordering::Relaxed);
+                    run.findings
+                        .fetch_add(found.len() as u64, Ordering::Relaxed);
                     all.lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .extend(found);
                     if let Some((plan, record)) = record {
-                        let mut slot = failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let mut slot = failing
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         if slot.as_ref().is_none_or(|(m, _, _)| n < *m) {
                             *slot = Some((n, plan, record));
                         }
@@ -793,7 +850,11 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
     if left.is_empty() && a.reproducers.is_none() && !a.keep {
         let _ = std::fs::remove_file(&ledger_path);
     }
-    let findings = std::mem::take(&mut *all.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let findings = std::mem::take(
+        &mut *all
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     let elapsed = started.elapsed().as_secs_f64();
     if !created_any.load(Ordering::SeqCst) && run.judged.load(Ordering::Relaxed) == 0 {
         let why = findings
@@ -804,7 +865,10 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
         return Err(Usage(format!("{}: unreachable: {why}", run.target.root)));
     }
     let mut repro_dir = None;
-    let failing = failing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    let failing = failing
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
     if let (Some(dir), Some((_, plan, record))) = (&a.reproducers, failing)
         && !interrupted
     {
@@ -819,15 +883,26 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
             "json" => {
                 let mut v = summary.clone();
                 if let Some(o) = v.as_object_mut() {
-                    o.insert("findings".into(), Value::Array(findings.iter().map(Finding::to_json).collect()));
+                    o.insert(
+                        "findings".into(),
+                        Value::Array(findings.iter().map(Finding::to_json).collect()),
+                    );
                 }
                 v.to_string()
             }
             _ => client::har(&har_log).to_string(),
         };
-        std::fs::write(file, text).map_err(|e| Usage(format!("can't write {}: {e}", file.display())))?;
+        std::fs::write(file, text)
+            .map_err(|e| Usage(format!("can't write {}: {e}", file.display())))?;
     }
-    print(&run, &findings, elapsed, repro_dir.as_deref(), &left, crashed);
+    print(
+        &run,
+        &findings,
+        elapsed,
+        repro_dir.as_deref(),
+        &left,
+        crashed,
+    );
     Ok(if interrupted {
         ExitCode::from(130)
     } else if findings.is_empty() && !crashed {
@@ -838,7 +913,10 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
 }
 
 fn summary(run: &Run, findings: &[Finding], elapsed: f64) -> Value {
-    let rules = run.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rules = run
+        .rules
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     json!({
         "url": run.target.root, "seed": run.seed,
         "requests": run.sent.load(Ordering::Relaxed),
@@ -849,7 +927,14 @@ fn summary(run: &Run, findings: &[Finding], elapsed: f64) -> Value {
     })
 }
 
-fn print(run: &Run, findings: &[Finding], elapsed: f64, repro: Option<&Path>, left: &[String], crashed: bool) {
+fn print(
+    run: &Run,
+    findings: &[Finding],
+    elapsed: f64,
+    repro: Option<&Path>,
+    left: &[String],
+    crashed: bool,
+) {
     let out = std::io::stdout();
     let mut w = out.lock();
     let judged = run.judged.load(Ordering::Relaxed);
@@ -858,10 +943,17 @@ fn print(run: &Run, findings: &[Finding], elapsed: f64, repro: Option<&Path>, le
         "{} requests, {judged} PATCH exchanges judged in {elapsed:.1} s ({:.0}/s): {}",
         run.sent.load(Ordering::Relaxed),
         judged as f64 / elapsed.max(0.001),
-        if findings.is_empty() { "no finding".to_owned() } else { format!("{} finding(s)", findings.len()) }
+        if findings.is_empty() {
+            "no finding".to_owned()
+        } else {
+            format!("{} finding(s)", findings.len())
+        }
     );
     let _ = writeln!(w, "{:<10} {:>9} {:>10}", "rule", "decided", "disagreed");
-    let rules = run.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rules = run
+        .rules
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (r, (d, x)) in rules.iter() {
         let _ = writeln!(w, "{r:<10} {d:>9} {x:>10}");
     }
@@ -876,13 +968,28 @@ fn print(run: &Run, findings: &[Finding], elapsed: f64, repro: Option<&Path>, le
         let _ = writeln!(w, "  {}", f.line());
     }
     if findings.len() > 20 {
-        let _ = writeln!(w, "  … {} more (--report json=FILE lists them all)", findings.len() - 20);
+        let _ = writeln!(
+            w,
+            "  … {} more (--report json=FILE lists them all)",
+            findings.len() - 20
+        );
     }
     if let Some(dir) = repro {
-        let _ = writeln!(w, "reproducer: {} (replay: restore-delta conform replay {} --url {})", dir.display(), dir.display(), run.target.root);
+        let _ = writeln!(
+            w,
+            "reproducer: {} (replay: restore-delta conform replay {} --url {})",
+            dir.display(),
+            dir.display(),
+            run.target.root
+        );
     }
     if !left.is_empty() {
-        let _ = writeln!(w, "{} session(s) not deleted (--keep, or deletes that failed): {}", left.len(), left.join(" "));
+        let _ = writeln!(
+            w,
+            "{} session(s) not deleted (--keep, or deletes that failed): {}",
+            left.len(),
+            left.join(" ")
+        );
     }
     if crashed {
         let _ = writeln!(w, "a worker stopped on an internal error; please report it");
@@ -896,24 +1003,38 @@ fn junit(run: &Run, findings: &[Finding]) -> String {
             .replace('>', "&gt;")
             .replace('"', "&quot;")
             .chars()
-            .map(|c| if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') { '?' } else { c })
+            .map(|c| {
+                if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') {
+                    '?'
+                } else {
+                    c
+                }
+            })
             .collect::<String>()
     };
-    let rules = run.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rules = run
+        .rules
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut names: Vec<String> = rules.keys().cloned().collect();
     for f in findings {
         if !names.contains(&f.name()) {
             names.push(f.name());
         }
     }
-    let failing = names.iter().filter(|n| findings.iter().any(|f| &f.name() == *n)).count();
+    let failing = names
+        .iter()
+        .filter(|n| findings.iter().any(|f| &f.name() == *n))
+        .count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let head = format!(
         "name=\"restore-delta conform {}\" tests=\"{}\" failures=\"{failing}\" errors=\"0\"",
         esc(&run.target.root),
         names.len()
     );
-    x.push_str(&format!("<testsuites {head}>\n  <testsuite {head} skipped=\"0\">\n"));
+    x.push_str(&format!(
+        "<testsuites {head}>\n  <testsuite {head} skipped=\"0\">\n"
+    ));
     for n in &names {
         let mine: Vec<&Finding> = findings.iter().filter(|f| &f.name() == n).collect();
         let decided = rules.get(n).map_or(0, |r| r.0);
@@ -922,7 +1043,10 @@ fn junit(run: &Run, findings: &[Finding]) -> String {
             esc(n)
         ));
         if mine.is_empty() {
-            x.push_str(&format!("><system-out>{decided} exchange(s) decided by {}</system-out></testcase>\n", esc(n)));
+            x.push_str(&format!(
+                "><system-out>{decided} exchange(s) decided by {}</system-out></testcase>\n",
+                esc(n)
+            ));
             continue;
         }
         let lines: Vec<String> = mine.iter().map(|f| f.line()).collect();
@@ -959,5 +1083,9 @@ fn cleanup(c: &CleanupArgs) -> Result<ExitCode, Usage> {
         }
     }
     println!("{} session(s) deleted, {left} left", open.len() - left);
-    Ok(if left == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if left == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

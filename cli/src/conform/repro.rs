@@ -49,7 +49,14 @@ fn replay_once(run: &Run, seq: &Sequence) -> Replayed {
             let at = findings.len();
             let verdict = live.patch(run, k, &body, prefer.as_deref(), &mut findings);
             if let Some(v) = verdict {
-                vector_steps.push(vector_step(&before, &body, prefer.as_deref(), run, &v, &findings[at..]));
+                vector_steps.push(vector_step(
+                    &before,
+                    &body,
+                    prefer.as_deref(),
+                    run,
+                    &v,
+                    &findings[at..],
+                ));
             }
         }
         live.read_back(run, None, &mut findings);
@@ -103,7 +110,10 @@ fn vector_step(
     if let Some(p) = prefer {
         options = options.with_prefer(p);
     }
-    let now = verdict.binding.now.unwrap_or(restore_delta::Timestamp::EPOCH);
+    let now = verdict
+        .binding
+        .now
+        .unwrap_or(restore_delta::Timestamp::EPOCH);
     let mut ctx = Context::new(now, SeededIds::new(0));
     if let Some(a) = &verdict.binding.actor {
         ctx = ctx.with_actor(a);
@@ -114,7 +124,10 @@ fn vector_step(
         "body": applied.answer.response.body_value().unwrap_or(Value::Null),
         "state": applied.state.to_value(),
     });
-    if let (Some(o), Some(p)) = (expected.as_object_mut(), &applied.answer.response.preference_applied) {
+    if let (Some(o), Some(p)) = (
+        expected.as_object_mut(),
+        &applied.answer.response.preference_applied,
+    ) {
         o.insert("preference_applied".into(), json!(p));
     }
     let observed = found
@@ -178,7 +191,11 @@ pub fn shrink_and_write(
         session: record.session.clone(),
         root: run.target.root.clone(),
         ids: record.history.clone(),
-        steps: record.steps.get(..=last).map(<[_]>::to_vec).unwrap_or_default(),
+        steps: record
+            .steps
+            .get(..=last)
+            .map(<[_]>::to_vec)
+            .unwrap_or_default(),
     };
     let mut best = replay_once(run, &seq);
     let mut attempts = 0;
@@ -224,13 +241,18 @@ pub fn shrink_and_write(
         }
     }
     let out = dir.join(format!("001-{}", super::session::set_of(plan.kind)));
-    std::fs::create_dir_all(&out).map_err(|e| Usage(format!("--reproducers {}: {e}", out.display())))?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| Usage(format!("--reproducers {}: {e}", out.display())))?;
     let write = |name: &str, text: String| {
         std::fs::write(out.join(name), text)
             .map_err(|e| Usage(format!("can't write {}: {e}", out.join(name).display())))
     };
     write("steps.json", steps_json(&seq).to_string())?;
-    let mut rules: Vec<String> = best.findings.iter().filter_map(|f| f.rule.clone()).collect();
+    let mut rules: Vec<String> = best
+        .findings
+        .iter()
+        .filter_map(|f| f.rule.clone())
+        .collect();
     rules.sort();
     rules.dedup();
     let vector = json!({
@@ -243,13 +265,20 @@ pub fn shrink_and_write(
         "state": best.state,
         "steps": best.vector_steps,
     });
-    write("vector.json", serde_json::to_string_pretty(&vector).unwrap_or_default())?;
-    write("capture.har", super::client::har(&best.exchanges).to_string())?;
+    write(
+        "vector.json",
+        serde_json::to_string_pretty(&vector).unwrap_or_default(),
+    )?;
+    write(
+        "capture.har",
+        super::client::har(&best.exchanges).to_string(),
+    )?;
     write("repro.sh", REPRO_SH.to_owned())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(out.join("repro.sh"), std::fs::Permissions::from_mode(0o755));
+        let _ =
+            std::fs::set_permissions(out.join("repro.sh"), std::fs::Permissions::from_mode(0o755));
     }
     let findings = best
         .findings
@@ -287,15 +316,23 @@ fn steps_json(seq: &Sequence) -> Value {
 
 fn read_sequence(path: &Path) -> Result<Sequence, Usage> {
     let text = std::fs::read_to_string(path).map_err(|e| Usage::unreadable(path, &e))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| Usage(format!("{}: {e}", path.display())))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| Usage(format!("{}: {e}", path.display())))?;
     let bad = || Usage(format!("{}: not a conform reproducer", path.display()));
-    let kind = v["kind"].as_str().and_then(SessionKind::from_odata_type).ok_or_else(bad)?;
+    let kind = v["kind"]
+        .as_str()
+        .and_then(SessionKind::from_odata_type)
+        .ok_or_else(bad)?;
     let family = if v["family"] == "granular" {
         restore_delta::Family::Granular
     } else {
         restore_delta::Family::Standard
     };
-    let destination = if v["destination"] == "inPlace" { "inPlace" } else { "new" };
+    let destination = if v["destination"] == "inPlace" {
+        "inPlace"
+    } else {
+        "new"
+    };
     let steps = v["steps"]
         .as_array()
         .ok_or_else(bad)?
@@ -347,9 +384,13 @@ pub fn replay(dir: &Path, conn: &Conn, judge: &JudgeArgs) -> Result<ExitCode, Us
     }
     files.sort();
     if files.is_empty() {
-        return Err(Usage(format!("{}: no reproducer (steps.json) in it", dir.display())));
+        return Err(Usage(format!(
+            "{}: no reproducer (steps.json) in it",
+            dir.display()
+        )));
     }
-    let ledger_path = std::env::temp_dir().join(format!("restore-delta-replay-{}.jsonl", std::process::id()));
+    let ledger_path =
+        std::env::temp_dir().join(format!("restore-delta-replay-{}.jsonl", std::process::id()));
     let run = Run {
         client: super::client(conn, 0.0, false)?,
         target: super::target(conn, judge)?,
@@ -389,9 +430,17 @@ pub fn replay(dir: &Path, conn: &Conn, judge: &JudgeArgs) -> Result<ExitCode, Us
     if run.ledger.open_sessions().is_empty() {
         let _ = std::fs::remove_file(&ledger_path);
     }
-    println!("{} reproducer(s): {} pass, {failing} fail", files.len(), files.len() - failing);
+    println!(
+        "{} reproducer(s): {} pass, {failing} fail",
+        files.len(),
+        files.len() - failing
+    );
     let _ = key_of;
-    Ok(if failing == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `repro.sh`: replays `steps.json` with curl and python3 against a service root.

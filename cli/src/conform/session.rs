@@ -234,10 +234,19 @@ fn swap_destinations(body: &[u8]) -> Vec<u8> {
     let Ok(text) = std::str::from_utf8(body) else {
         return body.to_vec();
     };
-    text.replace("\"destinationType\":\"new\"", "\"destinationType\":\"\u{1}\"")
-        .replace("\"destinationType\":\"inPlace\"", "\"destinationType\":\"new\"")
-        .replace("\"destinationType\":\"\u{1}\"", "\"destinationType\":\"inPlace\"")
-        .into_bytes()
+    text.replace(
+        "\"destinationType\":\"new\"",
+        "\"destinationType\":\"\u{1}\"",
+    )
+    .replace(
+        "\"destinationType\":\"inPlace\"",
+        "\"destinationType\":\"new\"",
+    )
+    .replace(
+        "\"destinationType\":\"\u{1}\"",
+        "\"destinationType\":\"inPlace\"",
+    )
+    .into_bytes()
 }
 
 /// A live session as the runner knows it.
@@ -345,8 +354,16 @@ impl Live {
                 }
             };
             let page = page.unwrap_or(Value::Null);
-            items.extend(page.get("value").and_then(Value::as_array).cloned().unwrap_or_default());
-            let next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_owned);
+            items.extend(
+                page.get("value")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            let next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             last = Some(x);
             match next {
                 Some(n) => url = n,
@@ -461,7 +478,11 @@ impl Live {
             f.uncertain = self.uncertain;
             findings.push(f);
         }
-        if answer.status == 204 && verdict.binding.now.is_none() && live::holds_unseen_time(&self.tracked) {
+        if x.reconnected
+            || (answer.status == 204
+                && verdict.binding.now.is_none()
+                && live::holds_unseen_time(&self.tracked))
+        {
             // A 204 shows no time: read the times the server stamped.
             self.read_back(run, Some(step), findings);
         } else if answer.status >= 500 {
@@ -492,7 +513,10 @@ impl Live {
 
 /// Reads ask for enum values as stored (rule O7): the reference follows what the server holds.
 fn as_stored() -> Vec<(String, String)> {
-    vec![("Prefer".to_owned(), "include-unknown-enum-members".to_owned())]
+    vec![(
+        "Prefer".to_owned(),
+        "include-unknown-enum-members".to_owned(),
+    )]
 }
 
 /// The key an artifact keeps across ids: its restore point (and search response), or its id
