@@ -5,6 +5,8 @@ use restore_delta::check::{Observed, Verdict};
 use restore_delta::{Options, Session, Timestamp};
 use serde_json::{Value, json};
 
+use crate::live::Diff;
+
 /// Where one judged exchange came from.
 pub struct Exchange {
     /// 1-based, in the order judged.
@@ -31,7 +33,7 @@ impl Exchange {
     }
 
     /// The exchange and its verdict as JSON.
-    pub fn to_json(&self, verdict: &Verdict) -> Value {
+    pub fn to_json(&self, verdict: Value) -> Value {
         let mut v = json!({
             "index": self.index,
             "method": self.method,
@@ -47,7 +49,7 @@ impl Exchange {
             if let Some(f) = &self.request_file {
                 o.insert("request".into(), json!(f));
             }
-            o.insert("verdict".into(), verdict.to_json());
+            o.insert("verdict".into(), verdict);
         }
         v
     }
@@ -56,9 +58,62 @@ impl Exchange {
 /// One exchange as judged.
 pub struct Judged {
     pub exchange: Exchange,
-    pub verdict: Verdict,
+    /// A PATCH's verdict (rules C1–C3).
+    pub verdict: Option<Verdict>,
+    /// Another exchange's differences (a create, a read, a delete: the lifecycle rules).
+    pub lifecycle: Vec<Diff>,
     /// The vector file of a non-conformant exchange, when --reproducers asks for it.
     pub reproducer: Option<String>,
+}
+
+impl Judged {
+    pub fn conformant(&self) -> bool {
+        self.verdict.as_ref().is_none_or(|v| v.conformant) && self.lifecycle.is_empty()
+    }
+
+    pub fn tolerated(&self) -> &[restore_delta::check::Tolerated] {
+        self.verdict
+            .as_ref()
+            .map_or(&[], |v| v.tolerated.as_slice())
+    }
+
+    /// The verdict for people: the check's, or `conformant` / `NOT conformant` and one line
+    /// per difference.
+    pub fn text(&self) -> String {
+        if let Some(v) = &self.verdict {
+            return v.to_string();
+        }
+        if self.lifecycle.is_empty() {
+            return "conformant".into();
+        }
+        let mut t = format!("NOT conformant: {} difference(s)", self.lifecycle.len());
+        let show = |v: &Option<Value>| v.as_ref().map_or("nothing".to_owned(), ToString::to_string);
+        for d in &self.lifecycle {
+            t.push_str(&format!(
+                "\n  {} value [{}]: expected {}, observed {}",
+                d.pointer,
+                d.rule,
+                show(&d.expected),
+                show(&d.observed)
+            ));
+        }
+        t
+    }
+
+    /// The verdict as JSON: the check's, or the same members for another exchange.
+    pub fn verdict_json(&self) -> Value {
+        match &self.verdict {
+            Some(v) => v.to_json(),
+            None => json!({
+                "conformant": self.lifecycle.is_empty(),
+                "differences": self.lifecycle.iter().map(|d| json!({
+                    "pointer": d.pointer, "kind": "value", "expected": d.expected,
+                    "observed": d.observed, "rule": d.rule,
+                })).collect::<Vec<_>>(),
+                "tolerated": [],
+            }),
+        }
+    }
 }
 
 /// What one exchange is judged from.

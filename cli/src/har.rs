@@ -26,9 +26,32 @@ const COLLECTIONS: [(&str, Option<SessionKind>); 4] = [
     ("restoreSessions", None),
 ];
 
-/// One restore-session PATCH of the capture.
+/// What a kept exchange of a capture does to a restore session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `PATCH …/{set}/{id}`.
+    Patch,
+    /// `POST …/{set}`: a create.
+    Create,
+    /// `GET …/{set}/{id}`.
+    Get,
+    /// `GET …/{set}/{id}/{collection}` (a page).
+    List(String),
+    /// `DELETE …/{set}/{id}`.
+    Delete,
+    /// `POST …/{set}/{id}/activate`.
+    Activate,
+}
+
+/// One restore-session exchange of the capture (a PATCH, or, in a capture that starts at a
+/// session's creation, its create, reads, activation and delete).
 #[derive(Debug)]
 pub struct Patch {
+    /// What it does.
+    pub op: Op,
+    /// The response's `Preference-Applied` header: `None` when the capture has no response
+    /// headers at all, `Some(None)` when it has headers but not that one (absent).
+    pub preference_applied: Option<Option<String>>,
     /// Its index in `log.entries`.
     pub entry: usize,
     pub method: String,
@@ -44,6 +67,14 @@ pub struct Patch {
     pub status: u16,
     /// The response body; `None` when the capture has no text for it.
     pub response: Option<Vec<u8>>,
+}
+
+/// The kind a set holds (`None` for `restoreSessions`, or a name not a set).
+pub fn kind_of(set: &str) -> Option<SessionKind> {
+    COLLECTIONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(set))
+        .and_then(|(_, k)| *k)
 }
 
 impl Patch {
@@ -84,7 +115,7 @@ pub fn read(path: &Path, body_limit: usize, observed_limit: usize) -> Result<Cap
                 request.url
             ))
         };
-        let Some((collection, session)) = session_url(&request.url) else {
+        let Some((op, collection, session)) = classify(&request.method, &request.url) else {
             continue;
         };
         let Some(response) = response else {
@@ -119,6 +150,15 @@ pub fn read(path: &Path, body_limit: usize, observed_limit: usize) -> Result<Cap
                  --max-observed-bytes)"
             )));
         }
+        let preference_applied = (!response.headers.is_empty()).then(|| {
+            let values: Vec<&str> = response
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("preference-applied"))
+                .map(|h| h.value.as_str())
+                .collect();
+            (!values.is_empty()).then(|| values.join(", "))
+        });
         let prefer = request
             .headers
             .iter()
@@ -132,6 +172,8 @@ pub fn read(path: &Path, body_limit: usize, observed_limit: usize) -> Result<Cap
             .into_bytes();
         sent.truncate(body_limit);
         patches.push(Patch {
+            op,
+            preference_applied,
             entry,
             method: request.method,
             url: request.url,
@@ -197,6 +239,8 @@ struct PostData {
 struct HarResponse {
     status: i64,
     content: Option<Content>,
+    #[serde(default)]
+    headers: Vec<Header>,
 }
 
 #[derive(Deserialize, Default)]
@@ -217,9 +261,7 @@ impl<'de> Deserialize<'de> for Entries {
                 let mut kept = Vec::new();
                 let mut total = 0;
                 while let Some(e) = seq.next_element::<Entry>()? {
-                    if e.request.method.eq_ignore_ascii_case("PATCH")
-                        && session_url(&e.request.url).is_some()
-                    {
+                    if classify(&e.request.method, &e.request.url).is_some() {
                         kept.push((total, e.request, e.response));
                     }
                     total += 1;
@@ -229,6 +271,43 @@ impl<'de> Deserialize<'de> for Entries {
         }
         d.deserialize_seq(Keep)
     }
+}
+
+/// What a request does to a restore session, the set its URL names and the session id
+/// (empty for a create): `None` for anything else (lists of sessions, other services).
+pub fn classify(method: &str, url: &str) -> Option<(Op, String, String)> {
+    let is = |m: &str| method.eq_ignore_ascii_case(m);
+    if let Some((set, id)) = session_url(url) {
+        let op = if is("PATCH") {
+            Op::Patch
+        } else if is("GET") {
+            Op::Get
+        } else if is("DELETE") {
+            Op::Delete
+        } else {
+            return None;
+        };
+        return Some((op, set, id));
+    }
+    // One segment more (…/{id}/activate, …/{id}/{collection}) or one less (…/{set}).
+    let bare = url.split(['?', '#']).next().unwrap_or_default();
+    let (head, last) = bare.rsplit_once('/')?;
+    if let Some((set, id)) = session_url(head) {
+        if is("POST") && (last == "activate" || last == "microsoft.graph.activate") {
+            return Some((Op::Activate, set, id));
+        }
+        if is("GET") && restore_delta::ArtifactCollection::from_name(last).is_some() {
+            return Some((Op::List(last.to_owned()), set, id));
+        }
+        return None;
+    }
+    if is("POST") {
+        let probe = format!("{bare}/x");
+        if let Some((set, _)) = session_url(&probe) {
+            return Some((Op::Create, set, String::new()));
+        }
+    }
+    None
 }
 
 /// For a restore-session URL, `…/{v1.0|beta}/solutions/backupRestore/{collection}/{id}` (any

@@ -303,11 +303,10 @@ pub fn bind_artifacts(
             .iter()
             .find(|o| k.0.is_some() && key(o) == k)
             .and_then(|o| o.get("id"))
+            && let Some(m) = item.as_object_mut()
         {
-            if let Some(m) = item.as_object_mut() {
-                m.insert("id".into(), id.clone());
-                changed = true;
-            }
+            m.insert("id".into(), id.clone());
+            changed = true;
         }
     }
     if !changed {

@@ -48,7 +48,7 @@ enum Command {
     /// created, PATCHed with generated sequences, read back and deleted, every answer judged
     /// by the reference; exit 0 no finding, 1 findings, 2 usage error or unreachable.
     #[command(after_help = conform::CONFORM_EXAMPLES)]
-    Conform(conform::ConformArgs),
+    Conform(Box<conform::ConformArgs>),
 }
 
 fn main() -> ExitCode {
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Gen(args) => generate::run(args),
         Command::Differential(args) => differential::run(args),
-        Command::Conform(args) => conform::run(args),
+        Command::Conform(args) => conform::run(*args),
     };
     match result {
         Ok(code) => code,

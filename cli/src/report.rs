@@ -51,7 +51,7 @@ impl Report {
             Kind::Json => {
                 let all: Vec<Value> = judged
                     .iter()
-                    .map(|j| j.exchange.to_json(&j.verdict))
+                    .map(|j| j.exchange.to_json(j.verdict_json()))
                     .collect();
                 let mut t = Value::Array(all).to_string();
                 t.push('\n');
@@ -69,7 +69,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), Usage> {
 /// One JUnit XML document: a test suite with one test case per exchange, a `<failure>` holding
 /// the differences for each non-conformant one, the tolerated differences in `<system-out>`.
 pub fn junit(judged: &[Judged]) -> String {
-    let failures = judged.iter().filter(|j| !j.verdict.conformant).count();
+    let failures = judged.iter().filter(|j| !j.conformant()).count();
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let head = format!(
         "name=\"restore-delta check\" tests=\"{}\" failures=\"{failures}\" errors=\"0\"",
@@ -84,13 +84,13 @@ pub fn junit(judged: &[Judged]) -> String {
             escape(&format!("restore-delta.session.{}", j.exchange.session)),
             escape(&j.exchange.name())
         );
-        if j.verdict.conformant && j.verdict.tolerated.is_empty() {
+        if j.conformant() && j.tolerated().is_empty() {
             x.push_str("/>\n");
             continue;
         }
         x.push_str(">\n");
-        if !j.verdict.conformant {
-            let text = j.verdict.to_string();
+        if !j.conformant() {
+            let text = j.text();
             let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
             let _ = writeln!(
                 x,
@@ -99,9 +99,9 @@ pub fn junit(judged: &[Judged]) -> String {
                 escape(rest)
             );
         }
-        if !j.verdict.tolerated.is_empty() {
+        if !j.tolerated().is_empty() {
             let mut lines = String::new();
-            for t in &j.verdict.tolerated {
+            for t in j.tolerated() {
                 let d = &t.difference;
                 let _ = writeln!(
                     lines,

@@ -396,3 +396,115 @@ fn usage_errors_exit_2_with_one_line() {
         );
     }
 }
+
+/// A capture from creation judged whole (`check --har` without --state) finds a create, a
+/// read and a `Preference-Applied` header that differ from the reference.
+#[test]
+fn a_whole_capture_finds_what_differs() {
+    let server = Local::start(Setup {
+        seed: 51,
+        ..Setup::default()
+    });
+    let dir = scratch("conform-whole-capture");
+    let har = dir.join("run.har");
+    let out = run(&[
+        "conform",
+        "--url",
+        &server.root(),
+        "--seed",
+        "6",
+        "--sessions",
+        "2",
+        "--steps",
+        "10",
+        "--rate",
+        "0",
+        "--report",
+        &format!("har={}", har.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let capture: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    let roots = [
+        format!("{}/v1.0/", server.http),
+        format!("{}/beta/", server.http),
+    ];
+    let judge = |capture: &Value| {
+        let file = dir.join("changed.har");
+        std::fs::write(&file, capture.to_string()).unwrap();
+        let out = run(&[
+            "check",
+            "--har",
+            file.to_str().unwrap(),
+            "--service-root",
+            &roots[0],
+            "--service-root",
+            &roots[1],
+            "--json",
+        ]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), v)
+    };
+    let (code, v) = judge(&capture);
+    assert_eq!(code, Some(0), "{v}");
+    let entries = capture["log"]["entries"].as_array().unwrap();
+    let find = |method: &str, pred: &dyn Fn(&Value) -> bool| {
+        entries
+            .iter()
+            .position(|e| e["request"]["method"] == method && pred(e))
+            .unwrap()
+    };
+    let rules_of = |v: &Value| -> Vec<String> {
+        v["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|x| {
+                x["verdict"]["differences"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|d| d["rule"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // A create answered with another status member.
+    let mut changed = capture.clone();
+    let i = find("POST", &|_| true);
+    let text = changed["log"]["entries"][i]["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .replace("\"draft\"", "\"active\"");
+    changed["log"]["entries"][i]["response"]["content"]["text"] = Value::String(text);
+    let (code, v) = judge(&changed);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(rules_of(&v).contains(&"L3".to_owned()), "{v}");
+    // A page of a collection without its first artifact.
+    let mut changed = capture.clone();
+    let i = find("GET", &|e| {
+        e["request"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("RestoreArtifacts")
+    });
+    let mut page: Value = serde_json::from_str(
+        changed["log"]["entries"][i]["response"]["content"]["text"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    page["value"].as_array_mut().unwrap().remove(0);
+    changed["log"]["entries"][i]["response"]["content"]["text"] = Value::String(page.to_string());
+    let (code, v) = judge(&changed);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(rules_of(&v).contains(&"L9".to_owned()), "{v}");
+    // A PATCH answered with a Preference-Applied header it should not have.
+    let mut changed = capture.clone();
+    let i = find("PATCH", &|e| e["response"]["status"] == 200);
+    changed["log"]["entries"][i]["response"]["headers"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "Preference-Applied", "value": "return=minimal"}));
+    let (code, v) = judge(&changed);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(rules_of(&v).contains(&"O8".to_owned()), "{v}");
+}

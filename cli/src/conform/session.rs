@@ -210,10 +210,9 @@ fn transplant(body: &[u8], stored: &[Value], session: &str, root: &str) -> Vec<u
             i += 1;
         }
     }
-    let text = String::from_utf8_lossy(&out).into_owned();
-    if !std::str::from_utf8(&out).is_ok() {
+    let Ok(text) = String::from_utf8(out.clone()) else {
         return out;
-    }
+    };
     text.replace("\"gen-session\"", &format!("\"{}\"", json_inner(session)))
         .replace("http://127.0.0.1:8080/v1.0/", &format!("{root}/"))
         .into_bytes()
