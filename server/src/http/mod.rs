@@ -151,9 +151,7 @@ pub fn clock() -> Timestamp {
         .unwrap_or_default();
     let secs = i64::try_from(since.as_secs()).unwrap_or(0);
     let micros = since.subsec_micros() * 1000;
-    Timestamp::from_unix(secs, micros)
-        .or_else(|_| Timestamp::from_unix(0, 0))
-        .unwrap_or_else(|e| panic!("the epoch is a timestamp: {e}"))
+    Timestamp::from_unix(secs, micros).unwrap_or(Timestamp::EPOCH)
 }
 
 /// Every request: ids, authentication, faults, latency; every answer: Graph's headers.
