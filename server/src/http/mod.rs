@@ -106,6 +106,29 @@ pub fn default_identity() -> serde_json::Value {
     })
 }
 
+/// Which limit a body is read under.
+#[derive(Clone, Copy, Debug)]
+enum Limit {
+    /// A create's or a PATCH's (`--max-body-bytes`, rule E1).
+    Request,
+    /// A `$batch` body's.
+    Batch,
+    /// A state put or a document imported.
+    State,
+}
+
+impl App {
+    /// Reads a body under `limit` and the client timeout ([`body::read`]).
+    async fn read(&self, headers: &HeaderMap, body: Body, limit: Limit) -> Result<Vec<u8>, Reply> {
+        let bytes = match limit {
+            Limit::Request => self.store.max_body_bytes(),
+            Limit::Batch => self.max_batch_bytes,
+            Limit::State => self.max_state_bytes,
+        };
+        body::read(headers, body, bytes, self.body_timeout).await
+    }
+}
+
 /// Per-request facts the middleware sets and the handlers read.
 #[derive(Clone, Debug)]
 struct Meta {
@@ -541,14 +564,7 @@ async fn on_batch(State(app): State<Shared>, req: HttpRequest) -> Response {
     }
     let scheme = req.extensions().get::<Scheme>().copied();
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_batch_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::Batch).await {
         Ok(b) => b,
         Err(reply) => return answer(reply),
     };
@@ -599,14 +615,7 @@ async fn create(app: &App, call: &Call, body: Body) -> Response {
     if let Err(reply) = call.no_query() {
         return call.answer(reply);
     }
-    let body = match body::read(
-        &call.headers,
-        body,
-        app.store.max_body_bytes(),
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&call.headers, body, Limit::Request).await {
         Ok(b) => b,
         Err(reply) => return call.answer(reply),
     };
@@ -659,14 +668,7 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
     }
     match call.method {
         Method::PATCH => {
-            let bytes = match body::read(
-                &call.headers,
-                body,
-                app.store.max_body_bytes(),
-                app.body_timeout,
-            )
-            .await
-            {
+            let bytes = match app.read(&call.headers, body, Limit::Request).await {
                 Ok(b) => b,
                 Err(reply) => return call.answer(reply),
             };
@@ -695,14 +697,7 @@ async fn on_sub(State(app): State<Shared>, req: HttpRequest) -> Response {
             return call.answer(reply);
         }
         // The action takes no parameters; the body (usually empty) is read and not used.
-        if let Err(reply) = body::read(
-            &call.headers,
-            body,
-            app.store.max_body_bytes(),
-            app.body_timeout,
-        )
-        .await
-        {
+        if let Err(reply) = app.read(&call.headers, body, Limit::Request).await {
             return call.answer(reply);
         }
         let reply = app.store.activate(&id, call.kind, call.meta.now).await;
@@ -810,14 +805,7 @@ async fn put_session(State(app): State<Shared>, req: HttpRequest) -> Response {
         Err(reply) => return finish(&meta, reply),
     };
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_state_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::State).await {
         Ok(b) => b,
         Err(reply) => return finish(&meta, reply),
     };
@@ -836,14 +824,7 @@ async fn export(
 async fn import(State(app): State<Shared>, req: HttpRequest) -> Response {
     let meta = meta_of(&req);
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_state_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::State).await {
         Ok(b) => b,
         Err(reply) => return finish(&meta, reply),
     };
