@@ -207,6 +207,7 @@ pub(super) fn reference(
             body: (!minimal).then(|| Body::new(text)),
             state: None,
             outcomes,
+            refusal: None,
         };
         let binding = Binding {
             ids: bound
@@ -248,6 +249,7 @@ pub(super) fn reference(
         body: answer.response.body,
         state,
         outcomes: answer.outcomes,
+        refusal: answer.error.map(|e| e.rule),
     };
     let binding = Binding {
         ids: bound

@@ -83,6 +83,7 @@ pub fn check(
                 body: response.body,
                 state: state_after.as_ref().map(|_| before.to_json()),
                 outcomes: Vec::new(),
+                refusal: Some(error.rule),
             };
             (expected, Binding::default(), default_time())
         }

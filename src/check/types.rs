@@ -272,6 +272,10 @@ pub struct Expected {
     pub state: Option<String>,
     /// One outcome per item (empty for a refused request).
     pub outcomes: Vec<ItemOutcome>,
+    /// The rule of the whole-request refusal (`E1`–`E9`, or `O1` for an atomic refusal), when
+    /// the reference refuses the request: the rule a difference in the status or the error
+    /// names (rule C3).
+    pub refusal: Option<RuleId>,
 }
 
 /// The judgement of one exchange.
