@@ -15,10 +15,12 @@
 //! - [`graph`]: Graph's answer and error shapes.
 //! - [`faults`]: injected faults for clients' retry logic.
 //! - [`tls`]: HTTPS, with a certificate given or a local CA made at start.
+//! - [`deviate`]: rules broken on purpose (`--deviate`), a testing aid for conformance runners.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod deviate;
 pub mod faults;
 pub mod graph;
 pub mod http;

@@ -670,7 +670,10 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
         Method::PATCH => {
             let bytes = match app.read(&call.headers, body, Limit::Request).await {
                 Ok(b) => b,
-                Err(reply) => return call.answer(reply),
+                // A body over the limit is refused here, before the store sees it (rule E1).
+                Err(reply) => {
+                    return call.answer(crate::deviate::too_large(reply, app.store.deviations()));
+                }
             };
             call.answer(app.store.patch(&id, call.kind, &bytes, call.inputs()).await)
         }
@@ -749,11 +752,15 @@ async fn health(
     axum::Extension(meta): axum::Extension<Meta>,
 ) -> Response {
     let failed = app.store.has_failed();
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if failed { "failed" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "sessions": app.store.session_count(),
     });
+    let deviations = app.store.deviations();
+    if !deviations.is_empty() {
+        body["deviate"] = serde_json::json!(deviations.names());
+    }
     finish(
         &meta,
         Reply::json(if failed { 503 } else { 200 }, body.to_string()),
