@@ -1,4 +1,4 @@
-//! Tests cargo-mutants showed missing (README, Mutation testing): without them, each of these
+//! Tests cargo-mutants showed missing (docs/TESTING.md, Mutation testing): without them, each of these
 //! functions could be replaced by a constant, or one of its operators changed, and every other
 //! test still passed. The public read API value by value (accessors, `Display`, `Debug`, the
 //! messages of errors), and a few rule cases: the order and number of ids drawn (A7), the count

@@ -650,8 +650,19 @@ fn c3_bad_observed_answers_get_a_verdict() {
     };
     let v = refused(br#"{"error":{"code":"InvalidPatchRequest","message":"bad"}}"#);
     assert!(v.conformant, "{v}");
+    // Differences in a refusal name the rule that refused (here E2), as do those in its status.
     let v = refused(br#"{"error":{"code":"BadRequest","message":"bad"}}"#);
-    assert_eq!(v.differences[0].rule, Some(RuleId::O2));
+    assert_eq!(v.differences[0].rule, Some(RuleId::E2));
+    assert_eq!(v.expected.refusal, Some(RuleId::E2));
+    let v = check(
+        &session,
+        b"{",
+        &Options::default(),
+        &Observed::new(200, Some(b"{}")),
+        &Settings::default(),
+    );
+    assert_eq!(v.differences[0].pointer, "/status");
+    assert_eq!(v.differences[0].rule, Some(RuleId::E2));
 }
 
 /// Rule C3 under hostile answers: any bytes as the observed body or state, and a conformant

@@ -588,29 +588,3 @@ fn a_state_that_fails_while_read_is_unreadable() {
         &format!("can't read {dir}: "),
     );
 }
-
-/// README.md is the crate's front page on docs.rs (src/lib.rs includes it), where a link
-/// relative to the repository leads nowhere: every Markdown link target is absolute or a
-/// fragment of the page itself.
-#[test]
-fn readme_links_work_on_docs_rs() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .expect("README.md");
-    let mut relative = Vec::new();
-    for (at, _) in readme.match_indices("](") {
-        let rest = &readme[at + 2..];
-        let target = &rest[..rest.find(')').unwrap_or(rest.len())];
-        let fine = ["https://", "http://", "#"]
-            .iter()
-            .any(|p| target.starts_with(p));
-        if !fine {
-            relative.push(target.to_owned());
-        }
-    }
-    assert_eq!(
-        relative,
-        Vec::<String>::new(),
-        "relative links in README.md"
-    );
-}

@@ -166,7 +166,24 @@ pub fn with_inner_error(
 }
 
 /// A JSON object's members in the order written, their values as written.
-struct Members(Vec<(String, Box<serde_json::value::RawValue>)>);
+pub(crate) struct Members(pub(crate) Vec<(String, Box<serde_json::value::RawValue>)>);
+
+impl Members {
+    /// The object as JSON text, members in their order, values as they were written.
+    pub(crate) fn write(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (name, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::Value::from(name.as_str()).to_string());
+            out.push(':');
+            out.push_str(value.get());
+        }
+        out.push('}');
+        out
+    }
+}
 
 impl<'de> serde::Deserialize<'de> for Members {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

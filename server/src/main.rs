@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use restore_delta::SeededIds;
 use restore_delta::lifecycle::{Schedule, Transitions};
+use restore_delta_server::deviate::Deviations;
 use restore_delta_server::faults::{FAULT_STATUSES, Faults};
 use restore_delta_server::http::{App, Limits, Listener};
 use restore_delta_server::journal::fs::OsFs;
@@ -66,7 +67,7 @@ struct VerifyArgs {
 struct Args {
     /// The store: one journal file, created if missing. Every acknowledged change is in it.
     /// `FILE.lock` beside it keeps a second server off it.
-    #[arg(long, value_name = "FILE", required_unless_present = "in_memory")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["in_memory", "deviate"])]
     db: Option<PathBuf>,
     /// Keep nothing on disk (everything is gone when the server stops).
     #[arg(long, conflicts_with = "db")]
@@ -181,6 +182,21 @@ struct Args {
     /// Appends that may wait for the journal's writer at once; more wait to queue.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     journal_queue: u64,
+    /// A TESTING AID: break these rules on purpose (`--deviate list` lists them).
+    #[arg(long, value_name = "NAME[,NAME…]", long_help = deviate_help())]
+    deviate: Option<String>,
+}
+
+/// The long help of `--deviate`: what it is for, then one line per deviation.
+fn deviate_help() -> String {
+    format!(
+        "A TESTING AID, never on by default: break these rules of docs/SEMANTICS.md on purpose, \
+         to prove that a conformance runner (`restore-delta conform`) or a client's tests notice. \
+         Each acts only where its rule decides; the rest is answered faithfully. Journaled: a \
+         deviating server restarts to the state it served. `--deviate list` prints this table \
+         (name, rule, what it does wrong):\n\n{}",
+        restore_delta_server::deviate::table()
+    )
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -297,6 +313,17 @@ fn identity(args: &Args) -> Result<serde_json::Value, String> {
 }
 
 fn run(args: Args) -> Result<ExitCode, String> {
+    let deviations = match args.deviate.as_deref() {
+        Some("list") => {
+            print!("{}", restore_delta_server::deviate::table());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(list) => Deviations::parse(list).map_err(|e| format!("--deviate: {e}"))?,
+        None => Deviations::NONE,
+    };
+    if args.db.is_none() && !args.in_memory {
+        return Err("one of --db FILE or --in-memory is required".to_owned());
+    }
     let token = token(&args)?;
     let actor = identity(&args)?;
     let tls = tls(&args)?;
@@ -350,6 +377,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
     config.compact_after = args.compact_after;
     config.repair = args.repair;
     config.queue = usize::try_from(args.journal_queue).unwrap_or(usize::MAX);
+    config.deviations = deviations;
     let (store, recovered) = Store::open(config).map_err(|e| e.to_string())?;
     let replay_ms = started.elapsed().as_secs_f64() * 1000.0;
     let import = match &args.import {
@@ -434,8 +462,16 @@ fn run(args: Args) -> Result<ExitCode, String> {
             ),
             None => "in memory".to_owned(),
         };
+        let deviating = if deviations.is_empty() {
+            String::new()
+        } else {
+            eprintln!(
+                "restore-delta-server: DEVIATING ON PURPOSE (--deviate {deviations}): a testing aid, not a faithful server"
+            );
+            format!(", DEVIATING: {deviations}")
+        };
         println!(
-            "restore-delta-server listening on http://{local}{https} ({store_text}, seed {seed})"
+            "restore-delta-server listening on http://{local}{https} ({store_text}, seed {seed}{deviating})"
         );
         let mut failure = app.store.failure();
         let stop = async move {

@@ -116,7 +116,9 @@ const CONTENT_IDS: [&str; 3] = [
 ];
 
 fn expected_error_rule(expected: &Expected) -> RuleId {
-    if expected.outcomes.is_empty() {
+    if let Some(rule) = expected.refusal {
+        rule
+    } else if expected.outcomes.is_empty() {
         RuleId::O2
     } else {
         RuleId::O1

@@ -250,6 +250,7 @@ pub(super) fn reference(
             state: None,
             outcomes,
             preference_applied: options.asked().applied(options, answered),
+            refusal: None,
         };
         let binding = Binding {
             ids: bound
@@ -293,6 +294,7 @@ pub(super) fn reference(
         state,
         outcomes: answer.outcomes,
         preference_applied: answer.response.preference_applied,
+        refusal: answer.error.map(|e| e.rule),
     };
     let binding = Binding {
         ids: bound

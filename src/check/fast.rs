@@ -145,6 +145,7 @@ pub(super) fn judge(
         state: None,
         outcomes,
         preference_applied: options.asked().applied(options, Answered::Representation),
+        refusal: None,
     };
     let binding = Binding {
         ids: bound,

@@ -105,6 +105,7 @@ pub fn check(
                 state: state_after.as_ref().map(|_| before.to_json()),
                 outcomes: Vec::new(),
                 preference_applied: response.preference_applied,
+                refusal: Some(error.rule),
             };
             (expected, Binding::default(), default_time())
         }

@@ -294,6 +294,10 @@ pub struct Expected {
     pub outcomes: Vec<ItemOutcome>,
     /// The `Preference-Applied` value (rule O8); `None` for no such header.
     pub preference_applied: Option<String>,
+    /// The rule of the whole-request refusal (`E1`–`E9`, or `O1` for an atomic refusal), when
+    /// the reference refuses the request: the rule a difference in the status or the error
+    /// names (rule C3).
+    pub refusal: Option<RuleId>,
 }
 
 /// The judgement of one exchange.

@@ -106,6 +106,29 @@ pub fn default_identity() -> serde_json::Value {
     })
 }
 
+/// Which limit a body is read under.
+#[derive(Clone, Copy, Debug)]
+enum Limit {
+    /// A create's or a PATCH's (`--max-body-bytes`, rule E1).
+    Request,
+    /// A `$batch` body's.
+    Batch,
+    /// A state put or a document imported.
+    State,
+}
+
+impl App {
+    /// Reads a body under `limit` and the client timeout ([`body::read`]).
+    async fn read(&self, headers: &HeaderMap, body: Body, limit: Limit) -> Result<Vec<u8>, Reply> {
+        let bytes = match limit {
+            Limit::Request => self.store.max_body_bytes(),
+            Limit::Batch => self.max_batch_bytes,
+            Limit::State => self.max_state_bytes,
+        };
+        body::read(headers, body, bytes, self.body_timeout).await
+    }
+}
+
 /// Per-request facts the middleware sets and the handlers read.
 #[derive(Clone, Debug)]
 struct Meta {
@@ -151,9 +174,7 @@ pub fn clock() -> Timestamp {
         .unwrap_or_default();
     let secs = i64::try_from(since.as_secs()).unwrap_or(0);
     let micros = since.subsec_micros() * 1000;
-    Timestamp::from_unix(secs, micros)
-        .or_else(|_| Timestamp::from_unix(0, 0))
-        .unwrap_or_else(|e| panic!("the epoch is a timestamp: {e}"))
+    Timestamp::from_unix(secs, micros).unwrap_or(Timestamp::EPOCH)
 }
 
 /// Every request: ids, authentication, faults, latency; every answer: Graph's headers.
@@ -543,14 +564,7 @@ async fn on_batch(State(app): State<Shared>, req: HttpRequest) -> Response {
     }
     let scheme = req.extensions().get::<Scheme>().copied();
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_batch_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::Batch).await {
         Ok(b) => b,
         Err(reply) => return answer(reply),
     };
@@ -601,14 +615,7 @@ async fn create(app: &App, call: &Call, body: Body) -> Response {
     if let Err(reply) = call.no_query() {
         return call.answer(reply);
     }
-    let body = match body::read(
-        &call.headers,
-        body,
-        app.store.max_body_bytes(),
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&call.headers, body, Limit::Request).await {
         Ok(b) => b,
         Err(reply) => return call.answer(reply),
     };
@@ -661,16 +668,12 @@ async fn on_session(State(app): State<Shared>, req: HttpRequest) -> Response {
     }
     match call.method {
         Method::PATCH => {
-            let bytes = match body::read(
-                &call.headers,
-                body,
-                app.store.max_body_bytes(),
-                app.body_timeout,
-            )
-            .await
-            {
+            let bytes = match app.read(&call.headers, body, Limit::Request).await {
                 Ok(b) => b,
-                Err(reply) => return call.answer(reply),
+                // A body over the limit is refused here, before the store sees it (rule E1).
+                Err(reply) => {
+                    return call.answer(crate::deviate::too_large(reply, app.store.deviations()));
+                }
             };
             call.answer(app.store.patch(&id, call.kind, &bytes, call.inputs()).await)
         }
@@ -697,14 +700,7 @@ async fn on_sub(State(app): State<Shared>, req: HttpRequest) -> Response {
             return call.answer(reply);
         }
         // The action takes no parameters; the body (usually empty) is read and not used.
-        if let Err(reply) = body::read(
-            &call.headers,
-            body,
-            app.store.max_body_bytes(),
-            app.body_timeout,
-        )
-        .await
-        {
+        if let Err(reply) = app.read(&call.headers, body, Limit::Request).await {
             return call.answer(reply);
         }
         let reply = app.store.activate(&id, call.kind, call.meta.now).await;
@@ -756,11 +752,15 @@ async fn health(
     axum::Extension(meta): axum::Extension<Meta>,
 ) -> Response {
     let failed = app.store.has_failed();
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "status": if failed { "failed" } else { "ok" },
         "version": env!("CARGO_PKG_VERSION"),
         "sessions": app.store.session_count(),
     });
+    let deviations = app.store.deviations();
+    if !deviations.is_empty() {
+        body["deviate"] = serde_json::json!(deviations.names());
+    }
     finish(
         &meta,
         Reply::json(if failed { 503 } else { 200 }, body.to_string()),
@@ -812,14 +812,7 @@ async fn put_session(State(app): State<Shared>, req: HttpRequest) -> Response {
         Err(reply) => return finish(&meta, reply),
     };
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_state_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::State).await {
         Ok(b) => b,
         Err(reply) => return finish(&meta, reply),
     };
@@ -838,14 +831,7 @@ async fn export(
 async fn import(State(app): State<Shared>, req: HttpRequest) -> Response {
     let meta = meta_of(&req);
     let headers = req.headers().clone();
-    let body = match body::read(
-        &headers,
-        req.into_body(),
-        app.max_state_bytes,
-        app.body_timeout,
-    )
-    .await
-    {
+    let body = match app.read(&headers, req.into_body(), Limit::State).await {
         Ok(b) => b,
         Err(reply) => return finish(&meta, reply),
     };

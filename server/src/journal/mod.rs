@@ -119,6 +119,10 @@ pub enum Op {
         /// The digest of the answer given (format 2).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         digest: Option<String>,
+        /// The deviations in force that could change it (`--deviate`, a testing aid), by name;
+        /// absent when none was: the record replays faithfully.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deviate: Vec<String>,
     },
     /// A session was deleted.
     Delete {

@@ -31,6 +31,7 @@ use restore_delta::{
 };
 use tokio::sync::{Mutex, RwLock, watch};
 
+use crate::deviate::{self, Deviations};
 use crate::graph::{self, Reply};
 use crate::journal::fs::LockGuard;
 use crate::journal::{self, Op, Record, ScheduleRecord, Writer};
@@ -70,6 +71,8 @@ pub struct Store {
     /// The journal's advisory lock, held while the store lives.
     _lock: Option<LockGuard>,
     db: Option<PathBuf>,
+    /// Rules broken on purpose (`--deviate`, a testing aid); none on a faithful server.
+    deviations: Deviations,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,6 +141,12 @@ impl Store {
     /// The largest body a request may have (rule E1).
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
+    }
+
+    /// The rules this server breaks on purpose (`--deviate`, a testing aid): none on a
+    /// faithful server.
+    pub fn deviations(&self) -> Deviations {
+        self.deviations
     }
 
     /// The seed of this run's request ids and injected faults: drawn from the seed stream when
@@ -286,6 +295,9 @@ impl Store {
         body: &[u8],
         inputs: Inputs,
     ) -> Reply {
+        if !self.deviations.is_empty() {
+            return self.patch_deviating(id, kind, body, inputs).await;
+        }
         let _gate = self.gate.read().await;
         let shared = match self.find(id) {
             Ok(shared) => shared,
@@ -322,6 +334,7 @@ impl Store {
                         response.preference_applied.as_deref(),
                         body_text,
                     )),
+                    deviate: Vec::new(),
                 },
                 drawn,
             );
@@ -331,6 +344,76 @@ impl Store {
         }
         drop(slot);
         Reply::engine(response)
+    }
+
+    /// [`Store::patch`] with deviations in force ([`deviate`]): the same steps (404, then the
+    /// body refused without a lock, then the decision under the session's lock, journaled when
+    /// it commits), the decision [`deviate::decide`]'s, and the deviations that could change it
+    /// in its record.
+    async fn patch_deviating(
+        &self,
+        id: &str,
+        kind: Option<SessionKind>,
+        body: &[u8],
+        inputs: Inputs,
+    ) -> Reply {
+        let devs = self.deviations;
+        let _gate = self.gate.read().await;
+        let shared = match self.find(id) {
+            Ok(shared) => shared,
+            Err(fail) => return fail,
+        };
+        let options = patch_options(&inputs.prefer, &inputs.roots, self.max_body_bytes);
+        if let Err(error) = Request::parse(body, &options) {
+            return deviate::refused(Reply::engine(error.response()), error.rule, devs);
+        }
+        let mut slot = match self.lock_found(shared, id, kind).await {
+            Ok(slot) => slot,
+            Err(fail) => return fail,
+        };
+        catch_up(&mut slot, inputs.now);
+        let (seed, drawn) = self.next_seed();
+        let decided = deviate::decide(
+            &mut slot.session,
+            body,
+            &options,
+            inputs.now,
+            seed,
+            inputs.actor.as_ref(),
+            devs,
+        );
+        let reply = decided.reply;
+        if decided.committed {
+            let record = Record::new(
+                Op::Patch {
+                    id: id.to_owned(),
+                    prefer: inputs.prefer,
+                    roots: inputs.roots,
+                    now: inputs.now.to_string(),
+                    seed,
+                    status: reply.status,
+                    max_bytes: Some(self.max_body_bytes as u64),
+                    actor: inputs.actor,
+                    digest: Some(journal::digest(
+                        reply.status,
+                        reply.preference_applied.as_deref(),
+                        reply.body.as_deref(),
+                    )),
+                    deviate: devs
+                        .journaled()
+                        .names()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                },
+                drawn,
+            );
+            if let Err(failed) = self.durable(&record, body).await {
+                return failed;
+            }
+        }
+        drop(slot);
+        reply
     }
 
     /// `GET …/{id}`: the session without its collections, or as its query asks

@@ -25,6 +25,7 @@ use restore_delta::{ENGINE_VERSION, Options, Session, Timestamp, apply_in_place}
 use tokio::sync::{Mutex, RwLock, watch};
 
 use super::{Store, context, new_slot, patch_options, schedule_from, schedule_record, seeding};
+use crate::deviate::{self, Deviations};
 use crate::graph;
 use crate::journal::frame::{Ending, Format, MAGIC, Next, Opening, Reader};
 use crate::journal::fs::{Fs, FsFile, LockError, OsFs, aside_path, with_suffix};
@@ -52,6 +53,8 @@ pub struct Config {
     pub repair: bool,
     /// How many appends may wait for the writer.
     pub queue: usize,
+    /// Rules broken on purpose (`--deviate`, a testing aid); none by default.
+    pub deviations: Deviations,
 }
 
 impl Config {
@@ -66,7 +69,16 @@ impl Config {
             compact_after: 10_000,
             repair: false,
             queue: DEFAULT_QUEUE,
+            deviations: Deviations::NONE,
         }
+    }
+
+    /// The same configuration with these deviations in force (a testing aid: the server
+    /// breaks their rules on purpose; [`crate::deviate`]).
+    #[must_use]
+    pub fn with_deviations(mut self, deviations: Deviations) -> Config {
+        self.deviations = deviations;
+        self
     }
 }
 
@@ -285,15 +297,41 @@ impl Replayer {
                 max_bytes,
                 actor,
                 digest,
+                deviate,
             } => {
                 let max = match max_bytes {
                     Some(max) => usize_of(*max)?,
                     None => self.fallback_max_bytes,
                 };
+                let devs = Deviations::from_names(deviate)?;
                 let held = self.held(id)?;
                 let now = parse_now(now)?;
                 catch_up(held, now);
                 let options = patch_options(prefer, roots, max);
+                if !devs.is_empty() {
+                    let decided = deviate::decide(
+                        &mut held.session,
+                        body,
+                        &options,
+                        now,
+                        *seed,
+                        actor.as_ref(),
+                        devs,
+                    );
+                    let reply = &decided.reply;
+                    if reply.status != *status || !decided.committed {
+                        return Err(format!(
+                            "it answers {} where {status} was recorded (deviating: {devs})",
+                            reply.status
+                        ));
+                    }
+                    return same_digest(
+                        digest,
+                        reply.status,
+                        reply.preference_applied.as_deref(),
+                        reply.body.as_deref(),
+                    );
+                }
                 let mut ctx = context(now, *seed, actor.as_ref());
                 let answer = apply_in_place(&mut held.session, body, &options, &mut ctx);
                 let response = &answer.response;
@@ -539,6 +577,7 @@ impl Store {
             compact_after,
             repair,
             queue,
+            deviations,
         } = config;
         let mut recovered = Recovered::default();
         let Some(path) = db else {
@@ -553,6 +592,7 @@ impl Store {
                 Writer::in_memory(),
                 None,
                 None,
+                deviations,
             );
             return Ok((store, recovered));
         };
@@ -657,6 +697,7 @@ impl Store {
             writer,
             Some(lock),
             Some(path),
+            deviations,
         );
         Ok((store, recovered))
     }
@@ -672,6 +713,7 @@ fn assemble(
     journal: Writer,
     lock: Option<crate::journal::fs::LockGuard>,
     db: Option<PathBuf>,
+    deviations: Deviations,
 ) -> Store {
     let sessions = replayer
         .sessions
@@ -692,6 +734,7 @@ fn assemble(
         failed,
         _lock: lock,
         db,
+        deviations,
     }
 }
 
