@@ -508,3 +508,50 @@ fn a_whole_capture_finds_what_differs() {
     assert_eq!(code, Some(1), "{v}");
     assert!(rules_of(&v).contains(&"O8".to_owned()), "{v}");
 }
+
+/// The same seed and flags send the same requests (here, with the same server seed, the same
+/// ids too: byte for byte, in the same order with --concurrency 1).
+#[test]
+fn the_same_seed_sends_the_same_requests() {
+    let requests = || {
+        let server = Local::start(Setup {
+            seed: 61,
+            ..Setup::default()
+        });
+        let dir = scratch("conform-same-seed");
+        let har = dir.join("run.har");
+        let out = run(&[
+            "conform",
+            "--url",
+            &server.root(),
+            "--seed",
+            "12",
+            "--sessions",
+            "3",
+            "--steps",
+            "12",
+            "--rate",
+            "0",
+            "--report",
+            &format!("har={}", har.display()),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let capture: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+        let port = server.http.rsplit(':').next().unwrap().to_owned();
+        capture["log"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e["request"]["method"], e["request"]["url"], e["request"]["postData"]["text"]
+                )
+                .replace(&port, "PORT")
+            })
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (requests(), requests());
+    assert!(a.len() > 40);
+    assert_eq!(a, b);
+}

@@ -470,6 +470,8 @@ pub struct Run {
     pub sent: AtomicU64,
     pub judged: AtomicU64,
     pub findings: AtomicU64,
+    /// The number of requests sent when the first finding was made (`u64::MAX`: none yet).
+    pub first_finding_at: AtomicU64,
     pub max_requests: Option<u64>,
     pub deadline: Option<Instant>,
     /// Per rule: exchanges it decided, exchanges that disagreed.
@@ -752,6 +754,7 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
         sent: AtomicU64::new(0),
         judged: AtomicU64::new(0),
         findings: AtomicU64::new(0),
+        first_finding_at: AtomicU64::new(u64::MAX),
         max_requests: a.max_requests,
         deadline: a
             .duration
@@ -921,6 +924,10 @@ fn summary(run: &Run, findings: &[Finding], elapsed: f64) -> Value {
         "url": run.target.root, "seed": run.seed,
         "requests": run.sent.load(Ordering::Relaxed),
         "exchanges_judged": run.judged.load(Ordering::Relaxed),
+        "first_finding_at_request": match run.first_finding_at.load(Ordering::Relaxed) {
+            u64::MAX => Value::Null,
+            n => json!(n),
+        },
         "elapsed_s": (elapsed * 1000.0).round() / 1000.0,
         "conformant": findings.is_empty(),
         "rules": rules.iter().map(|(r, (d, x))| (r.clone(), json!({"decided": d, "disagreed": x}))).collect::<serde_json::Map<_, _>>(),

@@ -408,6 +408,7 @@ pub fn replay(dir: &Path, conn: &Conn, judge: &JudgeArgs) -> Result<ExitCode, Us
         sent: AtomicU64::new(0),
         judged: AtomicU64::new(0),
         findings: AtomicU64::new(0),
+        first_finding_at: AtomicU64::new(u64::MAX),
         max_requests: None,
         deadline: None,
         rules: Mutex::new(Default::default()),

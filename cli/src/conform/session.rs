@@ -127,10 +127,24 @@ impl Plan {
             let body = format!("{head}{}\"}}", "x".repeat(pad));
             return (body.into_bytes(), None);
         }
-        let shown = stored.len().min(6);
+        // One body in twenty for the other family's collection (rule E9 refuses it while the
+        // session holds artifacts of its own family).
+        let family = if roll < 68 {
+            match self.family {
+                Family::Standard => Family::Granular,
+                _ => Family::Standard,
+            }
+        } else {
+            self.family
+        };
+        let shown = if family == self.family {
+            stored.len().min(6)
+        } else {
+            0
+        };
         let mut generator = Generator::new(rng.next() >> 11)
             .kind(self.kind)
-            .family(Some(self.family))
+            .family(Some(family))
             .artifacts(shown)
             .items(6)
             .mix(run.mix);
@@ -556,6 +570,10 @@ pub fn run_session(run: &Run, n: u64) -> (Vec<Finding>, Option<(Plan, Record)>) 
     let Some(mut live) = Live::create(run, plan.clone(), &mut findings) else {
         return (findings, None);
     };
+    if !findings.is_empty() {
+        run.first_finding_at
+            .fetch_min(run.sent.load(Ordering::Relaxed), Ordering::SeqCst);
+    }
     let mut record = Record::default();
     for step in 0..run.steps {
         if run.stopping() {
@@ -570,6 +588,8 @@ pub fn run_session(run: &Run, n: u64) -> (Vec<Finding>, Option<(Plan, Record)>) 
         }
         if findings.len() > before && record.first_failing.is_none() {
             record.first_failing = Some(step);
+            run.first_finding_at
+                .fetch_min(run.sent.load(Ordering::Relaxed), Ordering::SeqCst);
             if run.fail_fast {
                 run.stop.store(true, Ordering::SeqCst);
             }
@@ -580,6 +600,8 @@ pub fn run_session(run: &Run, n: u64) -> (Vec<Finding>, Option<(Plan, Record)>) 
         live.read_back(run, None, &mut findings);
         if findings.len() > before && record.first_failing.is_none() {
             record.first_failing = Some(record.steps.len().saturating_sub(1));
+            run.first_finding_at
+                .fetch_min(run.sent.load(Ordering::Relaxed), Ordering::SeqCst);
         }
     }
     if !run.keep {

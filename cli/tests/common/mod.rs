@@ -29,6 +29,8 @@ pub struct Setup {
     pub faults: Option<(f64, Vec<u16>, u32, u64)>,
     /// Serve HTTPS too, with a local CA made in this directory.
     pub tls_dir: Option<PathBuf>,
+    /// `--deviate LIST`: rules broken on purpose.
+    pub deviate: Option<String>,
 }
 
 impl Local {
@@ -39,7 +41,12 @@ impl Local {
             .build()
             .unwrap();
         let _guard = runtime.enter();
-        let (store, _) = Store::open(Config::new(None, setup.seed)).unwrap();
+        let mut config = Config::new(None, setup.seed);
+        if let Some(list) = &setup.deviate {
+            config = config
+                .with_deviations(restore_delta_server::deviate::Deviations::parse(list).unwrap());
+        }
+        let (store, _) = Store::open(config).unwrap();
         let mut app = App::new(store);
         if let Some((rate, statuses, retry_after, latency)) = setup.faults {
             app.faults = Faults::new(
