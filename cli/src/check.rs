@@ -107,6 +107,11 @@ pub struct CheckArgs {
     /// (docs/VECTORS.md) with the observed answer beside the expected one.
     #[arg(long, value_name = "DIR")]
     reproducers: Option<PathBuf>,
+    /// The `Preference-Applied` header the server answered with, judged against rule O8;
+    /// `none` for an answer observed without one. Not judged when not given. (With --har the
+    /// capture's response headers are read.)
+    #[arg(long, value_name = "VALUE|none", conflicts_with = "har")]
+    preference_applied: Option<String>,
     /// The largest observed body or state after read, in bytes (default 64 MiB); a larger one
     /// is refused (exit 2).
     #[arg(long, value_name = "N", default_value_t = 64 << 20)]
@@ -213,6 +218,9 @@ fn judge_files(args: &CheckArgs, settings: &Settings, reproduce: bool) -> Result
     let mut observed = Observed::new(status, response.as_deref());
     if let Some(s) = &state_after {
         observed = observed.with_state_after(s);
+    }
+    if let Some(p) = &args.preference_applied {
+        observed = observed.with_preference_applied((p != "none").then_some(p.as_str()));
     }
     let exchange = Exchange {
         index: 1,

@@ -1419,3 +1419,49 @@ fn a_har_whose_answers_bind_ids_the_rules_refuse_still_evolves() {
         );
     }
 }
+
+/// `--preference-applied VALUE|none`: the header as observed, judged against rule O8.
+#[test]
+fn preference_applied_is_judged_when_given() {
+    let dir = std::env::temp_dir().join(format!("rd-pa-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.json");
+    std::fs::write(
+        &state,
+        r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##,
+    )
+    .unwrap();
+    let request = dir.join("request.json");
+    std::fs::write(
+        &request,
+        r#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#,
+    )
+    .unwrap();
+    let judge = |header: Option<&str>| {
+        let mut args = vec![
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--request",
+            request.to_str().unwrap(),
+            "--status",
+            "204",
+            "--prefer",
+            "return=minimal",
+        ];
+        if let Some(h) = header {
+            args.extend(["--preference-applied", h]);
+        }
+        run(&args)
+    };
+    assert_eq!(code(&judge(Some("return=minimal"))), 0);
+    assert_eq!(code(&judge(None)), 0);
+    let o = judge(Some("none"));
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("/headers/Preference-Applied missing [O8]"),
+        "{}",
+        stdout(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
