@@ -318,3 +318,24 @@ fn a_create_is_decided_with_the_options_of_a_patch() {
     let refused = server.call("POST", &format!("{ROOT}/{SET}"), Some(&long));
     graph_error(&refused, 413, "RequestEntityTooLarge");
 }
+
+#[test]
+fn a_request_refused_before_its_body_is_read_still_gets_its_answer() {
+    let faulty = Server::start(&["--in-memory", "--faults", "1", "--fault-statuses", "503"]);
+    let locked = Server::start(&["--in-memory", "--token", "t"]);
+    // A body the client is still sending when the answer comes (600 KB, under the limit).
+    let body = format!(
+        "{{\"driveRestoreArtifacts@delta\":[]{}}}",
+        " ".repeat(600_000)
+    );
+    for _ in 0..5 {
+        let url = faulty.url(&format!("{ROOT}/{SET}/some-id"));
+        let answer = common::try_call(&common::agent(), &url, "PATCH", Some(&body), &[])
+            .expect("the fault is read, not a broken pipe");
+        assert_eq!(answer.status, 503);
+        let url = locked.url(&format!("{ROOT}/{SET}/some-id"));
+        let answer = common::try_call(&common::agent(), &url, "PATCH", Some(&body), &[])
+            .expect("the 401 is read, not a broken pipe");
+        assert_eq!(answer.status, 401);
+    }
+}

@@ -81,7 +81,7 @@ pub async fn read(
 
 /// Reads and throws away at most `budget` more bytes of `body` in the background, within
 /// `timeout`; dropping it then lets the connection close.
-fn drain(mut body: Body, budget: usize, timeout: Duration) {
+pub fn drain(mut body: Body, budget: usize, timeout: Duration) {
     tokio::spawn(async move {
         let drain = async {
             let mut seen = 0usize;

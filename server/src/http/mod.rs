@@ -212,7 +212,17 @@ async fn envelope(State(app): State<Shared>, mut req: HttpRequest, next: Next) -
         app.faults.draw().await
     };
     let mut response = match early {
-        Some(reply) => finish(&meta, reply),
+        Some(reply) => {
+            // Answered without looking at the body (a refused token, an injected fault): read
+            // what the client is still sending (at most the body limit), so that it reads the
+            // answer instead of a reset connection.
+            body::drain(
+                req.into_body(),
+                app.store.max_body_bytes(),
+                app.body_timeout,
+            );
+            finish(&meta, reply)
+        }
         None => {
             req.extensions_mut().insert(meta.clone());
             next.run(req).await
