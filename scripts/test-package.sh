@@ -4,11 +4,12 @@
 # turns on `gen`, `arbitrary` and `_internal_test_exports` here, so what needs those features is
 # skipped (required-features) or compiled out (`#[cfg(feature = …)]`), never failing. The
 # package is unpacked outside the repository (inside it, Cargo would take it for a workspace
-# member), always in the same place, and built in target/package-test.
+# member), always in the same place, and built in the repository's target/ (its dependencies,
+# built already, are reused; the package itself is another path and builds anew).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo package -p restore-delta --no-verify --allow-dirty
-target="$PWD/target/package-test"
+target="$PWD/target"
 work="${TMPDIR:-/tmp}/restore-delta-package-test"
 rm -rf "$work"
 mkdir -p "$work"
