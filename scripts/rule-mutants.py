@@ -18,7 +18,7 @@ MUTANTS = [
     ("S5", "src/model/session.rs", "status: self.status.unwrap_or(SessionStatus::Draft),", "status: self.status.unwrap_or(SessionStatus::Active),"),
     ("E1", "src/engine/request.rs", "if body.len() > options.max_bytes {", "if body.len() > options.max_bytes.saturating_mul(2) {"),
     ("E2", "src/json/borrowed.rs", "if depth > self.max_depth {", "if depth > self.max_depth + 1 {"),
-    ("E2", "src/json/borrowed.rs", "                members.iter().any(|(n, _)| *n == name)", "                false"),
+    ("E2", "src/json/borrowed.rs", "                members.iter().any(|(n, _)| {\n                    #[cfg(test)]\n                    compared::count();\n                    *n == name\n                })", "                false"),
     ("E2", "src/json/borrowed.rs", "                !many.insert(name.clone())", "                { many.insert(name.clone()); false }"),
     ("E3", "src/engine/request.rs", "if session.status() != &SessionStatus::Draft {", "if session.status() == &SessionStatus::Active {"),
     ("E3", "src/engine/request.rs", "    if session.is_bulk() {", "    if false {"),
@@ -116,6 +116,18 @@ MUTANTS = [
     ("L8", "src/lifecycle/schedule.rs", "            if fail && has_error {", "            if fail {"),
     ("L9", "src/lifecycle/read.rs", "    let more = skip.saturating_add(top) < c.len();", "    let more = skip.saturating_add(top) <= c.len();"),
     ("L9", "src/model/collection.rs", "        let dense = self.slots.len() == self.live;", "        let dense = true;"),
+    ("Q1", "src/lifecycle/query/parse.rs", "        let canonical = bare.to_ascii_lowercase();", "        let canonical = bare.to_owned();"),
+    ("Q2", "src/lifecycle/query/eval.rs", "    name.starts_with('@')\n        || select.contains(&name)", "    name.starts_with('@') || name == \"id\"\n        || select.contains(&name)"),
+    ("Q3", "src/lifecycle/query/parse.rs", "        if out.iter().any(|e| e.collection == collection) {", "        if false {"),
+    ("Q4", "src/lifecycle/query/filter.rs", "StrFn::StartsWith => a.starts_with(b.as_ref()),", "StrFn::StartsWith => a.to_lowercase().starts_with(&b.to_lowercase()),"),
+    ("Q5", "src/lifecycle/query/eval.rs", "    a.1.as_bytes().cmp(b.1.as_bytes())", "    b.1.as_bytes().cmp(a.1.as_bytes())"),
+    ("Q6", "src/lifecycle/query/parse.rs", ".filter(|n| *n <= MAX_TOP as u64)", ".filter(|n| *n <= MAX_TOP as u64 + 1)"),
+    ("Q6", "src/lifecycle/query/parse.rs", "        None => DEFAULT_TOP,", "        None => DEFAULT_TOP + 1,"),
+    ("Q7", "src/lifecycle/query/eval.rs", "        count: q.count.then_some(listed.matched),", "        count: q.count.then_some(listed.items.len() as u64),"),
+    ("Q7", "src/lifecycle/query/eval.rs", "        if e.query.count {", "        if !e.query.count {"),
+    ("Q8", "src/lifecycle/query/filter.rs", "        if self.depth > MAX_FILTER_DEPTH {", "        if self.depth > MAX_FILTER_DEPTH + 1 {"),
+    ("Q8", "src/lifecycle/query/parse.rs", "    if list.len() > MAX_ORDERBY {", "    if list.len() > MAX_ORDERBY + 1 {"),
+    ("Q9", "src/lifecycle/query/filter.rs", "        if is_late(e, rank) && !self.include_unknown {", "        if false {"),
 ]
 
 
