@@ -66,7 +66,7 @@ def main():
         print(f"pattern matches no mutant: {pattern}")
     print(f"{len(now)} mutants excluded of {len(everything)} "
           f"(outside {', '.join(config.get('exclude_globs', [])) or 'no glob'}); "
-          f"{len(new) + len(gone) + len(stale)} differences from "
+          f"{sum(new.values()) + sum(gone.values()) + len(stale)} differences from "
           f"{os.path.relpath(LIST, ROOT)}")
     return 1 if new or gone or stale else 0
 

@@ -118,7 +118,7 @@ impl Collection {
                     // more (their entries are all written, so all in memory).
                     let each = (cur.offset() - start).div_ceil(LOAD_BATCH).max(1);
                     let more = cur.remaining() / each;
-                    c.reserve(more.saturating_add(more / 8));
+                    c.reserve(more.saturating_add(more >> 3));
                 }
                 let loaded = cur
                     .value_with::<Fields<'_>, _>(|fields, text| {
