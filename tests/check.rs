@@ -781,6 +781,48 @@ fn c1_an_exhausted_source_binds_one_addition_only() {
     assert!(v.binding.ids.is_empty(), "{:?}", v.binding.ids);
 }
 
+/// Rule C1 with many exhausted additions in a row: each is bound as an exhausted source for
+/// its own draws only (rule A7's 16), so after 16 of them the next addition still takes its
+/// own bound id; no empty id is left over for it.
+#[test]
+fn c1_sixteen_exhausted_additions_leave_the_next_its_own_id() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let items: Vec<Value> = (0..17)
+        .map(|i| json!({"restorePoint": {"id": format!("r{i}")}, "destinationType": "new"}))
+        .collect();
+    let request = json!({"driveRestoreArtifacts@delta": items}).to_string();
+    let mut entries: Vec<Value> = (0..16)
+        .map(|i| {
+            json!({"restorePoint": {"id": format!("r{i}")}, "destinationType": "new",
+            "@Core.DataModificationException": {"info": {"code": "InternalServerError",
+            "message": "The id source yielded no id that is not already in the collection."},
+            "failedOperation": "insert", "responseCode": 500}})
+        })
+        .collect();
+    entries.push(
+        json!({"id": "srv-16", "restorePoint": {"id": "r16"}, "destinationType": "new",
+        "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"}),
+    );
+    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s", "status": "draft", "restoreJobType": "standard",
+        "lastModifiedDateTime": "2026-11-28T12:00:00Z", "driveRestoreArtifacts@delta": entries});
+    let v = check(
+        &session,
+        request.as_bytes(),
+        &Options::default(),
+        &Observed::new(200, Some(body.to_string().as_bytes())),
+        &Settings::default().with_profile(Profile::Exact),
+    );
+    assert!(v.conformant, "{v}");
+    assert_eq!(v.binding.ids, ["srv-16"]);
+    assert!(
+        matches!(&v.expected.outcomes[16], ItemOutcome::Added { id, .. } if id.as_str() == "srv-16"),
+        "{:?}",
+        v.expected.outcomes[16]
+    );
+}
+
 /// Rule C3's size bound: a body of exactly `max_body_bytes` is read; one byte more is not.
 #[test]
 fn c3_the_body_limit_is_inclusive() {

@@ -207,3 +207,87 @@ fn a_failing_reader_is_unreadable() {
     assert_eq!(source.as_deref(), Some("the disk went away"));
     assert_eq!(error.to_string(), "state can't be read: the disk went away");
 }
+
+/// The first read of `from_reader` (64 KiB) ends inside a number of a member read as raw text
+/// (`12.`, `1e`, `1e+`, `-`): serde_json calls such a number invalid, not cut short, so the
+/// reader tells by where the error is (within the last bytes read) that more may come, and
+/// reads on. The number cut on the first line of its value, alone or after other values, on
+/// its third and fifth lines, and on the second line when the value starts with a newline.
+#[test]
+fn a_read_that_ends_inside_a_number_reads_on() {
+    const READ: usize = 64 * 1024;
+    let long_lines =
+        "[\"first line, long\",\n \"second line, long\",\n \"third\",\n \"fourth line, long\",\n ";
+    for (head, tail) in [
+        ("12.", "5"),
+        ("1e", "5"),
+        ("1e+", "5"),
+        ("-", "5"),
+        ("12.", "25e-3"),
+    ] {
+        for (open, close) in [
+            ("", ""),
+            ("[0,1,2,3,4,5,6,7,8,9,", "]"),
+            ("[1,\n  2,\n  ", "]"),
+            (long_lines, "]"),
+            ("\n  ", ""),
+            ("[\n", "]"),
+        ] {
+            let start = format!(r#"{{"@odata.type":"{OD}","id":"s1","pad":""#);
+            let member = format!(r#"","n":{open}{head}"#);
+            let pad = "x".repeat(READ - start.len() - member.len());
+            let text = format!("{start}{pad}{member}{tail}{close},\"after\":true}}");
+            let number = text.find(&format!("{head}{tail}")).unwrap();
+            assert_eq!(number + head.len(), READ, "{head:?}{open:?}");
+            let (json, read) = both(text.as_bytes());
+            let json = json.expect("a valid state");
+            let read = read.unwrap_or_else(|e| panic!("{head:?} after {open:?}: {e}"));
+            assert_eq!(read.to_json(), json.to_json());
+        }
+    }
+}
+
+/// Counts the bytes a reader gave.
+struct Counted<'a> {
+    bytes: &'a [u8],
+    given: usize,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.bytes.read(buf)?;
+        self.given += n;
+        Ok(n)
+    }
+}
+
+/// An error early in a long value, on its second, third or sixth line (the last), is reported
+/// after the first read (64 KiB), not after reading the whole state: it is not at the end of
+/// the bytes read, so it is no text cut short.
+#[test]
+fn an_early_error_on_a_later_line_of_a_value_is_found_without_reading_on() {
+    for open in [
+        "[1,\n2,\ntru,",
+        "[1,\ntru,",
+        "[\n\"a\",\n\"b\",\n\"c\",\n\"d\",\ntru,",
+    ] {
+        let lines: Vec<String> = (0..100_000).map(|i| format!("{i}")).collect();
+        let text = format!(
+            r#"{{"@odata.type":"{OD}","id":"s1","n":{open}{}]}}"#,
+            lines.join(",")
+        );
+        assert!(text.len() > 8 * 64 * 1024);
+        let mut reader = Counted {
+            bytes: text.as_bytes(),
+            given: 0,
+        };
+        let read = Session::from_reader(&mut reader);
+        assert_eq!(read, Session::from_json(text.as_bytes()));
+        assert!(read.is_err());
+        assert!(
+            reader.given <= 2 * 64 * 1024,
+            "{open:?}: {} bytes read",
+            reader.given
+        );
+    }
+}

@@ -1283,6 +1283,83 @@ fn a7_draws_per_item_are_bounded_by_a_constant() {
     );
 }
 
+/// The ids an addition took, in item order (`-` for an item that added nothing).
+fn added_ids(a: &Applied) -> Vec<String> {
+    a.answer
+        .outcomes
+        .iter()
+        .map(|o| match o {
+            ItemOutcome::Added { id, .. } => id.to_string(),
+            _ => "-".to_owned(),
+        })
+        .collect()
+}
+
+/// A source that gives `script`, then `f1`, `f2`, …; and how many ids it gave.
+fn scripted(
+    script: &[&str],
+) -> (
+    impl FnMut() -> String + use<>,
+    std::rc::Rc<std::cell::Cell<usize>>,
+) {
+    let script: Vec<String> = script.iter().map(|s| (*s).to_owned()).collect();
+    let drawn = std::rc::Rc::new(std::cell::Cell::new(0));
+    let count = drawn.clone();
+    let source = move || {
+        let n = count.get();
+        count.set(n + 1);
+        script
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| format!("f{}", n + 1 - script.len()))
+    };
+    (source, drawn)
+}
+
+#[test]
+fn a7_a_source_that_repeats_its_own_draws_beside_a_stored_id_gives_each_addition_its_draw() {
+    // S is stored. The source gives T1, T2, T3, T3 again, S, then f1: the fourth addition turns
+    // T3 down (the third took it) and S (stored), and takes f1. The first pass checks S against
+    // the stored collection only at its end, stops and decides again with the draws replayed in
+    // the order they were drawn: the ids turned down among the taken ones where they came.
+    let state = od(json!([art("S", "r0", "new")]));
+    let request = drive(vec![
+        add("r1", "new"),
+        add("r2", "new"),
+        add("r3", "new"),
+        add("r4", "new"),
+    ]);
+    let (source, drawn) = scripted(&["T1", "T2", "T3", "T3", "S"]);
+    let (a, ctx) = run_with_ids(&state, &request, source);
+    drop(ctx);
+    assert_eq!(added_ids(&a), ["T1", "T2", "T3", "f1"]);
+    assert_eq!(drawn.get(), 6, "one draw per id taken or turned down");
+    // The id turned down comes back after the one taken before it, not before: the source
+    // gives T1, T1 again, T2, S, then f1. The second addition turns T1 down and takes T2; the
+    // removal of T1 takes the first addition out; the third addition turns S down and takes
+    // f1. (Replayed later, the second T1 would be fresh again at the third addition.)
+    let request = drive(vec![
+        add("r1", "new"),
+        add("r2", "new"),
+        rm("T1"),
+        add("r3", "new"),
+    ]);
+    let (source, drawn) = scripted(&["T1", "T1", "T2", "S"]);
+    let (a, ctx) = run_with_ids(&state, &request, source);
+    drop(ctx);
+    assert_eq!(added_ids(&a), ["T1", "T2", "-", "f1"]);
+    assert_eq!(
+        a.answer.outcomes[2],
+        ItemOutcome::Removed {
+            id: "T1".into(),
+            existed: true
+        }
+    );
+    let ids: Vec<&str> = a.state.artifacts(DRIVE).map(|x| x.id()).collect();
+    assert_eq!(ids, ["S", "T2", "f1"]);
+    assert_eq!(drawn.get(), 5, "one draw per id taken or turned down");
+}
+
 // ---------------------------------------------------------------- G: granular drive and site
 
 fn gdrive(items: Vec<Value>) -> Value {

@@ -23,7 +23,7 @@ use crate::engine::prepare::{Hint, hinted_key_hash};
 use crate::engine::reference;
 use crate::engine::request::{MALFORMED, json_type};
 use crate::json::borrowed::{Json, Object};
-use crate::json::write_str;
+use crate::json::{write_str, write_str_verbatim};
 use crate::model::collection::Collection;
 use crate::model::kinds::{ArtifactCollection, Shape, type_name_matches};
 use crate::model::strref::Spans;
@@ -503,8 +503,7 @@ fn span(start: usize, len: usize) -> Option<(u32, u32)> {
 /// artifact's text starts in `out`), when written without escapes.
 fn write_spanned(out: &mut String, base: usize, s: &str) -> Option<(u32, u32)> {
     let start = out.len() + 1;
-    write_str(out, s);
-    if out.len() - start - 1 != s.len() {
+    if !write_str_verbatim(out, s) {
         return None;
     }
     span(start - base, s.len())

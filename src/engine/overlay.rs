@@ -93,7 +93,12 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
 
     /// Whether an earlier item removed the stored artifact at `seq`.
     fn is_removed(&self, seq: usize) -> bool {
-        self.removed.find(seq_hash(seq), |&s| s == seq).is_some()
+        let is = |&s: &usize| {
+            #[cfg(test)]
+            crate::model::index::probes::count();
+            s == seq
+        };
+        self.removed.find(seq_hash(seq), is).is_some()
     }
 
     /// How many artifacts have `key`, whose hash is `hash` ([`Collection::hash_key`]). Stored
@@ -192,5 +197,48 @@ impl<'c, 'r: 'c> Evolving<'c, 'r> {
             .insert_unique(p.id_hash, (p.id_hash, i), |e| e.0);
         self.pending.push(p);
         i
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::Cursor;
+    use crate::model::index::probes;
+    use crate::model::kinds::ArtifactCollection;
+
+    /// Whether an earlier item removed a stored artifact takes a probe or two of the overlay's
+    /// table (its entries compared, counted), however many it removed: with every position
+    /// hashed alike, each look-up would compare half of them on average.
+    #[test]
+    fn removed_positions_are_found_in_a_few_probes() {
+        let n = 2_000;
+        let texts: Vec<String> = (0..n)
+            .map(|i| {
+                format!(r#"{{"id":"a{i}","restorePoint":{{"id":"r{i}"}},"destinationType":"new"}}"#)
+            })
+            .collect();
+        let array = format!("[{}]", texts.join(","));
+        let base = Collection::load(
+            ArtifactCollection::DriveRestoreArtifacts,
+            &mut Cursor::new(&array),
+        )
+        .unwrap();
+        let mut ev = Evolving::new(&base, n, 0, Check::Immediate);
+        for i in 0..n {
+            let id = format!("a{i}");
+            let hash = base.hash_id(&id);
+            let seq = base.find_id(hash, &id).unwrap();
+            ev.remove(Target::Stored(seq, hash));
+        }
+        probes::taken();
+        for seq in 0..n {
+            assert!(ev.is_removed(seq), "{seq}");
+        }
+        let compared = probes::taken();
+        assert!(
+            (n..=2 * n).contains(&compared),
+            "{compared} entries compared by {n} look-ups"
+        );
     }
 }

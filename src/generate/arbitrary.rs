@@ -47,3 +47,25 @@ impl<'a> Arbitrary<'a> for Case {
         (3, None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a collection of cases that sizes itself by [`Case::size_hint`] decodes is pinned:
+    /// `Unstructured::arbitrary_len::<Case>` (as a harness's own collection would call it)
+    /// divides the byte count it draws by 6, the hint's lower bound (3, the knob bytes) twice
+    /// over for want of an upper one. (arbitrary's own `Vec<Case>` reads a continuation byte
+    /// per case and never consults the hint.)
+    #[test]
+    fn a_collection_sized_by_the_hint_reads_six_bytes_a_case() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let mut u = Unstructured::new(&bytes);
+        let n = u.arbitrary_len::<Case>().unwrap();
+        // The byte count comes from the end: the last byte, 255, says 255 bytes (of the 255
+        // left), of 6 bytes a case.
+        assert_eq!(n, 255 / 6);
+        let cases: Vec<Case> = (0..n).map(|_| Case::arbitrary(&mut u).unwrap()).collect();
+        assert_eq!(cases.len(), 42);
+    }
+}

@@ -164,8 +164,9 @@ pub(crate) fn position(text: &[u8], offset: usize) -> (usize, usize) {
         .of(offset)
 }
 
-/// How much [`Session::from_reader`](crate::Session::from_reader) reads at a time, at least.
-pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// How much [`Session::from_reader`](crate::Session::from_reader) reads at a time, at least:
+/// 64 KiB. (A literal: a constant factor of the reading cost, so no mutant of it is wanted.)
+pub(crate) const READ_CHUNK: usize = 65_536;
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
@@ -455,15 +456,24 @@ fn cut_short(e: &serde_json::Error, rest: &str) -> bool {
     if e.is_eof() {
         return true;
     }
-    // serde_json counts lines from 1 and columns in bytes from the start of the line.
-    let line_start = match e.line() {
+    error_at(e, rest) + 4 >= rest.len()
+}
+
+/// Where in `rest` serde_json's error `e` is: its line's start plus its column (serde_json
+/// counts lines from 1 and columns in bytes from the start of the line).
+fn error_at(e: &serde_json::Error, rest: &str) -> usize {
+    line_start(rest, e.line()) + e.column()
+}
+
+/// Where line `line` (counted from 1) of `text` starts; the end of `text` if it has fewer.
+fn line_start(text: &str, line: usize) -> usize {
+    match line {
         0 | 1 => 0,
-        n => rest
+        n => text
             .match_indices('\n')
             .nth(n - 2)
-            .map_or(rest.len(), |(i, _)| i + 1),
-    };
-    line_start + e.column() + 4 >= rest.len()
+            .map_or(text.len(), |(i, _)| i + 1),
+    }
 }
 
 /// A type [`Cursor::value_with`] parses, for text borrowed for any lifetime.
@@ -664,12 +674,18 @@ fn is_special(b: u8) -> bool {
 
 /// Appends `s` as a JSON string literal.
 pub(crate) fn write_str(out: &mut String, s: &str) {
+    write_str_verbatim(out, s);
+}
+
+/// [`write_str`], saying whether `s` was written as it is, with no escape (so that its
+/// content is `s`'s bytes, right after the opening quote).
+pub(crate) fn write_str_verbatim(out: &mut String, s: &str) -> bool {
     out.push('"');
     // Most strings (ids, names) need no escape: one pass to check, one copy.
     if !needs_escape(s.as_bytes()) {
         out.push_str(s);
         out.push('"');
-        return;
+        return true;
     }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
@@ -698,6 +714,7 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     }
     out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
+    false
 }
 
 /// Appends `v` as compact JSON with object members sorted by name, so the bytes are the same

@@ -18,6 +18,29 @@
 /// A position: what an entry points to.
 type Seq = usize;
 
+/// Test-only: counts the entries look-ups read, on this thread ([`HashIndex::run`], and the
+/// request overlay's tables), so that tests can bound a look-up's cost by counting, not timing.
+/// Compiled into the library's unit tests only (not even with `_internal_test_exports`, which
+/// the benchmarks and examples get through the dev-dependency): nothing elsewhere pays for it.
+#[cfg(test)]
+pub(crate) mod probes {
+    use std::cell::Cell;
+
+    thread_local! {
+        static READ: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// One entry read.
+    pub(crate) fn count() {
+        READ.with(|n| n.set(n.get() + 1));
+    }
+
+    /// The entries read since the last call.
+    pub(crate) fn taken() -> usize {
+        READ.with(|n| n.replace(0))
+    }
+}
+
 /// The `seq` of an empty entry.
 const EMPTY: Seq = Seq::MAX;
 
@@ -120,6 +143,8 @@ impl HashIndex {
         (0..self.entries.len())
             .map(move |k| (home + k) & mask)
             .map_while(move |i| {
+                #[cfg(test)]
+                probes::count();
                 self.entries
                     .get(i)
                     .filter(|e| !e.is_empty())
