@@ -1644,3 +1644,32 @@ fn c1_instants_apart_by_more_than_the_window_are_a_difference_on_either_path() {
         }
     }
 }
+
+/// Rule C1: the caller's identity the answer writes is listed in the binding, whether the
+/// first round's answer is taken (no state after) or the request is decided again (a state
+/// after given, or an atomic refusal); an answer that changed nothing binds none.
+#[test]
+fn c1_the_identity_is_listed_in_the_binding_on_either_path() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let who = json!({"application": {"id": "app-1", "displayName": "tester"}});
+    let entry = json!({"id": "n1", "restorePoint": {"id": "r1"}, "destinationType": "new",
+        "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
+    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s",
+        "status": "draft", "restoreJobType": "standard", "lastModifiedDateTime": "2026-11-28T12:00:00Z", "lastModifiedBy": who,
+        "driveRestoreArtifacts@delta": [entry]})
+    .to_string();
+    let after = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s",
+        "status": "draft", "restoreJobType": "standard", "lastModifiedDateTime": "2026-11-28T12:00:00Z", "lastModifiedBy": who,
+        "driveRestoreArtifacts": [entry]});
+    let after = after.to_string();
+    let fast = Observed::new(200, Some(body.as_bytes()));
+    let slow = Observed::new(200, Some(body.as_bytes())).with_state_after(after.as_bytes());
+    for (path, observed) in [("first round", fast), ("decided again", slow)] {
+        let v = check(&session, request, &Options::default(), &observed, &Settings::default());
+        assert!(v.conformant, "{path}: {v}");
+        assert_eq!(v.binding.actor.as_ref(), Some(&who), "{path}");
+        assert_eq!(v.binding.ids, ["n1"], "{path}");
+    }
+}
