@@ -68,7 +68,9 @@ function check(cond, what, value) {
   console.log('patch:', entries.length, 'entries');
 
   // More sessions, then every page of the list through PageIterator (https next links).
-  for (let i = 0; i < 4; i++) await graph.api(SETS).post({ '@odata.type': TYPE });
+  // (On a server that holds sessions already, every one of them is paged through too.)
+  const mine = [created.id];
+  for (let i = 0; i < 4; i++) mine.push((await graph.api(SETS).post({ '@odata.type': TYPE })).id);
   const first = await graph.api('/solutions/backupRestore/restoreSessions').top(2).get();
   check(first['@odata.nextLink'] && first['@odata.nextLink'].startsWith('https://'), 'https next link', first);
   const ids = [];
@@ -76,7 +78,11 @@ function check(cond, what, value) {
     ids.push(s.id);
     return true;
   }).iterate();
-  check(ids.length === 5 && new Set(ids).size === 5, 'PageIterator over every page', ids);
+  check(
+    ids.length >= 5 && new Set(ids).size === ids.length && mine.every((id) => ids.includes(id)),
+    'PageIterator over every page, each session once',
+    ids,
+  );
   console.log('PageIterator:', ids.length, 'sessions over', Math.ceil(ids.length / 2), 'pages');
 
   // Query options.
@@ -87,7 +93,7 @@ function check(cond, what, value) {
     .orderby('createdDateTime desc')
     .count(true)
     .get();
-  check(drafts['@odata.count'] === 5, '$count', drafts);
+  check(drafts['@odata.count'] >= 5 && drafts.value.every((s) => s.status === 'draft'), '$filter and $count', drafts);
   const members = (s) => Object.keys(s).filter((k) => !k.startsWith('@')).sort().join();
   check(drafts.value.every((s) => members(s) === 'id,status'), '$select (annotations kept)', drafts);
   const expanded = await graph
