@@ -1667,7 +1667,13 @@ fn c1_the_identity_is_listed_in_the_binding_on_either_path() {
     let fast = Observed::new(200, Some(body.as_bytes()));
     let slow = Observed::new(200, Some(body.as_bytes())).with_state_after(after.as_bytes());
     for (path, observed) in [("first round", fast), ("decided again", slow)] {
-        let v = check(&session, request, &Options::default(), &observed, &Settings::default());
+        let v = check(
+            &session,
+            request,
+            &Options::default(),
+            &observed,
+            &Settings::default(),
+        );
         assert!(v.conformant, "{path}: {v}");
         assert_eq!(v.binding.actor.as_ref(), Some(&who), "{path}");
         assert_eq!(v.binding.ids, ["n1"], "{path}");

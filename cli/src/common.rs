@@ -1,10 +1,12 @@
-//! What `apply` and `check` share: the option flags, reading files, the usage error.
+//! What the commands share: the option flags, the `--kind` and `--mix` values, reading files,
+//! the usage error.
 
 use std::io::{self, Read};
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use restore_delta::{MissingRemoval, Options, Session, StateError};
+use restore_delta::generate::Mix;
+use restore_delta::{MissingRemoval, Options, Session, SessionKind, StateError};
 
 /// A failure before a response or a verdict exists: one line on stderr, exit 2.
 pub struct Usage(pub String);
@@ -162,4 +164,48 @@ pub fn read_bounded(path: &Path, limit: usize, flag: &str) -> Result<Vec<u8>, Us
         )));
     }
     Ok(bytes)
+}
+
+/// `--kind`: a kind of restore session (`gen`, `conform`).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum KindArg {
+    /// oneDriveForBusinessRestoreSessions
+    Onedrive,
+    /// sharePointRestoreSessions
+    Sharepoint,
+    /// exchangeRestoreSessions
+    Exchange,
+}
+
+impl KindArg {
+    /// The kind the value names.
+    pub fn kind(self) -> SessionKind {
+        match self {
+            KindArg::Onedrive => SessionKind::OneDriveForBusiness,
+            KindArg::Sharepoint => SessionKind::SharePoint,
+            KindArg::Exchange => SessionKind::Exchange,
+        }
+    }
+}
+
+/// `--mix`: what the generated requests hold (`gen`, `conform`).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MixArg {
+    /// Requests that mostly succeed.
+    Valid,
+    /// Every rule's failure among successes (the default).
+    Mixed,
+    /// Malformed bodies a server must survive.
+    Hostile,
+}
+
+impl MixArg {
+    /// The generator's mix the value names.
+    pub fn mix(self) -> Mix {
+        match self {
+            MixArg::Valid => Mix::Valid,
+            MixArg::Mixed => Mix::Mixed,
+            MixArg::Hostile => Mix::Hostile,
+        }
+    }
 }

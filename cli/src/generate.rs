@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, ValueEnum};
-use restore_delta::SessionKind;
 use restore_delta::generate::{Generator, Mix, dictionary};
 
-use crate::common::Usage;
+use crate::common::{KindArg, MixArg, Usage};
 
 pub const GEN_EXAMPLES: &str = "\
 Examples:
@@ -87,20 +86,6 @@ pub struct Knobs {
     items: usize,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum KindArg {
-    Onedrive,
-    Sharepoint,
-    Exchange,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum MixArg {
-    Valid,
-    Mixed,
-    Hostile,
-}
-
 impl Knobs {
     /// The flags that choose the cases, as a command line spells them: `--seed N --mix M`, then
     /// `--kind`, `--artifacts` and `--items` when given or not the default.
@@ -122,11 +107,7 @@ impl Knobs {
 
     /// The mix the flags name.
     pub fn mix(&self) -> Mix {
-        match self.mix {
-            MixArg::Valid => Mix::Valid,
-            MixArg::Mixed => Mix::Mixed,
-            MixArg::Hostile => Mix::Hostile,
-        }
+        self.mix.mix()
     }
 
     /// The generator the flags describe.
@@ -137,9 +118,7 @@ impl Knobs {
             .items(self.items);
         match self.kind {
             None => generator.all_kinds(),
-            Some(KindArg::Onedrive) => generator.kind(SessionKind::OneDriveForBusiness),
-            Some(KindArg::Sharepoint) => generator.kind(SessionKind::SharePoint),
-            Some(KindArg::Exchange) => generator.kind(SessionKind::Exchange),
+            Some(kind) => generator.kind(kind.kind()),
         }
     }
 }

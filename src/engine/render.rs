@@ -9,6 +9,7 @@ use crate::json::borrowed::{self, Json, Object};
 use crate::json::write_str;
 use crate::model::kinds::ArtifactCollection;
 use crate::model::session::{Member, Session};
+use serde_json::value::RawValue;
 
 /// Content-ID annotations echoed on response entries (rule O4).
 const CONTENT_IDS: [&str; 3] = [
@@ -124,22 +125,35 @@ pub(crate) fn session_members(
             continue;
         }
         if let Member::Raw(raw) = member {
-            write_str(out, name);
-            out.push(':');
-            let late = raw.get() != "null"
-                && match name.as_str() {
-                    "status" => session.status().is_after_sentinel(),
-                    "restoreJobType" => session.restore_job_type().is_after_sentinel(),
-                    _ => false,
-                };
-            if late && !options.include_unknown_enum_members {
-                out.push_str("\"unknownFutureValue\"");
-            } else {
-                out.push_str(raw.get());
-            }
-            out.push(',');
+            session_member(out, session, name, raw, options);
         }
     }
+}
+
+/// Writes one top-level member of `session` as `"name":value,`: its stored text, but
+/// `status` and `restoreJobType` as rule O7 writes them (a value after the enum's sentinel is
+/// `unknownFutureValue` unless the caller asked for such members).
+pub(crate) fn session_member(
+    out: &mut String,
+    session: &Session,
+    name: &str,
+    raw: &RawValue,
+    options: &Options,
+) {
+    write_str(out, name);
+    out.push(':');
+    let late = raw.get() != "null"
+        && match name {
+            "status" => session.status().is_after_sentinel(),
+            "restoreJobType" => session.restore_job_type().is_after_sentinel(),
+            _ => false,
+        };
+    if late && !options.include_unknown_enum_members {
+        out.push_str("\"unknownFutureValue\"");
+    } else {
+        out.push_str(raw.get());
+    }
+    out.push(',');
 }
 
 /// Writes `"name":value` after a comma unless it is the object's first member.

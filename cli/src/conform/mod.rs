@@ -19,7 +19,7 @@ use restore_delta::generate::Mix;
 use restore_delta::{Options, RuleId, SessionKind};
 use serde_json::{Value, json};
 
-use crate::common::{OptionArgs, Usage};
+use crate::common::{KindArg, MixArg, OptionArgs, Usage};
 use client::{Client, Exchange, Trust};
 
 pub const CONFORM_EXAMPLES: &str = "\
@@ -131,26 +131,6 @@ enum ProfileArg {
     Exact,
     Default,
     Docs,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum KindArg {
-    /// oneDriveForBusinessRestoreSessions
-    Onedrive,
-    /// sharePointRestoreSessions
-    Sharepoint,
-    /// exchangeRestoreSessions
-    Exchange,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum MixArg {
-    /// Requests that mostly succeed.
-    Valid,
-    /// Every rule's failure among successes (the default).
-    Mixed,
-    /// Malformed bodies a server must survive.
-    Hostile,
 }
 
 #[derive(Args, Debug)]
@@ -702,14 +682,7 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
     let kinds: Vec<SessionKind> = if a.kind.is_empty() {
         SessionKind::ALL.to_vec()
     } else {
-        a.kind
-            .iter()
-            .map(|k| match k {
-                KindArg::Onedrive => SessionKind::OneDriveForBusiness,
-                KindArg::Sharepoint => SessionKind::SharePoint,
-                KindArg::Exchange => SessionKind::Exchange,
-            })
-            .collect()
+        a.kind.iter().map(|k| k.kind()).collect()
     };
     let sessions = a
         .sessions
@@ -739,11 +712,7 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
         settings: settings(&a.judge)?,
         seed: a.seed,
         kinds,
-        mix: session::mix_of(match a.mix {
-            MixArg::Valid => "valid",
-            MixArg::Mixed => "mixed",
-            MixArg::Hostile => "hostile",
-        }),
+        mix: a.mix.mix(),
         steps: a.steps,
         read_back_every: a.read_back_every,
         keep: a.keep,

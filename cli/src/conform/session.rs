@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 
 use restore_delta::check::{Observed, check};
-use restore_delta::generate::{Generator, Mix};
+use restore_delta::generate::Generator;
 use restore_delta::{ArtifactCollection, Family, Session, SessionKind};
 use serde_json::{Value, json};
 
@@ -611,13 +611,4 @@ pub fn run_session(run: &Run, n: u64) -> (Vec<Finding>, Option<(Plan, Record)>) 
     record.history = live.history.clone();
     let failing = record.first_failing.is_some();
     (findings, failing.then_some((plan, record)))
-}
-
-/// `mix` as the generator names it.
-pub fn mix_of(name: &str) -> Mix {
-    match name {
-        "valid" => Mix::Valid,
-        "hostile" => Mix::Hostile,
-        _ => Mix::Mixed,
-    }
 }

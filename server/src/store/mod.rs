@@ -318,32 +318,47 @@ impl Store {
         let answer = apply_request_in_place(&mut slot.session, &request, &options, &mut ctx);
         let response = answer.response;
         if answer.error.is_none() {
-            let body_text = response.body.as_ref().map(|b| b.get());
-            let record = Record::new(
-                Op::Patch {
-                    id: id.to_owned(),
-                    prefer: inputs.prefer,
-                    roots: inputs.roots,
-                    now: inputs.now.to_string(),
-                    seed,
-                    status: response.status,
-                    max_bytes: Some(self.max_body_bytes as u64),
-                    actor: inputs.actor,
-                    digest: Some(journal::digest(
-                        response.status,
-                        response.preference_applied.as_deref(),
-                        body_text,
-                    )),
-                    deviate: Vec::new(),
-                },
-                drawn,
+            let answered = (
+                response.status,
+                response.preference_applied.as_deref(),
+                response.body.as_ref().map(|b| b.get()),
             );
+            let record = self.patch_record(id, inputs, (seed, drawn), answered, Vec::new());
             if let Err(failed) = self.durable(&record, body).await {
                 return failed;
             }
         }
         drop(slot);
         Reply::engine(response)
+    }
+
+    /// The journal record of a PATCH that committed: every input its decision depended on
+    /// (the `Prefer` values, the service roots and body limit in force, the clock, the seed, the
+    /// caller's identity, the deviations that could change it), the digest of the answer
+    /// given (status, `Preference-Applied`, body), and the count of seeds drawn.
+    fn patch_record(
+        &self,
+        id: &str,
+        inputs: Inputs,
+        (seed, drawn): (u64, u64),
+        (status, preference_applied, body): (u16, Option<&str>, Option<&str>),
+        deviate: Vec<String>,
+    ) -> Record {
+        Record::new(
+            Op::Patch {
+                id: id.to_owned(),
+                prefer: inputs.prefer,
+                roots: inputs.roots,
+                now: inputs.now.to_string(),
+                seed,
+                status,
+                max_bytes: Some(self.max_body_bytes as u64),
+                actor: inputs.actor,
+                digest: Some(journal::digest(status, preference_applied, body)),
+                deviate,
+            },
+            drawn,
+        )
     }
 
     /// [`Store::patch`] with deviations in force ([`deviate`]): the same steps (404, then the
@@ -384,30 +399,18 @@ impl Store {
         );
         let reply = decided.reply;
         if decided.committed {
-            let record = Record::new(
-                Op::Patch {
-                    id: id.to_owned(),
-                    prefer: inputs.prefer,
-                    roots: inputs.roots,
-                    now: inputs.now.to_string(),
-                    seed,
-                    status: reply.status,
-                    max_bytes: Some(self.max_body_bytes as u64),
-                    actor: inputs.actor,
-                    digest: Some(journal::digest(
-                        reply.status,
-                        reply.preference_applied.as_deref(),
-                        reply.body.as_deref(),
-                    )),
-                    deviate: devs
-                        .journaled()
-                        .names()
-                        .into_iter()
-                        .map(str::to_owned)
-                        .collect(),
-                },
-                drawn,
+            let answered = (
+                reply.status,
+                reply.preference_applied.as_deref(),
+                reply.body.as_deref(),
             );
+            let deviate = devs
+                .journaled()
+                .names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            let record = self.patch_record(id, inputs, (seed, drawn), answered, deviate);
             if let Err(failed) = self.durable(&record, body).await {
                 return failed;
             }

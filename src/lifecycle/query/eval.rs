@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::engine::options::Options;
+use crate::engine::render::session_member;
 use crate::json::write_str;
 use crate::lifecycle as read;
 use crate::lifecycle::query::token::{self, Token};
@@ -294,21 +295,8 @@ pub(crate) fn render_session(session: &Session, q: &Query, options: &Options) ->
         if written(name) || q.select.as_deref().is_some_and(|s| !selected(name, s)) {
             continue;
         }
-        write_str(&mut out, name);
-        out.push(':');
         // Rule O7, as `render_session` writes it.
-        let late = raw.get() != "null"
-            && match name.as_str() {
-                "status" => session.status().is_after_sentinel(),
-                "restoreJobType" => session.restore_job_type().is_after_sentinel(),
-                _ => false,
-            };
-        if late && !options.include_unknown_enum_members {
-            out.push_str("\"unknownFutureValue\"");
-        } else {
-            out.push_str(raw.get());
-        }
-        out.push(',');
+        session_member(&mut out, session, name, raw, options);
     }
     for e in expansions {
         let listed = list(session, e.collection, &e.query);
