@@ -90,7 +90,7 @@ MUTANTS = [
     ("O7", "src/model/enums.rs", "    after_sentinel: [Granular]", "    after_sentinel: []"),
     ("O7", "src/model/enums.rs", "    after_sentinel: [Failed]", "    after_sentinel: []"),
     ("O7", "src/engine/render.rs", "\"restoreJobType\" => session.restore_job_type().is_after_sentinel(),", "\"restoreJobType\" => session.restore_job_type() == &crate::model::enums::RestoreJobType::Granular,"),
-    ("O7", "src/engine/render.rs", "            if late && !options.include_unknown_enum_members {", "            if late {"),
+    ("O7", "src/engine/render.rs", "    if late && !options.include_unknown_enum_members {", "    if late {"),
     ("O7", "src/engine/options.rs", "                self.include_unknown_enum_members = true;\n", ""),
     ("O8", "src/engine/options.rs", "(Some(Some(true)), Answered::Minimal) => applied.push(\"return=minimal\"),", "(Some(Some(true)), _) => applied.push(\"return=minimal\"),"),
     ("O8", "src/engine/options.rs", "(Some(Some(false)), Answered::Representation) => applied.push(\"return=representation\"),", "(Some(Some(false)), _) => applied.push(\"return=representation\"),"),
