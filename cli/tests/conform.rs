@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Local, Setup, run, scratch, text};
+use common::{Local, Setup, bin, run, scratch, text};
 use serde_json::Value;
 
 #[test]
@@ -554,4 +554,53 @@ fn the_same_seed_sends_the_same_requests() {
     let (a, b) = (requests(), requests());
     assert!(a.len() > 40);
     assert_eq!(a, b);
+}
+
+/// A target that refuses the credentials is a usage error (exit 2) naming the status, Graph's
+/// code and where to give a token, not findings against the lifecycle rules; with the right
+/// token from the environment, the same run is clean.
+#[test]
+fn refused_credentials_exit_2_and_say_how_to_give_a_token() {
+    let server = Local::start(Setup {
+        seed: 5,
+        token: Some("s3cret".into()),
+        ..Setup::default()
+    });
+    let root = server.root();
+    let args = [
+        "conform",
+        "--url",
+        &root,
+        "--max-requests",
+        "20",
+        "--rate",
+        "0",
+    ];
+    for token in [None, Some("wrong")] {
+        let mut cmd = bin();
+        cmd.args(args);
+        if let Some(token) = token {
+            cmd.env("RESTORE_DELTA_TOKEN", token);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{token:?}: {}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("restore-delta: ") && !l.contains("ledger"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].contains("refused the credentials: 401 InvalidAuthenticationToken")
+                && lines[0].contains("--token-file"),
+            "{err}"
+        );
+    }
+    let out = bin()
+        .args(args)
+        .env("RESTORE_DELTA_TOKEN", "s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.sessions(), 0);
 }

@@ -45,8 +45,8 @@ reads their collections back, and deletes them at the end (also after Ctrl-C or 
 --keep keeps them); it never touches a session it did not create, never activates one, and
 uses no /_restore-delta/ endpoint. Every answer is judged by the reference check; 429 and 503
 are retried (honouring Retry-After, bounded) and never counted as findings.
-Exit status: 0 no finding; 1 findings; 2 usage error or target unreachable (one line on
-stderr); 130 after Ctrl-C (sessions deleted, the report covers what ran).";
+Exit status: 0 no finding; 1 findings; 2 usage error, target unreachable, or the target
+refusing the credentials (401 or 403 to every create) (one line on stderr); 130 after Ctrl-C (sessions deleted, the report covers what ran).";
 
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -194,7 +194,7 @@ struct RunArgs {
 #[derive(Clone, Debug)]
 pub struct Finding {
     /// `check` (an answer to a PATCH), `lifecycle` (create, read, delete), `state` (stored
-    /// otherwise than answered), `transport`.
+    /// otherwise than answered), `transport`, `credentials` (a create refused with 401 or 403).
     pub kind: &'static str,
     pub rule: Option<String>,
     pub session: String,
@@ -230,6 +230,26 @@ impl Finding {
         let mut f = Finding::base(x, session.unwrap_or_default(), "transport");
         f.what = "transport".into();
         f.observed = Some(json!(error));
+        f
+    }
+
+    /// The target refused the credentials (401 or 403) where a session was to be created.
+    pub fn credentials(x: &Exchange, status: u16, body: Option<&Value>) -> Finding {
+        let mut f = Finding::base(x, "", "credentials");
+        f.what = "credentials".into();
+        let error = |member: &str| {
+            body.and_then(|b| b.pointer(&format!("/error/{member}")))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let mut said = format!("{status}");
+        if let Some(code) = error("code") {
+            said.push_str(&format!(" {code}"));
+        }
+        if let Some(message) = error("message") {
+            said.push_str(&format!(" ({message})"));
+        }
+        f.observed = Some(json!(said));
         f
     }
 
@@ -778,7 +798,9 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
                         break;
                     }
                     let (found, record) = session::run_session(&run, n);
-                    if found.iter().all(|f| f.kind != "transport")
+                    if found
+                        .iter()
+                        .all(|f| !matches!(f.kind, "transport" | "credentials"))
                         || run.judged.load(Ordering::Relaxed) > 0
                     {
                         created_any.store(true, Ordering::SeqCst);
@@ -829,6 +851,14 @@ pub fn run(args: ConformArgs) -> Result<ExitCode, Usage> {
     );
     let elapsed = started.elapsed().as_secs_f64();
     if !created_any.load(Ordering::SeqCst) && run.judged.load(Ordering::Relaxed) == 0 {
+        if let Some(f) = findings.iter().find(|f| f.kind == "credentials") {
+            let said = f.observed.as_ref().and_then(Value::as_str).unwrap_or("401");
+            return Err(Usage(format!(
+                "{}: the target refused the credentials: {said} to {} {}; give a token with \
+                 --token-file, RESTORE_DELTA_TOKEN or --header 'Authorization: Bearer …'",
+                run.target.root, f.method, f.url
+            )));
+        }
         let why = findings
             .iter()
             .find(|f| f.kind == "transport")

@@ -299,6 +299,15 @@ impl Live {
                 return None;
             }
         };
+        if matches!(answer.status, 401 | 403) {
+            // Not the rules' business: the target refuses these credentials.
+            findings.push(Finding::credentials(
+                &x,
+                answer.status,
+                answer.json().as_ref(),
+            ));
+            return None;
+        }
         let json = answer.json();
         let created = live::judge_create(
             plan.kind,

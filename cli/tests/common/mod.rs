@@ -31,6 +31,8 @@ pub struct Setup {
     pub tls_dir: Option<PathBuf>,
     /// `--deviate LIST`: rules broken on purpose.
     pub deviate: Option<String>,
+    /// The bearer token every request must carry (`--token`).
+    pub token: Option<String>,
 }
 
 impl Local {
@@ -48,6 +50,7 @@ impl Local {
         }
         let (store, _) = Store::open(config).unwrap();
         let mut app = App::new(store);
+        app.token = setup.token.clone();
         if let Some((rate, statuses, retry_after, latency)) = setup.faults {
             app.faults = Faults::new(
                 rate,
