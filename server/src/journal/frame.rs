@@ -210,11 +210,6 @@ impl Reader {
         self.format
     }
 
-    /// Where the next frame starts (after the last whole record read).
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
     /// The next record, or how the journal ends.
     pub fn next_frame(&mut self) -> io::Result<Next> {
         if self.done || self.pos == self.len {
@@ -659,6 +654,16 @@ mod tests {
         assert_eq!(reader.format(), Format::V1);
         let (read, end) = frames(&mut reader);
         assert_eq!(read, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(end, Ending::Clean);
+        // A record larger than a mebibyte (0.1 wrote up to 256 MiB) is a record, not damage.
+        let large = vec![b'x'; 3 << 20];
+        let mut with_large = bytes.clone();
+        with_large.extend_from_slice(&(large.len() as u32).to_le_bytes());
+        with_large.extend_from_slice(&crc32fast::hash(&large).to_le_bytes());
+        with_large.extend_from_slice(&large);
+        let (read, end) = frames(&mut reader_of(&with_large));
+        assert_eq!(read.len(), 3);
+        assert_eq!(read[2].len(), large.len());
         assert_eq!(end, Ending::Clean);
         // A torn last frame is a tail there too.
         let mut cut = bytes.clone();

@@ -364,3 +364,68 @@ pub fn read(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_digest_is_crc32_then_length_of_status_preference_and_body() {
+        // Computed apart (Python: zlib.crc32(b"200\nreturn=minimal\n{}"), 21 bytes).
+        assert_eq!(
+            digest(200, Some("return=minimal"), Some("{}")),
+            "cc6abd5500000015"
+        );
+        assert_eq!(digest(204, None, None), "d4b0a88200000005");
+        // Each part counts.
+        let base = digest(200, None, Some("{\"a\":1}"));
+        for other in [
+            digest(201, None, Some("{\"a\":1}")),
+            digest(200, Some("return=minimal"), Some("{\"a\":1}")),
+            digest(200, None, Some("{\"a\":2}")),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+
+    /// A whole frame (its checksums hold) whose record cannot be decoded is damage: reading
+    /// stops there and counts the whole records after it, from the next frame.
+    #[test]
+    fn a_whole_record_that_cannot_be_decoded_is_damage_with_the_records_after_it_counted() {
+        let fs = sim::SimFs::new();
+        let start = |n: u64| {
+            encode(
+                &Record::new(
+                    Op::Start {
+                        version: "test".into(),
+                    },
+                    n,
+                ),
+                &[],
+            )
+        };
+        let mut bytes = b"RDJ2\n\0\0\0".to_vec();
+        bytes.extend_from_slice(&start(1));
+        let bad_at = bytes.len() as u64;
+        bytes.extend_from_slice(&frame::encode(b"{\"op\":\"from a newer server\"}\n"));
+        let next = bytes.len() as u64;
+        bytes.extend_from_slice(&start(2));
+        bytes.extend_from_slice(&start(3));
+        fs.put(Path::new("/j"), &bytes);
+        let (entries, ending) = read(&fs, Path::new("/j")).unwrap();
+        assert_eq!(entries.len(), 1);
+        match ending {
+            frame::Ending::Damaged {
+                at,
+                index,
+                next: found,
+                after,
+                ..
+            } => {
+                assert_eq!((at, index, found, after), (bad_at, 1, Some(next), Some(2)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
