@@ -665,6 +665,19 @@ mod tests {
         assert_eq!(read.len(), 3);
         assert_eq!(read[2].len(), large.len());
         assert_eq!(end, Ending::Clean);
+        // Fewer bytes than a format-1 header after the last whole record: a torn tail.
+        let mut stray = bytes.clone();
+        stray.extend_from_slice(&[7, 0, 0]);
+        let (read, end) = frames(&mut reader_of(&stray));
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            end,
+            Ending::Torn {
+                at: bytes.len() as u64,
+                bytes: 3,
+                zeros: false
+            }
+        );
         // A torn last frame is a tail there too.
         let mut cut = bytes.clone();
         cut.truncate(cut.len() - 1);
