@@ -686,6 +686,93 @@ mod tests {
         assert!(matches!(end, Ending::Torn { .. }), "{end:?}");
     }
 
+    /// Format 1 has no marker to resynchronise on: a bad last frame is a torn tail, a bad
+    /// frame with bytes after it is damage (0.1 cut both; refusing keeps what follows), zeros
+    /// are a tail.
+    #[test]
+    fn format_1_damage_is_told_from_a_torn_tail() {
+        let frame = |payload: &[u8]| {
+            let mut f = (payload.len() as u32).to_le_bytes().to_vec();
+            f.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            f.extend_from_slice(payload);
+            f
+        };
+        let mut bytes = MAGIC_V1.to_vec();
+        let first = bytes.len() as u64;
+        bytes.extend_from_slice(&frame(b"one"));
+        let second = bytes.len() as u64;
+        bytes.extend_from_slice(&frame(b"two"));
+        // The last payload flipped, ending at the end of the file: a write cut short.
+        let mut last = bytes.clone();
+        let end = last.len() - 1;
+        last[end] ^= 1;
+        let (read, ending) = frames(&mut reader_of(&last));
+        assert_eq!(read.len(), 1);
+        assert_eq!(
+            ending,
+            Ending::Torn {
+                at: second,
+                bytes: 11,
+                zeros: false
+            }
+        );
+        // The first payload flipped, a record after it: damage.
+        let mut middle = bytes.clone();
+        middle[first as usize + 8] ^= 1;
+        let (read, ending) = frames(&mut reader_of(&middle));
+        assert_eq!(read.len(), 0);
+        assert!(
+            matches!(ending, Ending::Damaged { at, index: 0, next: None, after: None, .. } if at == first),
+            "{ending:?}"
+        );
+        // A damaged length past 0.1's bound, with the file shorter: damage too, not a tail.
+        let mut long = bytes.clone();
+        long[first as usize + 3] = 0x40;
+        let (_, ending) = frames(&mut reader_of(&long));
+        assert!(
+            matches!(&ending, Ending::Damaged { reason, .. } if reason.contains("over 256 MiB")),
+            "{ending:?}"
+        );
+        // A few zero bytes after the last record: a tail of zeros.
+        let mut zeros = bytes.clone();
+        zeros.extend_from_slice(&[0; 5]);
+        let (read, ending) = frames(&mut reader_of(&zeros));
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            ending,
+            Ending::Torn {
+                at: bytes.len() as u64,
+                bytes: 5,
+                zeros: true
+            }
+        );
+    }
+
+    /// Whether a tail is all zeros is read to its end, past the first 64 KiB read.
+    #[test]
+    fn a_tail_is_zeros_only_when_every_byte_is() {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&encode(b"a"));
+        let at = bytes.len() as u64;
+        for (tail, zeros) in [(1usize << 16, true), ((1 << 16) + 3, true)] {
+            for last in [0u8, 1] {
+                let mut longer = bytes.clone();
+                longer.resize(longer.len() + tail, 0);
+                *longer.last_mut().unwrap() = last;
+                let (_, ending) = frames(&mut reader_of(&longer));
+                assert_eq!(
+                    ending,
+                    Ending::Torn {
+                        at,
+                        bytes: tail as u64,
+                        zeros: zeros && last == 0
+                    },
+                    "{tail} bytes ending in {last}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn another_file_is_foreign() {
         let fs = SimFs::new();
