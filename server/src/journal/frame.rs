@@ -594,6 +594,17 @@ mod tests {
                 after: Some(3),
             }
         );
+        // The same damage with a frame cut short at the end (its header whole, its payload
+        // not): the whole records between are counted, the cut one is not, and nothing is read
+        // past the end of the file.
+        let mut cut_after = damaged.clone();
+        cut_after.extend_from_slice(&encode(&[b'x'; 40])[..HEADER as usize + 3]);
+        let (read, end) = frames(&mut reader_of(&cut_after));
+        assert_eq!(read.len(), 2);
+        assert!(
+            matches!(end, Ending::Damaged { index: 2, next: Some(n), after: Some(3), .. } if n == starts[3]),
+            "{end:?}"
+        );
         // A flipped length: the records after it are still found.
         let mut damaged = bytes.clone();
         damaged[starts[4] as usize + 6] ^= 0x40;
