@@ -176,3 +176,37 @@ pub fn aside_path(fs: &dyn Fs, path: &Path, what: &str) -> PathBuf {
         .find(|p| !fs.exists(p))
         .unwrap_or_else(|| with_suffix(path, &format!(".{what}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real file system on real files: `open_rw` says whether it created the file (a new
+    /// journal's directory is synced only then), and nothing moved aside is overwritten by the
+    /// next move (`exists` backs `aside_path`).
+    #[test]
+    fn the_real_file_system_tells_new_files_and_free_aside_names() {
+        let dir = std::env::temp_dir().join(format!("rd-osfs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("j.db");
+        let fs = OsFs;
+        assert!(!fs.exists(&path));
+        let (_, created) = fs.open_rw(&path).unwrap();
+        assert!(created);
+        assert!(fs.exists(&path));
+        let (_, created) = fs.open_rw(&path).unwrap();
+        assert!(!created);
+        assert_eq!(
+            aside_path(&fs, &path, "damaged"),
+            dir.join("j.db.damaged-1")
+        );
+        std::fs::write(dir.join("j.db.damaged-1"), b"kept").unwrap();
+        std::fs::write(dir.join("j.db.damaged-2"), b"kept").unwrap();
+        assert_eq!(
+            aside_path(&fs, &path, "damaged"),
+            dir.join("j.db.damaged-3")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
