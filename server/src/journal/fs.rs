@@ -209,4 +209,11 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+    /// The directory synced after a rename: `.` for a bare file name (`--db j.db`).
+    #[test]
+    fn a_bare_file_name_is_in_the_current_directory() {
+        assert_eq!(parent_dir(Path::new("j.db")), PathBuf::from("."));
+        assert_eq!(parent_dir(Path::new("/srv/j.db")), PathBuf::from("/srv"));
+        assert_eq!(parent_dir(Path::new("data/j.db")), PathBuf::from("data"));
+    }
 }
