@@ -271,6 +271,47 @@ fn a_record_that_replays_to_another_answer_is_named() {
     }
     let verified = run(&["verify", "--db", db_arg]);
     assert_eq!(verified.status.code(), Some(1));
+    // The same with this engine's version: only the digests are named, no version advice.
+    entries[target].record.engine = Some(restore_delta::ENGINE_VERSION);
+    let mut bytes = b"RDJ2\n\0\0\0".to_vec();
+    for e in &entries {
+        bytes.extend_from_slice(&journal::encode(&e.record, &e.body));
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let refused = run(&["--db", db_arg]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("where digest 0123456789abcdef was recorded"),
+        "{err}"
+    );
+    assert!(!err.contains("engine version"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A last record whose checksums hold but which this server cannot read (from a newer
+/// server): refused like damage, and said to be a whole record.
+#[test]
+fn a_whole_last_record_that_cannot_be_read_is_refused_and_named() {
+    let dir = temp_dir("unreadable");
+    let db = dir.join("j.db");
+    let db_arg = db.to_str().unwrap();
+    journal_of(&db, 1);
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = bytes.len();
+    bytes.extend_from_slice(&restore_delta_server::journal::frame::encode(
+        b"{\"op\":\"from-a-newer-server\"}\n",
+    ));
+    std::fs::write(&db, &bytes).unwrap();
+    let refused = run(&["--db", db_arg]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = text(&refused.stderr);
+    for part in [
+        format!("at byte {at} cannot be read"),
+        "it is a whole record (its checksum holds)".to_owned(),
+    ] {
+        assert!(err.contains(&part), "{part}: {err}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -339,6 +380,16 @@ fn a_format_1_journal_is_read_and_rewritten_in_format_2() {
         bytes.extend_from_slice(payload.as_bytes());
     }
     std::fs::write(&db, &bytes).unwrap();
+    // verify reads format 1 as it is: each of its records took one draw.
+    let verified = run(&["verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(verified.status.code(), Some(0));
+    let report = text(&verified.stdout);
+    for part in [
+        "format 1: 2 whole records (create 1, patch 1)",
+        "1 sessions, 2 seeds drawn",
+    ] {
+        assert!(report.contains(part), "{part}: {report}");
+    }
     let server = Server::with_db(&db, &[]);
     assert!(
         server.banner.contains("rewritten in format 2"),
