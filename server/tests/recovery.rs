@@ -179,7 +179,8 @@ fn damage_with_records_after_it_refuses_to_start_until_repair_moves_it_aside() {
         assert_eq!(std::fs::read(&db).unwrap(), bytes, "verify changes nothing");
 
         let server = Server::with_db(&db, &["--repair"]);
-        assert!(server.banner.contains("REPAIRED"), "{}", server.banner);
+        let moved = format!("REPAIRED: {} bytes from byte {at}", bytes.len() - at);
+        assert!(server.banner.contains(&moved), "{moved}: {}", server.banner);
         // Records 2…9 are PATCHes 0…7: eight artifacts.
         assert_eq!(artifacts(&server, &id), 8);
         drop(server);
@@ -194,6 +195,19 @@ fn damage_with_records_after_it_refuses_to_start_until_repair_moves_it_aside() {
     }
     let verified = run(&["verify", "--db", db_arg]);
     assert_eq!(verified.status.code(), Some(0));
+    assert!(
+        !text(&verified.stdout).contains("a start compacts"),
+        "{}",
+        text(&verified.stdout)
+    );
+    // With a lower compaction threshold, verify says what a start would do.
+    let verified = run(&["verify", "--db", db_arg, "--compact-after", "5"]);
+    assert!(
+        text(&verified.stdout).contains("a start compacts it to 1 snapshots"),
+        "{}",
+        text(&verified.stdout)
+    );
+    let verified = run(&["verify", "--db", db_arg]);
     assert!(
         text(&verified.stdout).contains("verdict: a start opens it"),
         "{}",
@@ -387,6 +401,7 @@ fn a_format_1_journal_is_read_and_rewritten_in_format_2() {
     for part in [
         "format 1: 2 whole records (create 1, patch 1)",
         "1 sessions, 2 seeds drawn",
+        "a start rewrites it in format 2",
     ] {
         assert!(report.contains(part), "{part}: {report}");
     }
@@ -427,5 +442,41 @@ fn a_graceful_stop_finishes_requests_in_flight_and_exits_0() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     let server = Server::with_db(&db, &[]);
     assert_eq!(artifacts(&server, &id), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Replay moves each activated session on the clock of each record before applying it: a
+/// 26th activation, accepted because the 25 before it had completed on the clock (rule L6
+/// caps busy sessions at 25), replays (without the catch-up it would be refused there).
+#[test]
+fn an_activation_allowed_by_sessions_completed_on_the_clock_replays() {
+    let dir = temp_dir("completed-then-26th");
+    let db = dir.join("j.db");
+    let timed = [
+        "--transitions",
+        "timed",
+        "--to-active-secs",
+        "1",
+        "--to-completed-secs",
+        "1",
+    ];
+    let server = Server::with_db(&db, &timed);
+    let ids: Vec<String> = (0..26).map(|_| create(&server, SET)).collect();
+    for id in &ids[..25] {
+        assert_eq!(common::activate(&server, id).status, 200);
+    }
+    assert_eq!(
+        common::activate(&server, &ids[25]).status,
+        500,
+        "25 are busy"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    let last = common::activate(&server, &ids[25]);
+    assert_eq!(last.status, 200, "{}", last.text);
+    drop(server);
+    let server = Server::with_db(&db, &timed);
+    let path = format!("{ROOT}/{SET}/{}", ids[25]);
+    assert_ne!(server.call("GET", &path, None).json()["status"], "draft");
+    drop(server);
     let _ = std::fs::remove_dir_all(dir);
 }
