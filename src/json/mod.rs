@@ -346,6 +346,8 @@ impl<'a> Cursor<'a> {
         {
             let gone = text.as_bytes().get(..self.pos).unwrap_or_default();
             self.released = self.released.then(gone, self.base);
+            #[cfg(test)]
+            moved::count(text.len() - self.pos);
             text.drain(..self.pos);
             self.base += self.pos;
             self.pos = 0;
@@ -418,6 +420,27 @@ impl<'a> Cursor<'a> {
         chunk.shrink_to(2 * more.chunk);
         more.carry = chunk;
         end > 0 || !more.done
+    }
+}
+
+/// Test-only: counts the bytes [`Cursor::release`] moves down (those kept after the position),
+/// on this thread, so that a test can bound the cost of letting text go by counting. Compiled
+/// into the library's unit tests only.
+#[cfg(test)]
+mod moved {
+    use std::cell::Cell;
+
+    thread_local! {
+        static BYTES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn count(bytes: usize) {
+        BYTES.with(|n| n.set(n.get() + bytes));
+    }
+
+    /// The bytes moved since the last call.
+    pub(super) fn taken() -> usize {
+        BYTES.with(|n| n.replace(0))
     }
 }
 
@@ -892,6 +915,45 @@ mod tests {
         assert!(cur.failure().is_none());
         assert!(most_held <= 8 * CHUNK, "held {most_held} bytes");
         assert!(most_ahead <= 8 * CHUNK, "read {most_ahead} bytes ahead");
+    }
+
+    /// After a value many chunks long, reading lets the text go again and moves each byte it
+    /// keeps down a few times only: an array of a 100,000-byte string followed by 20,000 short
+    /// ones, read 64 bytes at a time, holds at most 8 chunks once the long value is well
+    /// behind, and the bytes moved down total at most the text's length. (Letting go on a
+    /// chunk alone moves the long read-ahead down once per chunk, about 80 MB here; letting go
+    /// only before the first chunk is passed holds the whole text.)
+    #[test]
+    fn reading_lets_go_after_a_long_value_and_moves_little() {
+        const CHUNK: usize = 64;
+        let long = "x".repeat(100_000);
+        let mut values = vec![long];
+        values.extend((0..20_000).map(|i| format!("v{i}")));
+        let text = serde_json::to_string(&values).unwrap();
+        let mut reader = text.as_bytes();
+        let mut cur = Cursor::reading(&mut reader, CHUNK, text.len());
+        moved::taken();
+        cur.expect(b'[', "`[`").unwrap();
+        let mut most_held_late = 0;
+        for (i, want) in values.iter().enumerate() {
+            if i > 0 {
+                cur.expect(b',', "`,`").unwrap();
+            }
+            let got: String = cur.value().unwrap();
+            assert_eq!(&got, want);
+            if i > 10_000 {
+                most_held_late = most_held_late.max(held(&cur));
+            }
+        }
+        cur.expect(b']', "`]`").unwrap();
+        assert_eq!(cur.peek(), None);
+        let moved = moved::taken();
+        assert!(most_held_late <= 8 * CHUNK, "held {most_held_late} bytes");
+        assert!(
+            moved <= text.len(),
+            "moved {moved} bytes for a text of {}",
+            text.len()
+        );
     }
 
     /// An error early in a long text is found without reading the rest.
