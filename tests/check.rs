@@ -594,6 +594,28 @@ fn c1_time_is_bound_from_the_answer_and_compared_within_the_window() {
         10.0,
     );
     assert!(v.conformant, "{v}");
+    // Instants across a second's boundary, 0.2 s apart: within a window of 0.5 s, not 0.1 s.
+    let across = || {
+        body(
+            "2026-11-28T12:00:00.900Z",
+            "2026-11-28T12:00:01.100Z",
+            "2026-11-28T12:00:00.900Z",
+        )
+    };
+    let v = run(across(), 0.5);
+    assert!(v.conformant, "{v}");
+    let v = run(across(), 0.1);
+    assert_eq!(
+        v.differences
+            .iter()
+            .map(|d| (d.pointer.as_str(), d.kind))
+            .collect::<Vec<_>>(),
+        [(
+            "/body/mailboxRestoreArtifacts@delta/1/createdDateTime",
+            DifferenceKind::Time
+        )],
+        "{v}"
+    );
     let v = run(
         body("2026-11-28T12:00:00Z", "yesterday", "2026-11-28T12:00:00Z"),
         5.0,
@@ -1678,4 +1700,98 @@ fn c1_the_identity_is_listed_in_the_binding_on_either_path() {
         assert_eq!(v.binding.actor.as_ref(), Some(&who), "{path}");
         assert_eq!(v.binding.ids, ["n1"], "{path}");
     }
+}
+
+/// Rule C3 (issue 20): the messages of an atomic refusal's `error.details[i]` are the
+/// server's to word, as `error.message` is: another wording of each is conformant under the
+/// default profile and a `message` difference under `exact`.
+#[test]
+fn c3_the_messages_of_an_atomic_refusals_details_are_free() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"}]}"##;
+    let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"nope"},{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let options = Options::default().with_atomic(true);
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let reference = apply(
+        session.clone(),
+        request,
+        &options,
+        &mut Context::new(now, SeededIds::new(3)),
+    );
+    let (mut body, _) = body_and_state(reference);
+    assert_eq!(
+        body["error"]["details"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
+    body["error"]["details"][0]["message"] = json!("Worded otherwise.");
+    body["error"]["details"][1]["message"] = json!("Also worded otherwise.");
+    let text = body.to_string();
+    let observed = Observed::new(409, Some(text.as_bytes()));
+    let v = check(&session, request, &options, &observed, &Settings::default());
+    assert!(v.conformant && v.differences.is_empty(), "{v}");
+    let exact = Settings::default().with_profile(Profile::Exact);
+    let v = check(&session, request, &options, &observed, &exact);
+    let mut at: Vec<(&str, DifferenceKind)> = v
+        .differences
+        .iter()
+        .map(|d| (d.pointer.as_str(), d.kind))
+        .collect();
+    at.sort_by_key(|(p, _)| *p);
+    assert_eq!(
+        at,
+        [
+            ("/body/error/details/0/message", DifferenceKind::Message),
+            ("/body/error/details/1/message", DifferenceKind::Message)
+        ],
+        "{v}"
+    );
+}
+
+/// Rule C1: an added entry the answer gives without its `id` binds no id, even when a state
+/// after holds the new artifact: the answer's own entries are what binds (the state after
+/// binds only when the answer has no entries), so the missing `id` is a difference and the
+/// state after's artifact is compared with an id bound to nothing.
+#[test]
+fn c1_an_entry_without_its_id_binds_none_from_the_state_after() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    let session = Session::from_json(before.as_bytes()).unwrap();
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let entry = json!({"id": "n1", "restorePoint": {"id": "r1"}, "destinationType": "new",
+        "status": "added", "createdDateTime": "2026-11-28T12:00:00Z"});
+    let mut without_id = entry.clone();
+    without_id.as_object_mut().unwrap().remove("id");
+    let body = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s",
+        "status": "draft", "restoreJobType": "standard", "lastModifiedDateTime": "2026-11-28T12:00:00Z",
+        "driveRestoreArtifacts@delta": [without_id]})
+    .to_string();
+    let after = json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession", "id": "s",
+        "status": "draft", "restoreJobType": "standard", "lastModifiedDateTime": "2026-11-28T12:00:00Z",
+        "driveRestoreArtifacts": [entry]})
+    .to_string();
+    let observed = Observed::new(200, Some(body.as_bytes())).with_state_after(after.as_bytes());
+    let v = check(
+        &session,
+        request,
+        &Options::default(),
+        &observed,
+        &Settings::default(),
+    );
+    let at: Vec<(&str, DifferenceKind)> = v
+        .differences
+        .iter()
+        .map(|d| (d.pointer.as_str(), d.kind))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (
+                "/body/driveRestoreArtifacts@delta/0/id",
+                DifferenceKind::Missing
+            ),
+            ("/state/driveRestoreArtifacts/0/id", DifferenceKind::Value)
+        ],
+        "{v}"
+    );
+    assert!(v.binding.ids.is_empty(), "{:?}", v.binding.ids);
 }
