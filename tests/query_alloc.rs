@@ -2,7 +2,8 @@
 //! measures what `query::artifacts` and `query::render_one` allocate over sessions of 1,000
 //! and 100,000 artifacts: the total (every byte allocated during the call, freed or not) and
 //! the peak (the most held at once) stay the same whatever the number of artifacts scanned,
-//! within a bound set by `$skip + $top`. No timing is asserted.
+//! within a bound set by `$skip + $top`. No timing is asserted. The same allocator bounds
+//! what rule A7's additions reserve for long strings (`a7_additions_reserve_about_what_they_write`).
 //!
 //! A test binary of its own, because the allocator is global: its one test measures on its own
 //! thread, and the counters are per thread.
@@ -221,5 +222,64 @@ fn run() {
     assert!(at_large.0 <= at_small.0 + 64);
     for line in report {
         println!("{line}");
+    }
+}
+
+/// Rule A7's additions reserve about what they write, however long the strings a request or
+/// an id source gives (issue 20: a reserve sized by a product of two lengths, or by a length
+/// times a constant, is a memory bound broken). One addition to a granular mailbox session
+/// with a restore point id and a `searchResponseId` of 50,000 bytes each, drawing an id of
+/// 50,000 bytes, and one granular drive item with an `itemKey` and a `browseSessionId` of
+/// 50,000 bytes each: what `apply` holds at its peak stays within 12 times the text carried (about 4 times, measured).
+#[test]
+fn a7_additions_reserve_about_what_they_write() {
+    std::thread::spawn(additions).join().unwrap();
+}
+
+fn additions() {
+    use restore_delta::{Context, Timestamp, apply};
+    const LONG: usize = 50_000;
+    let long = |c: char| c.to_string().repeat(LONG);
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let cases = [
+        (
+            r##"{"@odata.type":"#microsoft.graph.exchangeRestoreSession","id":"s","status":"draft","restoreJobType":"granular"}"##,
+            format!(
+                r#"{{"granularMailboxRestoreArtifacts@delta":[{{"restorePoint":{{"id":"{}"}},"destinationType":"new","searchResponseId":"{}"}}]}}"#,
+                long('r'),
+                long('s')
+            ),
+        ),
+        (
+            r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","restoreJobType":"granular"}"##,
+            format!(
+                // The browse session id one byte longer: a length taken from the other's is
+                // an overflow, not a smaller reserve.
+                r#"{{"granularDriveRestoreArtifacts@delta":[{{"browseSessionId":"{}b","itemKey":"{}"}}]}}"#,
+                long('b'),
+                long('k')
+            ),
+        ),
+    ];
+    for (before, request) in cases {
+        let session = Session::from_json(before.as_bytes()).unwrap();
+        let mut ids = || long('i');
+        let mut ctx = Context::new(now, &mut ids);
+        let ((_, peak), applied) =
+            measure(|| apply(session, request.as_bytes(), &Options::default(), &mut ctx));
+        let body = applied.answer.response.body.expect("a body").into_string();
+        assert_eq!(
+            applied.answer.response.status,
+            200,
+            "{}",
+            &body[..200.min(body.len())]
+        );
+        assert!(body.len() > 2 * LONG, "the long strings are echoed");
+        let carried = request.len() + LONG;
+        assert!(
+            peak <= 12 * carried,
+            "{peak} B held at the peak for {carried} B carried"
+        );
+        println!("{peak} B held at the peak for {carried} B carried");
     }
 }
