@@ -746,3 +746,59 @@ fn seeds_are_stable_from_build_to_build() {
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| insta::assert_snapshot!("gen_seeds_are_stable", out));
 }
+
+/// `Case::shrink` with a predicate that always holds reaches the smallest case its changes
+/// allow, exactly: a body `{}`, a state of `@odata.type` and `id` only, every option back to
+/// its default. With one that never holds, it asks exactly 2,000 times (its bound) of a case
+/// with more candidates than that, and gives the case back unchanged.
+#[test]
+fn shrink_reaches_the_smallest_case_and_asks_at_most_2000_times() {
+    use restore_delta::MissingRemoval;
+    use restore_delta::generate::CaseOptions;
+    // A generated case, every field then set (`Case` is non-exhaustive).
+    let mut case = Generator::new(1).next().unwrap();
+    case.state = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","extra":1,"driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1"},"destinationType":"new"}]}"##.to_owned();
+    case.request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"@removed":{"reason":"changed"},"id":"a1"}],"other":true}"#.to_vec();
+    case.now = "2026-11-28T12:00:00Z".to_owned();
+    case.seed = 5;
+    let mut options = CaseOptions::default();
+    options.prefer = Some("return=minimal".to_owned());
+    options.max_items = 7;
+    options.max_bytes = 1_000;
+    options.max_depth = 9;
+    options.missing_removal = MissingRemoval::Succeed;
+    options.actor = Some(r#"{"user":{"id":"u"}}"#.to_owned());
+    options.service_roots = vec!["https://example.test/v1.0".to_owned()];
+    case.options = options;
+
+    let smallest = case.shrink(|_| true);
+    assert_eq!(String::from_utf8_lossy(&smallest.request), "{}");
+    assert_eq!(
+        smallest.state,
+        r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s"}"##
+    );
+    assert_eq!(smallest.options, CaseOptions::default());
+    assert_eq!(
+        (smallest.now.as_str(), smallest.seed),
+        ("2026-11-28T12:00:00Z", 5)
+    );
+
+    // An artifact's members are removed one by one (but its `id`) when the predicate needs
+    // the artifact: the state keeps `{"id":"a1"}` in its array.
+    let kept = case.shrink(|c| c.state.contains(r#""id":"a1""#));
+    assert_eq!(
+        kept.state,
+        r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","driveRestoreArtifacts":[{"id":"a1"}],"id":"s"}"##
+    );
+
+    // A body with an array of 2,100 elements: 2,100 candidates, each one of them removed.
+    let mut big = case.clone();
+    big.request = format!(r#"{{"other":[{}0]}}"#, "0,".repeat(2_099)).into_bytes();
+    let mut asked = 0;
+    let same = big.shrink(|_| {
+        asked += 1;
+        false
+    });
+    assert_eq!(asked, 2_000);
+    assert_eq!(same, big);
+}

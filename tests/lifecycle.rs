@@ -844,6 +844,31 @@ fn l7_stages_on_the_clock() {
     );
 }
 
+/// Rule L7: a stage falls due its delay after the activation instant, fraction of a second
+/// included (activated at 0.25 s past the second, active at 10.25 s).
+#[test]
+fn l7_stages_keep_the_activation_s_fraction_of_a_second() {
+    let schedule = Schedule::new(Transitions::Timed {
+        to_active_secs: 10,
+        to_completed_secs: 60,
+    });
+    let mut s = drafted(1);
+    let mut p = lifecycle::activate(&mut s, 0, &schedule, at(0, 250_000_000)).unwrap();
+    assert_eq!(p.next_change(), Some(at(5, 250_000_000)));
+    assert!(lifecycle::catch_up(&mut s, &mut p, at(10, 249_999_999)));
+    assert_eq!(
+        s.status(),
+        &SessionStatus::Activating,
+        "not active before 10.25 s"
+    );
+    assert!(lifecycle::catch_up(&mut s, &mut p, at(11, 0)));
+    assert_eq!(s.status(), &SessionStatus::Active);
+    assert_eq!(
+        state(&s)["driveRestoreArtifacts"][0]["startDateTime"],
+        at(10, 250_000_000).to_string()
+    );
+}
+
 #[test]
 fn l7_catch_up_is_path_independent() {
     let schedule = Schedule::new(Transitions::Timed {
