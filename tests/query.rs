@@ -1054,6 +1054,63 @@ fn q6_top_skip_and_the_default_page() {
     assert_eq!((page.len, page.next.is_some()), (DEFAULT_TOP, true));
 }
 
+/// Rule Q6 at the edges of the last page: a next link exactly when an item follows the page,
+/// in collection order with and without a filter (a page that ends the list, one item short of
+/// it, or that a filter fills exactly), and `Query::count` says whether `$count=true` was
+/// asked.
+#[test]
+fn q6_a_next_link_exactly_when_an_item_follows() {
+    let s = drafted(6);
+    let next = |opts: &[(&str, &str)]| page_of(&s, DRIVE, opts).next.is_some();
+    // Collection order, no filter: 6 artifacts.
+    assert!(
+        !next(&[("$top", "3"), ("$skip", "3")]),
+        "the page ends the list"
+    );
+    assert!(next(&[("$top", "3"), ("$skip", "2")]), "one item follows");
+    assert!(!next(&[("$top", "6")]));
+    // A filter: `added` holds a0 and a3 (statuses cycle added, failed, succeeded).
+    let added = ("$filter", "status eq 'added'");
+    assert!(
+        !next(&[added, ("$top", "2")]),
+        "the filter fills the page exactly"
+    );
+    assert!(next(&[added, ("$top", "1")]), "a match follows the page");
+    assert!(!next(&[added, ("$top", "1"), ("$skip", "1")]));
+    let page = page_of(&s, DRIVE, &[added, ("$top", "1"), ("$count", "true")]);
+    assert_eq!((page.count, page.next.is_some()), (Some(2), true));
+    let target = Target::Artifacts(DRIVE);
+    assert!(ok(target, &[("$count", "true")]).count());
+    assert!(!ok(target, &[("$count", "false")]).count());
+    assert!(!ok(target, &[]).count());
+}
+
+/// Rule Q6: when the *after* token of a sorted page would be longer than
+/// `MAX_SKIPTOKEN_BYTES`, the next link is a position token that counts the items before the
+/// page's bound too: sessions ordered by id, the fourth's id 3,000 bytes long, paged two at a
+/// time, are each listed once.
+#[test]
+fn q6_a_position_token_after_an_after_token_counts_the_items_before_it() {
+    let long = format!("s3{}", "x".repeat(3_000));
+    assert!(long.len() > MAX_SKIPTOKEN_BYTES);
+    let all: Vec<Session> = ["s0", "s1", "s2", long.as_str(), "s4"]
+        .iter()
+        .map(|id| session(json!({"@odata.type": OD, "id": id, "status": "draft"})))
+        .collect();
+    let o = Options::default();
+    let pages = follow(all_sessions(), &[("$orderby", "id"), ("$top", "2")], &|q| {
+        list_with(q, &all, &o)
+    });
+    assert_eq!(
+        pages,
+        [
+            vec!["s0".to_owned(), "s1".to_owned()],
+            vec!["s2".to_owned(), long],
+            vec!["s4".to_owned()]
+        ]
+    );
+}
+
 #[test]
 fn q6_next_pages_continue_where_the_last_left_off_under_every_order() {
     let all = sessions();
