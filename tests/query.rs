@@ -1077,6 +1077,17 @@ fn q6_a_next_link_exactly_when_an_item_follows() {
     );
     assert!(next(&[added, ("$top", "1")]), "a match follows the page");
     assert!(!next(&[added, ("$top", "1"), ("$skip", "1")]));
+    // Sorted (a bounded heap): the same edges.
+    let by_rp = ("$orderby", "restorePoint/id");
+    assert!(
+        !next(&[by_rp, ("$top", "3"), ("$skip", "3")]),
+        "sorted: the page ends the list"
+    );
+    assert!(
+        next(&[by_rp, ("$top", "3"), ("$skip", "2")]),
+        "sorted: one item follows"
+    );
+    assert!(!next(&[by_rp, added, ("$top", "2")]));
     let page = page_of(&s, DRIVE, &[added, ("$top", "1"), ("$count", "true")]);
     assert_eq!((page.count, page.next.is_some()), (Some(2), true));
     let target = Target::Artifacts(DRIVE);
@@ -1105,10 +1116,26 @@ fn q6_a_position_token_after_an_after_token_counts_the_items_before_it() {
         pages,
         [
             vec!["s0".to_owned(), "s1".to_owned()],
-            vec!["s2".to_owned(), long],
+            vec!["s2".to_owned(), long.clone()],
             vec!["s4".to_owned()]
         ]
     );
+    // The same for artifacts ordered by restore point, the fourth's 3,000 bytes long.
+    let long_rp = format!("r3{}", "x".repeat(3_000));
+    let items: Vec<Value> = ["r0", "r1", "r2", long_rp.as_str(), "r4"]
+        .iter()
+        .enumerate()
+        .map(|(i, rp)| json!({"id": format!("a{i}"), "restorePoint": {"id": rp}, "destinationType": "new", "status": "added"}))
+        .collect();
+    let s = session(
+        json!({"@odata.type": OD, "id": "s", "status": "draft", "driveRestoreArtifacts": items}),
+    );
+    let pages = follow(
+        Target::Artifacts(DRIVE),
+        &[("$orderby", "restorePoint/id"), ("$top", "2")],
+        &|q| query::artifacts(&s, DRIVE, q, &o),
+    );
+    assert_eq!(pages, [["a0", "a1"].as_slice(), &["a2", "a3"], &["a4"]]);
 }
 
 #[test]
