@@ -346,6 +346,31 @@ fn q2_select_names_top_level_properties_of_the_target_type() {
 
 // ---------------------------------------------------------------- Q3
 
+/// Rule Q3: an expansion writes the collection and its `@odata.count`; a stored member
+/// spelled like one of those is left out (no name twice in the object), and one that only
+/// starts like it is kept.
+#[test]
+fn q3_an_expansion_s_names_are_written_once() {
+    let s = session(json!({"@odata.type": OD, "id": "s", "status": "draft",
+        "driveRestoreArtifacts@odata.count": 99, "driveRestoreArtifactsNote": "kept",
+        "driveRestoreArtifacts": [
+            {"id": "a1", "restorePoint": {"id": "r1"}, "destinationType": "new", "status": "added"}]}));
+    let q = ok(
+        Target::Session(Some(SessionKind::OneDriveForBusiness)),
+        &[("$expand", "driveRestoreArtifacts($count=true)")],
+    );
+    let text = query::render_one(&s, &q, &Options::default());
+    assert_eq!(
+        text.matches(r#""driveRestoreArtifacts@odata.count""#)
+            .count(),
+        1,
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["driveRestoreArtifacts@odata.count"], 1, "{text}");
+    assert_eq!(v["driveRestoreArtifactsNote"], "kept", "{text}");
+}
+
 #[test]
 fn q3_expand_inlines_a_sessions_artifacts_with_nested_options() {
     let s1 = sessions().into_iter().find(|s| s.id() == "s1").unwrap();
@@ -797,6 +822,14 @@ fn q4_bad_filters_are_refused_with_the_option_and_the_position() {
             "the operator 'add' is not supported",
         ),
         ("-id eq 1", "'-' only starts a negative number"),
+        (
+            "restoreSessionArtifactCount/total eq 12-3",
+            "or the end was expected at position 39",
+        ),
+        (
+            "restoreSessionArtifactCount/total eq -2026-01",
+            "or the end was expected at position 42",
+        ),
         (
             "restoreSessionArtifactCount/total eq 1.",
             "a digit must follow",
