@@ -616,6 +616,16 @@ fn q4_filter_comparisons_logic_and_literals() {
         ["s1", "s2"]
     );
     assert_eq!(filtered("restoreSessionArtifactCount/total gt 2.5"), ["s2"]);
+    // Exponents, signed or not (a `+` arrives decoded).
+    assert_eq!(
+        filtered("restoreSessionArtifactCount/total eq 50e-1"),
+        ["s2"]
+    );
+    assert_eq!(
+        filtered("restoreSessionArtifactCount/total eq 0.2E+1"),
+        ["s1"]
+    );
+    assert_eq!(filtered("restoreSessionArtifactCount/total eq 5e0"), ["s2"]);
     assert_eq!(
         filtered("restoreSessionArtifactCount/total eq -0"),
         Vec::<String>::new()
