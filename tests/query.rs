@@ -606,6 +606,9 @@ fn q4_filter_comparisons_logic_and_literals() {
         ["s2", "s3", "s4"]
     );
     assert_eq!(filtered("true"), ["s0", "s1", "s2", "s3", "s4"]);
+    // Booleans compare with each other.
+    assert_eq!(filtered("(id eq 's1') eq true"), ["s1"]);
+    assert_eq!(filtered("false ne (id eq 's1')"), ["s1"]);
     assert_eq!(
         filtered("false or (1 eq 1)"),
         ["s0", "s1", "s2", "s3", "s4"]
@@ -730,13 +733,13 @@ fn q4_string_functions_are_case_sensitive_and_take_two_strings() {
         all_sessions(),
         &[("$filter", "startswith(id)")],
         RuleId::Q4,
-        "exactly two arguments",
+        "'startswith' takes exactly two arguments at position 13",
     );
     refused(
         all_sessions(),
         &[("$filter", "startswith(id,'a','b')")],
         RuleId::Q4,
-        "exactly two arguments",
+        "'startswith' takes exactly two arguments at position 17",
     );
     refused(
         all_sessions(),
@@ -826,6 +829,11 @@ fn q4_bad_filters_are_refused_with_the_option_and_the_position() {
         ("id eq \"x\"", "unexpected character '\"'"),
         ("id eq 's1' && true", "unexpected character '&'"),
         ("status in ('draft')", "the operator 'in' is not supported"),
+        (
+            "(status in ('draft'))",
+            "the operator 'in' is not supported",
+        ),
+        ("id eq 's1' has 'x'", "the operator 'has' is not supported"),
         ("status has 'draft'", "the operator 'has' is not supported"),
         (
             "restoreSessionArtifactCount/total add 1 eq 2",
@@ -1521,6 +1529,10 @@ fn q8_limits_bound_what_a_query_may_ask() {
         RuleId::Q8,
         "nests deeper",
     );
+    // Depth is nesting, not count: more parenthesised and negated operands side by side than
+    // the depth allows are fine.
+    let side_by_side = vec!["(not startswith(id,'x'))"; MAX_FILTER_DEPTH + 4].join(" and ");
+    assert_eq!(filtered(&side_by_side), ["s0", "s1", "s2", "s3", "s4"]);
     let terms = |n: usize| vec!["id eq 's1'"; n].join(" or ");
     assert_eq!(filtered(&terms(MAX_FILTER_TERMS)), ["s1"]);
     refused(
