@@ -384,6 +384,15 @@ fn q3_expand_inlines_a_sessions_artifacts_with_nested_options() {
     };
     let v = get(&[("$expand", "driveRestoreArtifacts")]);
     assert_eq!(v["driveRestoreArtifacts"].as_array().unwrap().len(), 2);
+    // A `;`, `(`, `)` or `,` inside a quoted literal separates, opens and closes nothing.
+    let v = get(&[(
+        "$expand",
+        "driveRestoreArtifacts($filter=id ne 'a;b)c(d,e';$select=id,status;$top=1)",
+    )]);
+    assert_eq!(
+        v["driveRestoreArtifacts"],
+        json!([{"id": "a1", "status": "added"}])
+    );
     assert_eq!(v["status"], "draft");
     // Nested options: select, filter, orderby, top, skip, count; `;` separates them.
     let v = get(&[(
@@ -494,6 +503,18 @@ fn q3_expand_inlines_a_sessions_artifacts_with_nested_options() {
         &[("$expand", "status")],
         RuleId::Q3,
         "$select it",
+    );
+    // A name that is nothing of the type gets no hint.
+    let e = refused(
+        Target::Session(Some(SessionKind::Exchange)),
+        &[("$expand", "bogus")],
+        RuleId::Q3,
+        "named 'bogus'",
+    );
+    assert!(
+        e.message.ends_with("that can be expanded."),
+        "{}",
+        e.message
     );
     refused(
         Target::Session(Some(SessionKind::Exchange)),
@@ -606,6 +627,11 @@ fn q4_filter_comparisons_logic_and_literals() {
         ["s2", "s3", "s4"]
     );
     assert_eq!(filtered("true"), ["s0", "s1", "s2", "s3", "s4"]);
+    // `not` of an `or` that is false (every operand false, none null) is true.
+    assert_eq!(
+        filtered("not (id eq 's1' or id eq 's2')"),
+        ["s0", "s3", "s4"]
+    );
     // Booleans compare with each other.
     assert_eq!(filtered("(id eq 's1') eq true"), ["s1"]);
     assert_eq!(filtered("false ne (id eq 's1')"), ["s1"]);
@@ -1359,6 +1385,74 @@ fn q6_tokens_belong_to_their_query() {
         RuleId::Q6,
         "another query",
     );
+    // An *after* token made for a query in collection order (its own fingerprint, keys
+    // none): refused, a position query continues from positions only.
+    let json = String::from_utf8(unbase64url(&pos)).unwrap();
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let forged = base64url(
+        json!({"v": 1, "f": v["f"], "k": [], "i": "a1"})
+            .to_string()
+            .as_bytes(),
+    );
+    refused(
+        Target::Artifacts(DRIVE),
+        &[("$top", "2"), ("$skiptoken", &forged)],
+        RuleId::Q6,
+        "it is not a token of this query",
+    );
+    // The refused token is quoted whole when it is short, cut after 64 characters with `…`.
+    let e = refused(all_sessions(), &[("$skiptoken", "x")], RuleId::Q6, "('x')");
+    assert!(!e.message.contains('…'), "{}", e.message);
+    let long = "y".repeat(65);
+    refused(
+        all_sessions(),
+        &[("$skiptoken", &long)],
+        RuleId::Q6,
+        &format!("('{}…')", &long[..64]),
+    );
+    let exact = "z".repeat(64);
+    refused(
+        all_sessions(),
+        &[("$skiptoken", &exact)],
+        RuleId::Q6,
+        &format!("('{exact}')"),
+    );
+}
+
+/// base64url without padding, as the service's tokens are written.
+fn base64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// The bytes of base64url text without padding.
+fn unbase64url(text: &str) -> Vec<u8> {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let sextets: Vec<u32> = text
+        .bytes()
+        .map(|c| A.iter().position(|a| *a == c).unwrap() as u32)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in sextets.chunks(4) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, s)| n | s << (18 - 6 * i));
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i) & 255) as u8);
+        }
+    }
+    out
 }
 
 #[test]
