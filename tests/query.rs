@@ -896,7 +896,16 @@ fn q4_bad_filters_are_refused_with_the_option_and_the_position() {
             "type casts",
         ),
         ("createdBy/'x' eq null", "a property name must follow '/'"),
-        ("status/x eq 1", "has no property 'x'"),
+        (
+            "status/x eq 1",
+            "'status' is of type 'microsoft.graph.restoreSessionStatus', which has no property 'x'",
+        ),
+        ("id/x eq 1", "'id' is of type 'Edm.String'"),
+        (
+            "restoreSessionArtifactCount/total/x eq 1",
+            "is of type 'Edm.Int32'",
+        ),
+        ("createdDateTime/x eq 1", "is of type 'Edm.DateTimeOffset'"),
         ("id eq", "ends where an operand was expected"),
         ("eq 1", "Could not find a property named 'eq'"),
         ("(,)", "an operand was expected"),
@@ -1021,7 +1030,19 @@ fn q5_orderby_sorts_with_nulls_first_ascending_and_ties_by_id() {
         all_sessions(),
         &[("$orderby", "createdBy")],
         RuleId::Q5,
-        "only primitive and enum properties",
+        "'createdBy' is of type 'microsoft.graph.identitySet': only primitive and enum properties",
+    );
+    refused(
+        all_sessions(),
+        &[("$orderby", "error/details")],
+        RuleId::Q5,
+        "'error/details' is of type 'a collection'",
+    );
+    refused(
+        all_sessions(),
+        &[("$orderby", "createdBy/user/bogus")],
+        RuleId::Q5,
+        "named 'bogus' on type 'microsoft.graph.identity'",
     );
     refused(
         all_sessions(),
