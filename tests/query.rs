@@ -1244,6 +1244,11 @@ fn q6_next_pages_continue_where_the_last_left_off_under_every_order() {
     for opts in [
         vec![("$top", "2")],
         vec![("$top", "1"), ("$orderby", "status desc")],
+        // A number as the sort value the token carries.
+        vec![
+            ("$top", "1"),
+            ("$orderby", "restoreSessionArtifactCount/total desc"),
+        ],
         vec![
             ("$top", "2"),
             ("$skip", "1"),
@@ -1420,6 +1425,28 @@ fn q6_tokens_belong_to_their_query() {
         &[("$top", "2"), ("$skiptoken", &forged)],
         RuleId::Q6,
         "it is not a token of this query",
+    );
+    // A token as long as the longest the service issues (2,048 bytes) is read; one byte more
+    // is refused for its length.
+    let sorted_q = [("$top", "2"), ("$orderby", "id")];
+    let real = page_of(&s, DRIVE, &sorted_q).next.unwrap();
+    let mut v: Value = serde_json::from_slice(&unbase64url(&real)).unwrap();
+    let others = v.to_string().len() - v["i"].as_str().unwrap().len();
+    // 1,536 bytes of JSON are 2,048 of base64url; the id pads the text to that.
+    v["i"] = json!(format!("a{}", "~".repeat(1_536 - others - 1)));
+    let longest = base64url(v.to_string().as_bytes());
+    assert_eq!(longest.len(), MAX_SKIPTOKEN_BYTES);
+    let mut with_token = sorted_q.to_vec();
+    with_token.push(("$skiptoken", &longest));
+    ok(Target::Artifacts(DRIVE), &with_token);
+    let too_long = format!("{longest}A");
+    with_token.pop();
+    with_token.push(("$skiptoken", &too_long));
+    refused(
+        Target::Artifacts(DRIVE),
+        &with_token,
+        RuleId::Q6,
+        "it is longer than any this service issues",
     );
     // The refused token is quoted whole when it is short, cut after 64 characters with `…`.
     let e = refused(all_sessions(), &[("$skiptoken", "x")], RuleId::Q6, "('x')");
