@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The table of a cargo-mutants run made in parts (shards or file-filtered runs) on one commit.
+
+    python3 scripts/mutants-table.py --list all.txt OUT_DIR...
+
+`all.txt` is `cargo mutants --list` at the commit the parts ran on (the configuration's
+exclusions applied); each OUT_DIR is a part's `-o` directory (the one holding `mutants.out`).
+The script checks that the parts together tested every listed mutant exactly once, none that
+is not listed, then prints the table (caught / missed / timeout / unviable, caught of viable
+with and without timeouts counted as caught), the wall time of each part, and the missed and
+timed-out mutants by name. Exit 1 when a mutant is missing, repeated or unknown, or a part did
+not finish (no end time in its outcomes).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+from collections import Counter
+from datetime import datetime
+
+SUMMARY = {
+    "CaughtMutant": "caught",
+    "MissedMutant": "missed",
+    "Timeout": "timeout",
+    "Unviable": "unviable",
+}
+
+
+def when(text):
+    # cargo-mutants writes RFC 3339 with nanoseconds; keep microseconds for fromisoformat.
+    head, _, tail = text.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head + "." + (tail + "000000")[:6] + "+00:00")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", required=True, help="`cargo mutants --list` at the commit")
+    parser.add_argument("parts", nargs="+", help="each part's -o directory")
+    args = parser.parse_args()
+
+    listed = pathlib.Path(args.list).read_text().splitlines()
+    if len(set(listed)) != len(listed):
+        sys.exit("the list names a mutant twice: names must be unique to check coverage")
+    seen = Counter()
+    outcome = {}
+    problems = []
+    total_secs = 0.0
+    for part in args.parts:
+        path = pathlib.Path(part) / "mutants.out" / "outcomes.json"
+        data = json.loads(path.read_text())
+        if not data.get("end_time"):
+            problems.append(f"{part}: the run did not finish (no end time)")
+            continue
+        secs = (when(data["end_time"]) - when(data["start_time"])).total_seconds()
+        total_secs += secs
+        tested = 0
+        for o in data["outcomes"]:
+            scenario = o["scenario"]
+            if not isinstance(scenario, dict) or "Mutant" not in scenario:
+                if o["summary"] != "Success":
+                    problems.append(f"{part}: the baseline did not pass ({o['summary']})")
+                continue
+            name = scenario["Mutant"]["name"]
+            seen[name] += 1
+            outcome[name] = SUMMARY.get(o["summary"], o["summary"])
+            tested += 1
+        print(f"{part}: {tested} mutants, {secs / 60:.1f} min, {data['cargo_mutants_version']}")
+
+    listed_set = set(listed)
+    for name in listed:
+        if seen[name] == 0:
+            problems.append(f"not tested: {name}")
+        elif seen[name] > 1:
+            problems.append(f"tested {seen[name]} times: {name}")
+    for name in seen:
+        if name not in listed_set:
+            problems.append(f"tested but not listed: {name}")
+
+    counts = Counter(outcome[n] for n in listed if n in outcome)
+    viable = counts["caught"] + counts["missed"] + counts["timeout"]
+    print()
+    print("| mutants | caught | missed | timeouts | unviable | caught of viable |")
+    print("|---:|---:|---:|---:|---:|---|")
+    if viable:
+        share = 100 * counts["caught"] / viable
+        with_timeouts = 100 * (counts["caught"] + counts["timeout"]) / viable
+        print(
+            f"| {len(listed):,} | {counts['caught']:,} | {counts['missed']:,} | "
+            f"{counts['timeout']:,} | {counts['unviable']:,} | **{share:.1f} %** of {viable:,} "
+            f"({with_timeouts:.1f} % counting timeouts as caught) |"
+        )
+    print(f"\nwall time, the parts one after another: {total_secs / 3600:.2f} h")
+    for kind in ("missed", "timeout"):
+        names = [n for n in listed if outcome.get(n) == kind]
+        print(f"\n{kind} ({len(names)}):")
+        for n in names:
+            print("  " + n)
+    other = {v for v in outcome.values() if v not in SUMMARY.values()}
+    if other:
+        problems.append(f"outcomes this script does not know: {sorted(other)}")
+    for p in problems:
+        print("PROBLEM: " + p, file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
