@@ -1448,6 +1448,26 @@ fn q6_tokens_belong_to_their_query() {
         RuleId::Q6,
         "it is longer than any this service issues",
     );
+    // One text per token: a real token's text with a sextet of zero bits after its last whole
+    // group (a length that is 1 modulo 4) is not base64url.
+    let mut w: Value = serde_json::from_slice(&unbase64url(&real)).unwrap();
+    while w.to_string().len() % 3 != 0 {
+        let id = format!("{}~", w["i"].as_str().unwrap());
+        w["i"] = json!(id);
+    }
+    let whole = base64url(w.to_string().as_bytes());
+    let mut with_whole = sorted_q.to_vec();
+    with_whole.push(("$skiptoken", &whole));
+    ok(Target::Artifacts(DRIVE), &with_whole);
+    let one_more = format!("{whole}A");
+    with_whole.pop();
+    with_whole.push(("$skiptoken", &one_more));
+    refused(
+        Target::Artifacts(DRIVE),
+        &with_whole,
+        RuleId::Q6,
+        "it is not base64url",
+    );
     // The refused token is quoted whole when it is short, cut after 64 characters with `…`.
     let e = refused(all_sessions(), &[("$skiptoken", "x")], RuleId::Q6, "('x')");
     assert!(!e.message.contains('…'), "{}", e.message);

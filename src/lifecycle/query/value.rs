@@ -273,9 +273,11 @@ mod tests {
         for_each_member(text, |n, raw| seen.push((n.to_owned(), raw)));
         assert_eq!(seen.len(), 4);
         assert_eq!(member(text, "s"), Some("\"x\""));
+        assert_eq!(member(text, "absent"), None);
         let rp = member(text, "restorePoint").unwrap();
         assert_eq!(string(member(rp, "id").unwrap()).unwrap(), "r1");
         assert_eq!(typed(Some("12"), Ty::Int32), Val::Num(12.0));
+        assert_eq!(typed(Some("-3"), Ty::Int32), Val::Num(-3.0));
         assert_eq!(typed(Some("\"12\""), Ty::Int32), Val::Null);
         assert_eq!(typed(Some("\"x\""), Ty::DateTime), Val::Null);
         assert!(matches!(
@@ -291,6 +293,11 @@ mod tests {
     fn order_puts_null_first_and_enums_by_value() {
         let e = |s: &'static str| enum_val(EnumType::SessionStatus, Cow::Borrowed(s));
         assert_eq!(order(&Val::Null, &e("draft")), Ordering::Less);
+        assert_eq!(order(&Val::Bool(false), &Val::Bool(true)), Ordering::Less);
+        assert_eq!(
+            order(&Val::Bool(true), &Val::Bool(false)),
+            Ordering::Greater
+        );
         assert_eq!(order(&e("completed"), &e("active")), Ordering::Greater);
         assert_eq!(order(&e("failed"), &e("zzz")), Ordering::Less);
         assert_eq!(order(&e("zzz"), &e("yyy")), Ordering::Greater);
