@@ -1451,7 +1451,7 @@ fn q6_tokens_belong_to_their_query() {
     // One text per token: a real token's text with a sextet of zero bits after its last whole
     // group (a length that is 1 modulo 4) is not base64url.
     let mut w: Value = serde_json::from_slice(&unbase64url(&real)).unwrap();
-    while w.to_string().len() % 3 != 0 {
+    while !w.to_string().len().is_multiple_of(3) {
         let id = format!("{}~", w["i"].as_str().unwrap());
         w["i"] = json!(id);
     }
