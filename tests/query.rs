@@ -1436,18 +1436,17 @@ fn q6_tokens_belong_to_their_query() {
     v["i"] = json!(format!("a{}", "~".repeat(1_536 - others - 1)));
     let longest = base64url(v.to_string().as_bytes());
     assert_eq!(longest.len(), MAX_SKIPTOKEN_BYTES);
-    let mut with_token = sorted_q.to_vec();
-    with_token.push(("$skiptoken", &longest));
-    ok(Target::Artifacts(DRIVE), &with_token);
-    let too_long = format!("{longest}A");
-    with_token.pop();
-    with_token.push(("$skiptoken", &too_long));
-    refused(
-        Target::Artifacts(DRIVE),
-        &with_token,
-        RuleId::Q6,
-        "it is longer than any this service issues",
-    );
+    // The sorted query reads `token`; the same with one character more is refused with `why`.
+    let read_but_not_one_more = |token: &str, why: &str| {
+        let mut with = sorted_q.to_vec();
+        with.push(("$skiptoken", token));
+        ok(Target::Artifacts(DRIVE), &with);
+        let one_more = format!("{token}A");
+        with.pop();
+        with.push(("$skiptoken", &one_more));
+        refused(Target::Artifacts(DRIVE), &with, RuleId::Q6, why);
+    };
+    read_but_not_one_more(&longest, "it is longer than any this service issues");
     // One text per token: a real token's text with a sextet of zero bits after its last whole
     // group (a length that is 1 modulo 4) is not base64url.
     let mut w: Value = serde_json::from_slice(&unbase64url(&real)).unwrap();
@@ -1455,19 +1454,7 @@ fn q6_tokens_belong_to_their_query() {
         let id = format!("{}~", w["i"].as_str().unwrap());
         w["i"] = json!(id);
     }
-    let whole = base64url(w.to_string().as_bytes());
-    let mut with_whole = sorted_q.to_vec();
-    with_whole.push(("$skiptoken", &whole));
-    ok(Target::Artifacts(DRIVE), &with_whole);
-    let one_more = format!("{whole}A");
-    with_whole.pop();
-    with_whole.push(("$skiptoken", &one_more));
-    refused(
-        Target::Artifacts(DRIVE),
-        &with_whole,
-        RuleId::Q6,
-        "it is not base64url",
-    );
+    read_but_not_one_more(&base64url(w.to_string().as_bytes()), "it is not base64url");
     // The refused token is quoted whole when it is short, cut after 64 characters with `…`.
     let e = refused(all_sessions(), &[("$skiptoken", "x")], RuleId::Q6, "('x')");
     assert!(!e.message.contains('…'), "{}", e.message);
