@@ -389,3 +389,100 @@ fn from_nanos(ns: i128) -> Option<Timestamp> {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Test-only: counts the answers the fast path judged, on this thread, so that a test can tell
+/// that an answer spelled as the reference spells it is judged without the trees (the verdict
+/// is the same either way: only the cost tells). Compiled into the library's unit tests only.
+#[cfg(test)]
+pub(super) mod judged {
+    use std::cell::Cell;
+
+    thread_local! {
+        static JUDGED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(in crate::check) fn count() {
+        JUDGED.with(|n| n.set(n.get() + 1));
+    }
+
+    /// The answers judged by the fast path since the last call.
+    pub(in crate::check) fn taken() -> usize {
+        JUDGED.with(|n| n.replace(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judged;
+    use crate::check::{Observed, Settings, check};
+    use crate::engine::ids::SeededIds;
+    use crate::engine::options::Options;
+    use crate::{Context, Session, Timestamp, apply};
+
+    const BEFORE: &str = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"},{"id":"a2","restorePoint":{"id":"r2"},"destinationType":"new","status":"added"}]}"##;
+    const NOW: &str = "2026-11-28T12:00:00Z";
+
+    /// The reference's answer to `request` (ids from seed 3, the caller `actor`) and the ids
+    /// it drew.
+    fn reference(
+        request: &[u8],
+        options: &Options,
+        actor: Option<&serde_json::Value>,
+    ) -> (String, Vec<String>) {
+        let now = Timestamp::parse_rfc3339(NOW).unwrap();
+        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        let mut drawn = Vec::new();
+        let mut seeded = SeededIds::new(3);
+        let mut ids = || {
+            let id = crate::IdSource::next_id(&mut seeded);
+            drawn.push(id.clone());
+            id
+        };
+        let mut ctx = Context::new(now, &mut ids);
+        if let Some(a) = actor {
+            ctx = ctx.with_actor(a);
+        }
+        let applied = apply(session, request, options, &mut ctx);
+        let body = applied.answer.response.body.unwrap().into_string();
+        (body, drawn)
+    }
+
+    /// `(conformant, judged by the fast path)` for `answer`.
+    fn judge(request: &[u8], options: &Options, answer: &str) -> (bool, usize) {
+        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        judged::taken();
+        let observed = Observed::new(200, Some(answer.as_bytes()));
+        let v = check(&session, request, options, &observed, &Settings::default());
+        (v.conformant, judged::taken())
+    }
+
+    /// Answers spelled as the reference spells them are judged by the fast path, the server's
+    /// own ids and a later instant included; the same answer with white space, or with a
+    /// difference outside the server's choices, by the walk.
+    #[test]
+    fn answers_spelled_as_the_reference_spells_them_take_the_fast_path() {
+        let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r3"},"destinationType":"new"},{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"r4"},"destinationType":"new"}]}"#;
+        let options = Options::default();
+        let who = serde_json::json!({"user": {"id": "u1", "displayName": "Ann"}});
+        for actor in [None, Some(&who)] {
+            let (body, drawn) = reference(request, &options, actor);
+            assert_eq!(drawn.len(), 2, "{body}");
+            assert_eq!(judge(request, &options, &body), (true, 1), "{body}");
+            let mut other = body.clone();
+            for (n, id) in drawn.iter().enumerate() {
+                other = other.replace(id.as_str(), &format!("server-{n}"));
+            }
+            let other = other.replace(NOW, "2026-11-28T12:00:01.5Z");
+            assert_ne!(other, body);
+            assert_eq!(judge(request, &options, &other), (true, 1), "{other}");
+            let spaced = serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(judge(request, &options, &spaced), (true, 0), "{spaced}");
+            let wrong = body.replace("\"r3\"", "\"r9\"");
+            assert_ne!(wrong, body);
+            assert_eq!(judge(request, &options, &wrong), (false, 0), "{wrong}");
+        }
+    }
+}

@@ -72,6 +72,8 @@ pub fn check(
         && let Some((expected, binding, _)) =
             fast::judge(before, parsed, request, options, observed_body, window_ns)
     {
+        #[cfg(test)]
+        fast::judged::count();
         return finish(
             differences,
             expected,
