@@ -1354,15 +1354,20 @@ fn c1_a_client_string_spelled_like_a_placeholder_is_echoed_as_sent() {
     };
     body = body.replace(id.as_str(), "srv-1");
     assert_eq!(body.matches(r#""\u0001unbound-1""#).count(), 2, "{body}");
-    for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
-        let v = check_answer(
-            before,
-            request,
-            &Observed::new(200, Some(body.as_bytes())),
-            &Settings::default().with_profile(profile),
-        );
-        assert!(v.conformant, "{profile:?}: {v}");
-        assert_eq!(v.binding.ids, ["srv-1"]);
+    // As written (the fast path) and with white space (the walk, and the rounds' text).
+    let spaced =
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(&body).unwrap()).unwrap();
+    for answer in [&body, &spaced] {
+        for profile in [Profile::Exact, Profile::Default, Profile::Docs] {
+            let v = check_answer(
+                before,
+                request,
+                &Observed::new(200, Some(answer.as_bytes())),
+                &Settings::default().with_profile(profile),
+            );
+            assert!(v.conformant, "{profile:?}: {v}");
+            assert_eq!(v.binding.ids, ["srv-1"]);
+        }
     }
 }
 
