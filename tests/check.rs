@@ -1800,3 +1800,31 @@ fn c1_an_entry_without_its_id_binds_none_from_the_state_after() {
     );
     assert!(v.binding.ids.is_empty(), "{:?}", v.binding.ids);
 }
+
+/// Rule C1: a string of the stored session spelled like a placeholder (`\u0001unbound-1`),
+/// which the answer echoes, is compared as stored, as written and with white space.
+#[test]
+fn c1_a_stored_string_spelled_like_a_placeholder_is_echoed_as_stored() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","note":"\u0001unbound-1"}"##;
+    let request =
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    let a = reference_answer(before, request, &Options::default());
+    let mut body = a.answer.response.body.expect("a 200 body").into_string();
+    let ItemOutcome::Added { id, .. } = &a.answer.outcomes[0] else {
+        panic!("{:?}", a.answer.outcomes)
+    };
+    body = body.replace(id.as_str(), "srv-1");
+    assert_eq!(body.matches(r#""\u0001unbound-1""#).count(), 1, "{body}");
+    let spaced =
+        serde_json::to_string_pretty(&serde_json::from_str::<Value>(&body).unwrap()).unwrap();
+    for answer in [&body, &spaced] {
+        let v = check_answer(
+            before,
+            request,
+            &Observed::new(200, Some(answer.as_bytes())),
+            &Settings::default(),
+        );
+        assert!(v.conformant, "{answer}\n{v}");
+        assert_eq!(v.binding.ids, ["srv-1"]);
+    }
+}

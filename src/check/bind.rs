@@ -25,7 +25,7 @@ use crate::engine::outcome::{Body, ItemOutcome};
 use crate::engine::request::Request;
 use crate::json::borrowed::Json;
 use crate::model::kinds::ArtifactCollection;
-use crate::model::session::Session;
+use crate::model::session::{Member, Session};
 use crate::model::time::Timestamp;
 use crate::rule::RuleId;
 
@@ -229,7 +229,7 @@ pub(super) fn reference(
         first.response.status,
         options.atomic && any_failed,
         &bound,
-        holds_placeholder_text(request_bytes),
+        holds_placeholder_text(request_bytes, before),
     );
     if same_run {
         let minimal = options.return_minimal && !any_failed;
@@ -308,10 +308,18 @@ pub(super) fn reference(
     (expected, binding, clock)
 }
 
-/// Whether the request holds the escape `\u0001` (a raw U+0001 is not JSON): then a string of
-/// the client's could be spelled like a placeholder, and the text is not bound by `bind_text`.
-pub(super) fn holds_placeholder_text(request: &[u8]) -> bool {
-    request.windows(6).any(|w| w == b"\\u0001")
+/// Whether the request holds the escape `\u0001` (a raw U+0001 is not JSON), or a member of
+/// the stored session does: then a string not the server's, echoed in the answer, could be
+/// spelled like a placeholder, and the text is not bound by `bind_text`. Reads the request and
+/// the session's own members, not its artifacts (an answer echoes no stored artifact).
+pub(super) fn holds_placeholder_text(request: &[u8], before: &Session) -> bool {
+    const ESCAPE: &[u8] = b"\\u0001";
+    let holds = |text: &[u8]| text.windows(ESCAPE.len()).any(|w| w == ESCAPE);
+    holds(request)
+        || before
+            .members()
+            .iter()
+            .any(|(_, m)| matches!(m, Member::Raw(raw) if holds(raw.get().as_bytes())))
 }
 
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one

@@ -46,7 +46,7 @@ pub(super) fn judge(
     window_ns: i128,
 ) -> Option<(Expected, Binding, Timestamp)> {
     // Texts spelled like a placeholder would be taken for one.
-    if holds_placeholder_text(request_bytes)
+    if holds_placeholder_text(request_bytes, before)
         || contains(request_bytes, CLOCK_TEXT.as_bytes())
         || ["createdDateTime", "lastModifiedDateTime"].iter().any(|m| {
             before
