@@ -1790,6 +1790,16 @@ fn c1_a_stored_string_spelled_like_a_placeholder_is_echoed_as_stored() {
     placeholder_shaped_text_is_echoed(before, request, 1);
 }
 
+/// Rule C1: a member name of the stored session spelled like a placeholder is echoed as
+/// stored too (the rounds' text rewrites every string so spelled, names included).
+#[test]
+fn c1_a_stored_member_name_spelled_like_a_placeholder_is_echoed_as_stored() {
+    let before = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","\u0001unbound-1":"x"}"##;
+    let request =
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"}]}"#;
+    placeholder_shaped_text_is_echoed(before, request, 1);
+}
+
 /// The reference's answer to `request` on `before`, its one added artifact's id renamed
 /// `srv-1`, holds `echoes` strings spelled `"\u0001unbound-1"` (not the server's), and is
 /// conformant as written (the fast path) and with white space (the walk, and the rounds'

@@ -309,17 +309,18 @@ pub(super) fn reference(
 }
 
 /// Whether the request holds the escape `\u0001` (a raw U+0001 is not JSON), or a member of
-/// the stored session does: then a string not the server's, echoed in the answer, could be
-/// spelled like a placeholder, and the text is not bound by `bind_text`. Reads the request and
-/// the session's own members, not its artifacts (an answer echoes no stored artifact).
+/// the stored session does, in its name or its value: then a string not the server's, echoed
+/// in the answer, could be spelled like a placeholder, and the text is not bound by
+/// `bind_text`. Reads the request and the session's own members, not its artifacts (an answer
+/// echoes no stored artifact).
 pub(super) fn holds_placeholder_text(request: &[u8], before: &Session) -> bool {
     const ESCAPE: &[u8] = b"\\u0001";
     let holds = |text: &[u8]| text.windows(ESCAPE.len()).any(|w| w == ESCAPE);
     holds(request)
-        || before
-            .members()
-            .iter()
-            .any(|(_, m)| matches!(m, Member::Raw(raw) if holds(raw.get().as_bytes())))
+        || before.members().iter().any(|(name, m)| {
+            // A name is held decoded, and written with U+0001 escaped.
+            name.contains('\u{1}') || matches!(m, Member::Raw(raw) if holds(raw.get().as_bytes()))
+        })
 }
 
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one
@@ -525,12 +526,8 @@ fn validate_ids(
                 added.remove(id.as_str());
                 removed.insert(id);
             }
-            ItemOutcome::Added {
-                id,
-                rule: RuleId::G4,
-            } => {
-                added.insert(id);
-            }
+            // (No granular addition (rule G4) meets a drawn id: a request edits one collection,
+            // rule E5, and granular collections add by key only.)
             o if takes_server_id(o) => {
                 let Some((_, id)) = next.next_if(|(at, _)| *at == i) else {
                     continue;
