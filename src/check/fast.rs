@@ -24,7 +24,7 @@ use crate::engine::outcome::{Body, ItemOutcome};
 use crate::engine::request::Request;
 use crate::json::borrowed::{self, Json};
 use crate::model::kinds::ArtifactCollection;
-use crate::model::session::Session;
+use crate::model::session::{Member, Session};
 use crate::model::time::Timestamp;
 use crate::rule::RuleId;
 
@@ -45,13 +45,13 @@ pub(super) fn judge(
     observed: &[u8],
     window_ns: i128,
 ) -> Option<(Expected, Binding, Timestamp)> {
-    // Texts spelled like a placeholder would be taken for one.
+    // Texts spelled like a placeholder would be taken for one: in the request (echoed in the
+    // entries), or in any member of the session (echoed as stored), its name or its value.
     if holds_placeholder_text(request_bytes, before)
         || contains(request_bytes, CLOCK_TEXT.as_bytes())
-        || ["createdDateTime", "lastModifiedDateTime"].iter().any(|m| {
-            before
-                .member(m)
-                .is_some_and(|raw| raw.get().contains(CLOCK_TEXT))
+        || before.members().iter().any(|(name, m)| {
+            name.contains(CLOCK_TEXT)
+                || matches!(m, Member::Raw(raw) if raw.get().contains(CLOCK_TEXT))
         })
     {
         return None;
@@ -242,7 +242,7 @@ fn read_in_step(expected: &str, observed: &[u8], absent_actor: bool) -> Option<F
         {
             let open = start - 1;
             let oo = os.checked_sub(1)?;
-            if found.actor.is_some() || !e.get(..open)?.ends_with(b"\"lastModifiedBy\":") {
+            if !identity_expected_at(e, open, found.actor.is_some()) {
                 return None;
             }
             let end = object_end(observed, oo)?;
@@ -273,8 +273,7 @@ fn read_in_step(expected: &str, observed: &[u8], absent_actor: bool) -> Option<F
         let end;
         if tail.starts_with(CLOCK_TEXT.as_bytes()) && tail.get(CLOCK_TEXT.len()) == Some(&b'"') {
             end = start + CLOCK_TEXT.len() + 2;
-            let before_ok = matches!(start.checked_sub(1).and_then(|p| e.get(p)), Some(b':'));
-            if !before_ok || !matches!(e.get(end), Some(b',' | b'}')) {
+            if !member_value_at(e, start, end) {
                 return None;
             }
             let at = match last_time {
@@ -287,7 +286,8 @@ fn read_in_step(expected: &str, observed: &[u8], absent_actor: bool) -> Option<F
         } else {
             let (number, len) = placeholder_number(tail)?;
             end = start + 1 + len;
-            if !matches!(e.get(end), Some(b',' | b'}')) || text.is_empty() {
+            // (An empty id is refused with the others, by `check_ids`.)
+            if !matches!(e.get(end), Some(b',' | b'}')) {
                 return None;
             }
             let slot = number.checked_sub(1)?;
@@ -303,6 +303,25 @@ fn read_in_step(expected: &str, observed: &[u8], absent_actor: bool) -> Option<F
         i = end;
         j = os + n + 2;
     }
+}
+
+/// Whether the identity's placeholder at `open` of the expected text `e` is the session's
+/// `lastModifiedBy`, met for the first time. (A guard: the placeholder answer writes the
+/// identity there only, once; a request or a session member holding `\u0001` is declined
+/// before, and the answer echoes no stored artifact.)
+fn identity_expected_at(e: &[u8], open: usize, seen: bool) -> bool {
+    !seen
+        && e.get(..open)
+            .is_some_and(|t| t.ends_with(b"\"lastModifiedBy\":"))
+}
+
+/// Whether the string from `start` to `end` (its quotes included) of the expected text `e` is a
+/// member's value. (A guard: the placeholder clock's text is written where the engine stamps
+/// the time only, as a member's value; a request or a session member holding that text is
+/// declined before.)
+fn member_value_at(e: &[u8], start: usize, end: usize) -> bool {
+    matches!(start.checked_sub(1).and_then(|p| e.get(p)), Some(b':'))
+        && matches!(e.get(end), Some(b',' | b'}'))
 }
 
 /// The end (one past the `}`) of the JSON object that starts at `at`.
@@ -338,7 +357,9 @@ fn object_end(text: &[u8], at: usize) -> Option<usize> {
 
 /// The bound ids of the additions that drew one, in order, each fresh as rule A7 requires
 /// (non-empty, not in the collection as the earlier items left it, not given twice); `None`
-/// when one is missing or refused (the rounds then find the difference).
+/// when one is missing or refused (the rounds then find the difference). (A request edits one
+/// collection (rule E5), so its additions are all standard ones (A7) or all granular ones
+/// (G4, ids the request gives): no granular id meets a drawn one.)
 fn check_ids(
     before: &Session,
     edited: Option<ArtifactCollection>,
@@ -354,12 +375,6 @@ fn check_ids(
             ItemOutcome::Removed { id, existed: true } => {
                 added.remove(id.as_str());
                 removed.push(id);
-            }
-            ItemOutcome::Added {
-                id,
-                rule: RuleId::G4,
-            } => {
-                added.insert(id);
             }
             ItemOutcome::Added {
                 rule: RuleId::A7, ..
@@ -422,19 +437,21 @@ mod tests {
     const BEFORE: &str = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft","driveRestoreArtifacts":[{"id":"a1","restorePoint":{"id":"r1"},"destinationType":"new","status":"added"},{"id":"a2","restorePoint":{"id":"r2"},"destinationType":"new","status":"added"}]}"##;
     const NOW: &str = "2026-11-28T12:00:00Z";
 
-    /// The reference's answer to `request` (ids from seed 3, the caller `actor`) and the ids
-    /// it drew.
-    fn reference(
+    /// The reference's answer to `request` on `before` at `now` (ids from `ids`, the caller
+    /// `actor`) and the ids it drew.
+    fn reference_on(
+        before: &str,
         request: &[u8],
         options: &Options,
         actor: Option<&serde_json::Value>,
+        now: &str,
+        ids: &mut dyn FnMut() -> String,
     ) -> (String, Vec<String>) {
-        let now = Timestamp::parse_rfc3339(NOW).unwrap();
-        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        let now = Timestamp::parse_rfc3339(now).unwrap();
+        let session = Session::from_json(before.as_bytes()).unwrap();
         let mut drawn = Vec::new();
-        let mut seeded = SeededIds::new(3);
         let mut ids = || {
-            let id = crate::IdSource::next_id(&mut seeded);
+            let id = ids();
             drawn.push(id.clone());
             id
         };
@@ -447,13 +464,40 @@ mod tests {
         (body, drawn)
     }
 
-    /// `(conformant, judged by the fast path)` for `answer`.
+    /// The reference's answer to `request` on [`BEFORE`] (ids from seed 3, the caller
+    /// `actor`) and the ids it drew.
+    fn reference(
+        request: &[u8],
+        options: &Options,
+        actor: Option<&serde_json::Value>,
+    ) -> (String, Vec<String>) {
+        let mut seeded = SeededIds::new(3);
+        let mut ids = || crate::IdSource::next_id(&mut seeded);
+        reference_on(BEFORE, request, options, actor, NOW, &mut ids)
+    }
+
+    /// `(conformant, judged by the fast path)` for `answer` on [`BEFORE`].
     fn judge(request: &[u8], options: &Options, answer: &str) -> (bool, usize) {
-        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        judge_on(BEFORE, request, options, answer)
+    }
+
+    /// `(conformant, judged by the fast path)` for `answer` (a 200) on `before`, after checking
+    /// that the walk of both trees (the answer with white space, which the fast path never
+    /// takes) gives the same verdict.
+    fn judge_on(before: &str, request: &[u8], options: &Options, answer: &str) -> (bool, usize) {
+        let session = Session::from_json(before.as_bytes()).unwrap();
+        let settings = Settings::default();
         judged::taken();
         let observed = Observed::new(200, Some(answer.as_bytes()));
-        let v = check(&session, request, options, &observed, &Settings::default());
-        (v.conformant, judged::taken())
+        let v = check(&session, request, options, &observed, &settings);
+        let fast = judged::taken();
+        let tree: serde_json::Value = serde_json::from_str(answer).unwrap();
+        let spaced = serde_json::to_string_pretty(&tree).unwrap();
+        let observed = Observed::new(200, Some(spaced.as_bytes()));
+        let walked = check(&session, request, options, &observed, &settings);
+        assert_eq!(judged::taken(), 0, "{spaced}");
+        assert_eq!(v.conformant, walked.conformant, "{answer}\n{v}\n{walked}");
+        (v.conformant, fast)
     }
 
     /// Answers spelled as the reference spells them are judged by the fast path, the server's
@@ -483,6 +527,204 @@ mod tests {
             let wrong = body.replace("\"r3\"", "\"r9\"");
             assert_ne!(wrong, body);
             assert_eq!(judge(request, &options, &wrong), (false, 0), "{wrong}");
+        }
+    }
+
+    /// Adds one artifact (`r3`), which draws one id.
+    const ADD: &[u8] =
+        br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r3"},"destinationType":"new"}]}"#;
+
+    /// [`BEFORE`] with `member` (`"name":value`) after its `status`.
+    fn with_member(member: &str) -> String {
+        BEFORE.replacen(
+            r#""status":"draft","#,
+            &format!(r#""status":"draft",{member},"#),
+            1,
+        )
+    }
+
+    /// Ids from seed 3.
+    fn seeded() -> impl FnMut() -> String {
+        let mut seeded = SeededIds::new(3);
+        move || crate::IdSource::next_id(&mut seeded)
+    }
+
+    /// Ids that are always `id`.
+    fn always(id: &str) -> impl FnMut() -> String {
+        let id = id.to_owned();
+        move || id.clone()
+    }
+
+    /// Text spelled like the placeholder clock, in the request (echoed in an entry) or in any
+    /// member of the stored session (echoed as stored, name or value), is not the server's
+    /// time: an answer that changes it is not conformant, and such answers take the walk.
+    #[test]
+    fn text_spelled_like_the_placeholder_clock_is_not_taken_for_the_time() {
+        let clock = super::CLOCK_TEXT;
+        let echoed = format!(
+            r#"{{"driveRestoreArtifacts@delta":[{{"restorePoint":{{"id":"{clock}"}},"destinationType":"new"}}]}}"#
+        );
+        let cases = [
+            (BEFORE.to_owned(), echoed.into_bytes()),
+            (
+                with_member(&format!(r#""createdDateTime":"{clock}""#)),
+                ADD.to_vec(),
+            ),
+            (with_member(&format!(r#""note":"{clock}""#)), ADD.to_vec()),
+            (
+                with_member(&format!(r#""notes":["{clock}","x"]"#)),
+                ADD.to_vec(),
+            ),
+            (with_member(&format!(r#""{clock}":"x""#)), ADD.to_vec()),
+        ];
+        let options = Options::default();
+        for (before, request) in cases {
+            let (body, _) = reference_on(&before, &request, &options, None, NOW, &mut seeded());
+            assert_eq!(body.matches(clock).count(), 1, "{body}");
+            assert_eq!(
+                judge_on(&before, &request, &options, &body),
+                (true, 0),
+                "{body}"
+            );
+            let moved = body.replace(clock, NOW);
+            assert_eq!(
+                judge_on(&before, &request, &options, &moved),
+                (false, 0),
+                "{moved}"
+            );
+        }
+    }
+
+    /// A removal that fails with placeholder ids but names the id the server gave an addition
+    /// before it turns around with the bound ids: the rounds judge it, and an answer that
+    /// refuses it is not conformant.
+    #[test]
+    fn a_removal_of_the_servers_own_new_id_is_judged_with_the_bound_ids() {
+        let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r3"},"destinationType":"new"},{"@removed":{"reason":"changed"},"id":"srv-1"}]}"#;
+        let options = Options::default();
+        let (right, _) = reference_on(BEFORE, request, &options, None, NOW, &mut always("srv-1"));
+        assert!(!right.contains("responseCode"), "{right}");
+        assert_eq!(judge(request, &options, &right), (true, 0), "{right}");
+        let (refused, _) = reference_on(BEFORE, request, &options, None, NOW, &mut always("zzz"));
+        let wrong = refused.replace("zzz", "srv-1");
+        assert!(wrong.contains(r#""responseCode":409"#), "{wrong}");
+        assert_eq!(judge(request, &options, &wrong), (false, 0), "{wrong}");
+    }
+
+    /// A request the reference refuses whole (a session not in draft: 403), answered with a 200
+    /// carrying the refusal's body, is not conformant.
+    #[test]
+    fn a_refusal_answered_as_a_200_is_not_conformant() {
+        let before = BEFORE.replace(r#""status":"draft""#, r#""status":"active""#);
+        let options = Options::default();
+        let (refusal, _) = reference_on(&before, ADD, &options, None, NOW, &mut seeded());
+        assert!(
+            refusal.contains("RestoreSessionActionNotAllowed"),
+            "{refusal}"
+        );
+        assert_eq!(judge_on(&before, ADD, &options, &refusal), (false, 0));
+    }
+
+    /// Answers with failed items (the request continuing on errors, with or without
+    /// `return=minimal`), and an atomic request's answer none of whose items fail, are judged
+    /// on the fast path.
+    #[test]
+    fn failed_items_and_atomic_requests_take_the_fast_path() {
+        let failing = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":""},"destinationType":"new"},{"restorePoint":{"id":"r3"},"destinationType":"new"}]}"#;
+        let cases: [(&[u8], Options); 3] = [
+            (failing, Options::default()),
+            (failing, Options::default().with_return_minimal(true)),
+            (ADD, Options::default().with_atomic(true)),
+        ];
+        for (request, options) in cases {
+            let (body, drawn) = reference(request, &options, None);
+            assert_eq!(drawn.len(), 1, "{body}");
+            assert_eq!(judge(request, &options, &body), (true, 1), "{body}");
+        }
+    }
+
+    /// A full answer where `return=minimal` asked for none (no item failed) is judged on the
+    /// walk, which expects a 204.
+    #[test]
+    fn a_full_answer_to_return_minimal_is_judged_on_the_walk() {
+        let (body, _) = reference(ADD, &Options::default(), None);
+        let minimal = Options::default().with_return_minimal(true);
+        assert_eq!(judge(ADD, &minimal, &body), (false, 0), "{body}");
+    }
+
+    /// Instants exactly the window apart (5 s by default) are within it, on the fast path; a
+    /// nanosecond more is a difference.
+    #[test]
+    fn instants_exactly_the_window_apart_are_judged_on_the_fast_path() {
+        let options = Options::default();
+        let (body, _) = reference(ADD, &options, None);
+        let at = body.rfind(NOW).unwrap();
+        for (instant, verdict) in [
+            ("2026-11-28T12:00:05Z", (true, 1)),
+            ("2026-11-28T12:00:05.000000001Z", (false, 0)),
+        ] {
+            let mut later = body.clone();
+            later.replace_range(at..at + NOW.len(), instant);
+            assert_eq!(judge(ADD, &options, &later), verdict, "{later}");
+        }
+    }
+
+    /// An answer that leaves out a stored member is not conformant, whatever the member's
+    /// length: only the identity's member may be missing (from a session that had none).
+    #[test]
+    fn an_answer_without_a_stored_member_is_not_conformant() {
+        let options = Options::default();
+        for n in 0..48 {
+            let member = format!(r#""note":"{}""#, "x".repeat(n));
+            let before = with_member(&member);
+            let (body, _) = reference_on(&before, ADD, &options, None, NOW, &mut seeded());
+            assert_eq!(judge_on(&before, ADD, &options, &body), (true, 1), "{body}");
+            let without = body.replacen(&format!("{member},"), "", 1);
+            assert_ne!(without, body);
+            assert_eq!(
+                judge_on(&before, ADD, &options, &without),
+                (false, 0),
+                "{without}"
+            );
+        }
+    }
+
+    /// An instant that starts like the placeholder clock's text (a server whose clock reads
+    /// 1970) is read whole.
+    #[test]
+    fn an_instant_that_starts_like_the_placeholder_clock_is_read_whole() {
+        let options = Options::default();
+        let early = "1970-01-01T00:00:01Z";
+        let (body, _) = reference_on(BEFORE, ADD, &options, None, early, &mut seeded());
+        assert!(body.contains(early), "{body}");
+        assert_eq!(judge(ADD, &options, &body), (true, 1), "{body}");
+    }
+
+    /// The caller's identity is read as one object, its strings' escapes and braces included;
+    /// one written with white space takes the walk.
+    #[test]
+    fn the_identity_is_read_whole_and_compact() {
+        let options = Options::default();
+        let who = serde_json::json!({"user": {"id": "u1", "displayName": "x\"}y\\"}});
+        let (body, _) = reference(ADD, &options, Some(&who));
+        assert!(body.contains(r#""displayName":"x\"}y\\""#), "{body}");
+        assert_eq!(judge(ADD, &options, &body), (true, 1), "{body}");
+        let spaced = body.replacen(r#"{"user":{"#, r#"{"user": {"#, 1);
+        assert_ne!(spaced, body);
+        assert_eq!(judge(ADD, &options, &spaced), (true, 0), "{spaced}");
+    }
+
+    /// A server-made id is fresh against the collection as the earlier items left it: the id
+    /// of an artifact removed before is (on the fast path); a stored one and an empty one are
+    /// not.
+    #[test]
+    fn a_server_id_is_fresh_against_the_collection_as_the_earlier_items_left_it() {
+        let request = br#"{"driveRestoreArtifacts@delta":[{"@removed":{"reason":"changed"},"id":"a1"},{"restorePoint":{"id":"r3"},"destinationType":"new"}]}"#;
+        let options = Options::default();
+        let (body, _) = reference_on(BEFORE, request, &options, None, NOW, &mut always("zzz"));
+        for (id, verdict) in [("a1", (true, 1)), ("a2", (false, 0)), ("", (false, 0))] {
+            let answer = body.replace("zzz", id);
+            assert_eq!(judge(request, &options, &answer), verdict, "{answer}");
         }
     }
 }
