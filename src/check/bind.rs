@@ -130,12 +130,13 @@ impl IdSource for Replay {
 }
 
 /// Binds the server's choices from the observed answer and computes the reference answer with
-/// them; returns the pointers where it stamps the time.
+/// them; returns the pointers where it stamps the time. `placeholder_text`: whether the
+/// request or the session holds text spelled like a placeholder ([`holds_placeholder_text`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn reference(
     before: &Session,
     request: &Request<'_>,
-    request_bytes: &[u8],
+    placeholder_text: bool,
     options: &Options,
     body: Option<&Json<'_>>,
     state_after: Option<&Json<'_>>,
@@ -229,7 +230,7 @@ pub(super) fn reference(
         first.response.status,
         options.atomic && any_failed,
         &bound,
-        holds_placeholder_text(request_bytes, before),
+        placeholder_text,
     );
     if same_run {
         let minimal = options.return_minimal && !any_failed;

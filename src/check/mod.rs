@@ -66,11 +66,20 @@ pub fn check(
     let window_ns = (settings.time_window_secs.max(0.0) * 1e9) as i128;
     // The common case, an answer spelled as the reference spells it: judged without a tree.
     let parsed = Request::parse(request, options);
+    // Read once for both paths: text spelled like a placeholder id is echoed, not bound.
+    let placeholder_text = parsed.is_ok() && bind::holds_placeholder_text(request, before);
     if let (Ok(parsed), Some(observed_body), None) = (&parsed, observed.body, observed.state_after)
         && observed_body.len() <= settings.max_body_bytes
         && observed.status == 200
-        && let Some((expected, binding, _)) =
-            fast::judge(before, parsed, request, options, observed_body, window_ns)
+        && let Some((expected, binding, _)) = fast::judge(
+            before,
+            parsed,
+            request,
+            placeholder_text,
+            options,
+            observed_body,
+            window_ns,
+        )
     {
         #[cfg(test)]
         fast::judged::count();
@@ -114,7 +123,7 @@ pub fn check(
         Ok(parsed_request) => reference(
             before,
             parsed_request,
-            request,
+            placeholder_text,
             options,
             body.as_ref(),
             // A server that refused the request changed nothing: its state after shows no id.
