@@ -29,13 +29,21 @@ use crate::model::session::{Member, Session};
 use crate::model::time::Timestamp;
 use crate::rule::RuleId;
 
-/// The most binding rounds (rule C1): a guard, since bound ids settle in two or three.
-const MAX_ROUNDS: usize = 4;
+/// The most binding rounds for a request of `items` items (rule C1), a guard. Round 1 settles
+/// the outcomes of the items before the first removal (an addition's outcome does not depend
+/// on its id: a refused bound id is replaced by a placeholder), and each further round settles
+/// them up to one more removal, decided with the ids settled before it; so `removals + 1`
+/// rounds settle every outcome and the next one finds the bound ids the same. (A request that
+/// removes the ids the server gives its own additions, one after the other, needs one round
+/// per such removal: a chain.)
+fn max_rounds(items: usize) -> usize {
+    items.saturating_add(2)
+}
 
 /// Whether the binding rounds are over: the bound ids settled, no removal could turn around
-/// with them, or the guard is reached.
-fn rounds_over(settled: bool, may_turn: bool, rounds: usize) -> bool {
-    settled || !may_turn || rounds >= MAX_ROUNDS
+/// with them, or the guard (`limit` rounds) is reached.
+fn rounds_over(settled: bool, may_turn: bool, rounds: usize, limit: usize) -> bool {
+    settled || !may_turn || rounds >= limit
 }
 
 /// Whether the first round's answer, with the bound ids written in, is the reference's: one
@@ -186,6 +194,8 @@ pub(super) fn reference(
         }
         let first =
             crate::engine::pipeline::answer_uncommitted(before, request, &shape_options, &mut ctx);
+        #[cfg(test)]
+        decided::count();
         found.clear();
         let delta = (first.response.status == 200)
             .then(|| edited.map(ArtifactCollection::delta_name))
@@ -205,7 +215,7 @@ pub(super) fn reference(
         });
         let settled = next == bound;
         bound = next;
-        if rounds_over(settled, may_turn, rounds) {
+        if rounds_over(settled, may_turn, rounds, max_rounds(first.outcomes.len())) {
             break first;
         }
     };
@@ -274,6 +284,8 @@ pub(super) fn reference(
     if let Some(a) = actor_raw {
         ctx.actor = Some(crate::json::to_raw(a));
     }
+    #[cfg(test)]
+    decided::count();
     let (answer, state) = if with_state {
         let mut session = before.clone();
         let answer = crate::engine::pipeline::apply_request_in_place(
@@ -580,5 +592,96 @@ fn takes_server_id(o: &ItemOutcome) -> bool {
         ItemOutcome::Added { rule, .. } => *rule == RuleId::A7,
         ItemOutcome::Failed(f) => f.rule == RuleId::A7,
         _ => false,
+    }
+}
+
+/// Test-only: counts the decisions `reference` makes (its rounds, and the request decided again
+/// with the bound choices), on this thread, so that a test can tell how many rounds a binding
+/// took (the answer is the same after any number past the settling one: only the cost tells).
+/// Compiled into the library's unit tests only.
+#[cfg(test)]
+mod decided {
+    use std::cell::Cell;
+
+    thread_local! {
+        static DECIDED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn count() {
+        DECIDED.with(|n| n.set(n.get() + 1));
+    }
+
+    /// The decisions made since the last call.
+    pub(super) fn taken() -> usize {
+        DECIDED.with(|n| n.replace(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decided;
+    use crate::check::{Observed, Settings, check};
+    use crate::engine::ids::SeededIds;
+    use crate::engine::options::Options;
+    use crate::{Context, IdSource, Session, Timestamp, apply};
+
+    const BEFORE: &str = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+    const ADD: &str = r#"{"restorePoint":{"id":"r1"},"destinationType":"new"}"#;
+
+    /// `(conformant, decisions)` of the check of the reference's own answer (white space added,
+    /// so that the rounds judge it, not the fast path) to a request of `items`.
+    fn rounds_for(items: &[String]) -> (bool, usize) {
+        let request = format!(r#"{{"driveRestoreArtifacts@delta":[{}]}}"#, items.join(","));
+        let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        let applied = apply(
+            session,
+            request.as_bytes(),
+            &Options::default(),
+            &mut Context::new(now, SeededIds::new(3)),
+        );
+        let body = applied.answer.response.body.unwrap().into_string();
+        let tree: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let spaced = serde_json::to_string_pretty(&tree).unwrap();
+        let session = Session::from_json(BEFORE.as_bytes()).unwrap();
+        decided::taken();
+        let v = check(
+            &session,
+            request.as_bytes(),
+            &Options::default(),
+            &Observed::new(200, Some(spaced.as_bytes())),
+            &Settings::default(),
+        );
+        (v.conformant, decided::taken())
+    }
+
+    /// The binding stops as soon as it may (rule C1): one decision when no removal could turn
+    /// around with the bound ids (the first round's text is the answer, items failing or not);
+    /// with one that could,
+    /// a second round that finds the ids settled and the request decided again; a chain of `k`
+    /// removals of the server's own ids one round per link and the first, then the request
+    /// decided again (`k + 2`).
+    #[test]
+    fn the_rounds_stop_once_the_bound_ids_settle() {
+        let removal = |id: &str| format!(r#"{{"@removed":{{"reason":"changed"}},"id":"{id}"}}"#);
+        let one: Vec<String> = (2..5)
+            .map(|n| format!(r#"{{"restorePoint":{{"id":"r{n}"}},"destinationType":"new"}}"#))
+            .collect();
+        assert_eq!(rounds_for(&one), (true, 1));
+        // An item failing (A4) in a request that continues on errors: still one decision.
+        assert_eq!(rounds_for(&[ADD.to_owned(), ADD.to_owned()]), (true, 1));
+        let mut turn = one.clone();
+        turn.push(removal("zz"));
+        assert_eq!(rounds_for(&turn), (true, 3));
+        for k in 1..=6 {
+            let mut seeded = SeededIds::new(3);
+            let mut items = Vec::new();
+            for _ in 0..k {
+                items.push(ADD.to_owned());
+                items.push(removal(&seeded.next_id()));
+            }
+            items.push(ADD.to_owned());
+            assert_eq!(rounds_for(&items), (true, k + 2), "k = {k}");
+        }
     }
 }
