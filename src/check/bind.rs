@@ -344,49 +344,30 @@ pub(super) fn bind_text(
     outcomes: Vec<ItemOutcome>,
     bound: &[String],
 ) -> (String, Vec<ItemOutcome>) {
-    let quoted = |s: &str| {
-        let mut out = String::with_capacity(s.len() + 2);
-        crate::json::write_str(&mut out, s);
-        out
-    };
-    // `"\u0001unbound-N"`: the N-th placeholder drawn, the N-th bound id.
-    let mut prefix = quoted(&placeholder(0));
-    prefix.truncate(prefix.len().saturating_sub(2));
     let mut out = String::with_capacity(text.len() + bound.len() * 40);
-    let mut rest = text;
-    // A placeholder is found by its backslash (few bodies hold one): the escape, after a quote.
-    let escape = prefix.get(1..).unwrap_or_default();
-    let mut from = 0;
-    while let Some(found) = rest.get(from..).and_then(|r| r.find('\\')) {
-        let at = from + found;
+    // `"\u0001unbound-N"`: the N-th placeholder drawn, the N-th bound id. A placeholder is
+    // found by its backslash (few bodies hold one), after a quote; it holds no other.
+    let mut copied = 0;
+    for (at, _) in text.match_indices('\\') {
         let opens = at
             .checked_sub(1)
-            .is_some_and(|q| rest.as_bytes().get(q) == Some(&b'"'));
-        if !(opens && rest.get(at..).is_some_and(|r| r.starts_with(escape))) {
-            from = at + 1;
+            .is_some_and(|q| text.as_bytes().get(q) == Some(&b'"'));
+        let Some((n, len)) = text
+            .as_bytes()
+            .get(at..)
+            .filter(|_| opens)
+            .and_then(placeholder_number)
+        else {
             continue;
+        };
+        out.push_str(text.get(copied..at - 1).unwrap_or_default());
+        match n.checked_sub(1).and_then(|k| bound.get(k)) {
+            Some(id) => crate::json::write_str(&mut out, id),
+            None => crate::json::write_str(&mut out, &placeholder(n)),
         }
-        let q = at - 1;
-        from = 0;
-        let tail = rest.get(q + prefix.len()..).unwrap_or_default();
-        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
-        let n = tail.get(..digits).and_then(|d| d.parse::<usize>().ok());
-        match n.filter(|_| tail.get(digits..).is_some_and(|t| t.starts_with('"'))) {
-            Some(n) => {
-                out.push_str(rest.get(..q).unwrap_or_default());
-                match n.checked_sub(1).and_then(|k| bound.get(k)) {
-                    Some(id) => crate::json::write_str(&mut out, id),
-                    None => crate::json::write_str(&mut out, &placeholder(n)),
-                }
-                rest = tail.get(digits + 1..).unwrap_or_default();
-            }
-            None => {
-                out.push_str(rest.get(..=at).unwrap_or_default());
-                rest = rest.get(at + 1..).unwrap_or_default();
-            }
-        }
+        copied = at + len;
     }
-    out.push_str(rest);
+    out.push_str(text.get(copied..).unwrap_or_default());
     let mut k = 0;
     let outcomes = outcomes
         .into_iter()
