@@ -768,3 +768,45 @@ fn to_json_reserves_about_what_it_writes() {
         text.len()
     );
 }
+
+/// `restore_delta::gen`, the generator's former name, kept for one release: each deprecated
+/// alias gives what its namesake in `restore_delta::generate` gives, on inputs where that is
+/// not empty.
+#[test]
+#[allow(deprecated)]
+fn the_former_gen_names_give_what_their_namesakes_give() {
+    use restore_delta::{r#gen, generate};
+    let dictionary = generate::dictionary();
+    assert!(
+        dictionary.contains("driveRestoreArtifacts@delta"),
+        "{dictionary}"
+    );
+    assert_eq!(r#gen::dictionary(), dictionary);
+    let options = Options::default().with_max_items(7);
+    let actor = json!({"user": {"id": "u1"}});
+    let object = generate::options_object(Some("return=minimal"), true, &options, Some(&actor));
+    assert!(object.len() >= 3, "{object:?}");
+    assert_eq!(
+        r#gen::options_object(Some("return=minimal"), true, &options, Some(&actor)),
+        object
+    );
+    let before = session(
+        &json!({"@odata.type": "#microsoft.graph.oneDriveForBusinessRestoreSession",
+        "id": "s", "status": "draft"}),
+    );
+    let request = br#"{"driveRestoreArtifacts@delta":[{"restorePoint":{"id":"r1"},"destinationType":"new"},{"@removed":{"reason":"changed"},"id":"gone"}]}"#;
+    let now = Timestamp::parse_rfc3339("2026-11-28T12:00:00Z").unwrap();
+    let applied = apply(
+        before,
+        request,
+        &Options::default(),
+        &mut Context::new(now, restore_delta::SeededIds::new(1)),
+    );
+    let rules = generate::decided_rules(&applied.answer.outcomes, applied.answer.error.as_ref());
+    assert!(rules.contains(&RuleId::X3), "{rules:?}");
+    assert_eq!(
+        r#gen::decided_rules(&applied.answer.outcomes, applied.answer.error.as_ref()),
+        rules
+    );
+    assert_eq!(r#gen::DECISION_RULES, generate::DECISION_RULES);
+}
