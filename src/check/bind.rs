@@ -327,13 +327,22 @@ pub(super) fn reference(
 /// `bind_text`. Reads the request and the session's own members, not its artifacts (an answer
 /// echoes no stored artifact).
 pub(super) fn holds_placeholder_text(request: &[u8], before: &Session) -> bool {
-    const ESCAPE: &[u8] = b"\\u0001";
-    let holds = |text: &[u8]| text.windows(ESCAPE.len()).any(|w| w == ESCAPE);
-    holds(request)
-        || before.members().iter().any(|(name, m)| {
-            // A name is held decoded, and written with U+0001 escaped.
-            name.contains('\u{1}') || matches!(m, Member::Raw(raw) if holds(raw.get().as_bytes()))
-        })
+    contains(request, b"\\u0001") || session_spells(before, "\u{1}", b"\\u0001")
+}
+
+/// Whether a member of the stored session spells a text the answer would echo: its name, held
+/// decoded and written escaped as needed, holds `decoded`; or its value, held and echoed as
+/// the state spells it, holds `raw`.
+pub(super) fn session_spells(before: &Session, decoded: &str, raw: &[u8]) -> bool {
+    before.members().iter().any(|(name, m)| {
+        name.contains(decoded)
+            || matches!(m, Member::Raw(value) if contains(value.get().as_bytes(), raw))
+    })
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one

@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 
-use super::bind::{Placeholders, placeholder_number};
+use super::bind::{Placeholders, contains, placeholder_number, session_spells};
 use super::diff::{instant, write_in_order};
 use super::types::{Binding, Expected};
 use crate::engine::context::Context;
@@ -24,7 +24,7 @@ use crate::engine::outcome::{Body, ItemOutcome};
 use crate::engine::request::Request;
 use crate::json::borrowed::{self, Json};
 use crate::model::kinds::ArtifactCollection;
-use crate::model::session::{Member, Session};
+use crate::model::session::Session;
 use crate::model::time::Timestamp;
 use crate::rule::RuleId;
 
@@ -54,10 +54,7 @@ pub(super) fn judge(
     if placeholder_text
         || contains(request_bytes, CLOCK_TEXT.as_bytes())
         || contains(request_bytes, b"\\u")
-        || before.members().iter().any(|(name, m)| {
-            name.contains(CLOCK_TEXT)
-                || matches!(m, Member::Raw(raw) if raw.get().contains(CLOCK_TEXT))
-        })
+        || session_spells(before, CLOCK_TEXT, CLOCK_TEXT.as_bytes())
     {
         return None;
     }
@@ -397,11 +394,6 @@ fn from_nanos(ns: i128) -> Option<Timestamp> {
     let secs = i64::try_from(ns.div_euclid(1_000_000_000)).ok()?;
     let nanos = u32::try_from(ns.rem_euclid(1_000_000_000)).ok()?;
     Timestamp::from_unix(secs, nanos).ok()
-}
-
-/// Whether `needle` occurs in `haystack`.
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Test-only: counts the answers the fast path judged, on this thread, so that a test can tell
