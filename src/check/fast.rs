@@ -368,10 +368,10 @@ fn check_ids(
     let mut next = found.iter();
     for o in outcomes {
         match o {
-            ItemOutcome::Removed { id, existed: true } => {
-                added.remove(id.as_str());
-                removed.push(id);
-            }
+            // (A removal never takes back an id bound here: one that names it after its addition
+            // either names a stored id, which the addition could not take, or fails in this
+            // decision, whose ids were placeholders, and turns: declined above.)
+            ItemOutcome::Removed { id, existed: true } => removed.push(id),
             ItemOutcome::Added {
                 rule: RuleId::A7, ..
             } => {
