@@ -340,9 +340,9 @@ pub(super) fn session_spells(before: &Session, decoded: &str, raw: &[u8]) -> boo
     })
 }
 
-/// Whether `needle` occurs in `haystack`.
+/// Whether `needle` occurs in `haystack` (an empty needle occurs everywhere).
 pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A first round's body and outcomes with the bound ids in place of its placeholders, in one
@@ -616,6 +616,17 @@ mod tests {
     use crate::{Context, IdSource, Session, Timestamp, apply};
 
     const BEFORE: &str = r##"{"@odata.type":"#microsoft.graph.oneDriveForBusinessRestoreSession","id":"s","status":"draft"}"##;
+
+    #[test]
+    fn contains_finds_a_needle_anywhere_and_an_empty_one_everywhere() {
+        use super::contains;
+        assert!(contains(b"ab\\u0001c", b"\\u0001"));
+        assert!(contains(b"\\u0001", b"\\u0001"));
+        assert!(!contains(b"\\u000", b"\\u0001"));
+        assert!(!contains(b"", b"x"));
+        assert!(contains(b"", b""));
+        assert!(contains(b"abc", b""));
+    }
     const ADD: &str = r#"{"restorePoint":{"id":"r1"},"destinationType":"new"}"#;
 
     /// `(conformant, decisions)` of the check of the reference's own answer (white space added,

@@ -193,3 +193,57 @@ pub(crate) const ID: &str = "{\"id\":\"";
 pub(crate) const RESTORE_POINT: &str = "\"restorePoint\":{\"id\":\"";
 pub(crate) const SEARCH_RESPONSE: &str = "\"searchResponseId\":\"";
 pub(crate) const DESTINATION: &str = "\"destinationType\":\"";
+
+#[cfg(test)]
+mod tests {
+    use super::{IN_PLACE, NEW, StrRef};
+
+    /// The text an artifact's spans below are read against: far shorter than their offsets.
+    const TEXT: &str = "{\"id\":\"a\"}";
+
+    /// Reads `r` against [`TEXT`] (no owned strings).
+    fn read(r: StrRef) -> Option<&'static str> {
+        r.get(TEXT, 0, &[])
+    }
+
+    #[test]
+    fn the_last_four_offsets_are_markers_and_the_one_below_is_a_span() {
+        // The greatest span offset is u32::MAX - 4; the four above it are the markers.
+        let last = StrRef::span(u32::MAX as usize - 4, 0);
+        assert_eq!(
+            last,
+            Some(StrRef {
+                at: u32::MAX - 4,
+                len: 0
+            })
+        );
+        for marker in (u32::MAX - 3)..=u32::MAX {
+            assert_eq!(StrRef::span(marker as usize, 0), None, "offset {marker}");
+        }
+        assert_eq!(StrRef::span(u32::MAX as usize + 1, 0), None);
+        assert_eq!(StrRef::span(0, u32::MAX as usize + 1), None);
+        // A span past the text reads as empty, never as a destination type.
+        assert_eq!(last.and_then(read), Some(""));
+    }
+
+    #[test]
+    fn spans_anywhere_below_the_markers_read_as_text_not_as_a_destination_type() {
+        for at in [0, 7, u32::MAX / 3, u32::MAX / 2, u32::MAX - 5] {
+            let span = StrRef::span(at as usize, 1);
+            assert_eq!(span.map(|s| s.at), Some(at), "offset {at}");
+            let expected = TEXT.get(at as usize..at as usize + 1).unwrap_or_default();
+            assert_eq!(span.and_then(read), Some(expected), "offset {at}");
+        }
+    }
+
+    #[test]
+    fn the_destination_markers_read_as_their_types() {
+        let mut owned = Vec::new();
+        let new = StrRef::destination(TEXT, "new", None, &mut owned);
+        let in_place = StrRef::destination(TEXT, "inPlace", None, &mut owned);
+        assert_eq!((new.at, in_place.at), (NEW, IN_PLACE));
+        assert_eq!((read(new), read(in_place)), (Some("new"), Some("inPlace")));
+        assert_eq!((new.offset(), in_place.offset()), (0, 0));
+        assert!(owned.is_empty());
+    }
+}
