@@ -5,11 +5,12 @@
 
 Run in the source tree the part ran on (the same commit). CUT_DIR is the cut-off part's `-o`
 directory; the script lists the part's mutants (`cargo mutants --list --shard K/N`), takes out
-those the cut part recorded an outcome for, and writes `REST_DIR.re` (one anchored regular
-expression naming the rest) and `REST_DIR.files` (their source files). It then lists what
-`cargo mutants --list --re … -f …` selects with them and fails unless that is the rest, name
-for name: `--re` does not filter struct-field mutants, the `-f` files keep other files' out,
-and this check catches any that would slip in. Last it prints the command that runs the rest
+those the cut part recorded an outcome for, and writes `REST_DIR/rest.re`, one anchored
+regular expression naming the rest (inside REST_DIR, so that a glob over the parts' directories
+does not take it for a part; cargo-mutants leaves it there). It then lists what
+`cargo mutants --list --re … -f …` selects with it and the rest's files and fails unless that
+is the rest, name for name: `--re` does not filter struct-field mutants, the `-f` files keep
+other files' out, and this check catches any that would slip in. Last it prints the command that runs the rest
 into REST_DIR; `scripts/mutants-table.py --cut CUT_DIR … REST_DIR` then counts both.
 """
 
@@ -63,18 +64,20 @@ def main():
     file_args = [a for f in files for a in ("-f", f)]
     selected = listing("--re", regex, *file_args)
     if selected != rest:
-        extra = [n for n in selected if n not in set(rest)]
-        lost = [n for n in rest if n not in set(selected)]
+        rest_set, selected_set = set(rest), set(selected)
+        extra = [n for n in selected if n not in rest_set]
+        lost = [n for n in rest if n not in selected_set]
         for n in extra:
             print("selected but not in the rest: " + n, file=sys.stderr)
         for n in lost:
             print("in the rest but not selected: " + n, file=sys.stderr)
         sys.exit("the selection is not the rest")
-    pathlib.Path(args.rest + ".re").write_text(regex)
-    pathlib.Path(args.rest + ".files").write_text("\n".join(files) + "\n")
+    regex_file = pathlib.Path(args.rest) / "rest.re"
+    regex_file.parent.mkdir(parents=True, exist_ok=True)
+    regex_file.write_text(regex)
     print(f"{len(done)} recorded, {len(rest)} left, in {len(files)} files; selection checked")
     command = ["nice", "cargo", "mutants", "--jobs", "2", "--timeout", "20"]
-    command += ["--re", f"\"$(cat {args.rest}.re)\"", *file_args, "-o", args.rest]
+    command += ["--re", f"\"$(cat {regex_file})\"", *file_args, "-o", args.rest]
     print(" ".join(c if c.startswith("\"$(") else shlex.quote(c) for c in command))
 
 
