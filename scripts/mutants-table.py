@@ -15,7 +15,11 @@ A part cut off before its end (the machine's session ended) is named with `--cut
 outcome it recorded is a mutant that was built and tested to its end (cargo-mutants writes an
 outcome when its mutant is done), so those count; the rest of that part is run as its own part
 (`--re` with the rest's names, `-f` with their files so that struct-field mutants, which `--re`
-does not filter, stay out), and the exactly-once check above holds over both.
+does not filter, stay out), and the exactly-once check above holds over both. The one
+exception: struct-field mutants of the rest's own files that the cut part already tested
+cannot be left out of the rest, and `scripts/mutants-rest.py` lists them in the rest's
+`again.txt`; each counts once, with the cut part's outcome, and the script fails if the
+second outcome differs.
 """
 
 import argparse
@@ -77,6 +81,8 @@ def main():
         else:
             secs = (when(data["end_time"]) - when(data["start_time"])).total_seconds()
         total_secs += secs
+        again_file = pathlib.Path(part) / "again.txt"
+        again = set(again_file.read_text().splitlines()) if again_file.exists() else set()
         tested = 0
         for o in data["outcomes"]:
             scenario = o["scenario"]
@@ -85,12 +91,19 @@ def main():
                     problems.append(f"{part}: the baseline did not pass ({o['summary']})")
                 continue
             name = scenario["Mutant"]["name"]
+            result = SUMMARY.get(o["summary"], o["summary"])
+            if name in again and seen[name] == 1:
+                # Tested before, in the cut part: the first outcome counts, the two must agree.
+                if result != outcome[name]:
+                    problems.append(f"{part}: {name}: {result} again, {outcome[name]} before")
+                continue
             seen[name] += 1
-            outcome[name] = SUMMARY.get(o["summary"], o["summary"])
+            outcome[name] = result
             tested += 1
         how = " (cut off, to its last outcome)" if cut else ""
         print(
             f"{part}: {tested} mutants, {secs / 60:.1f} min{how}, {data['cargo_mutants_version']}"
+            + (f", and {len(again)} tested again (again.txt)" if again else "")
         )
 
     listed_set = set(listed)
