@@ -10,11 +10,12 @@ regular expression naming the rest (inside REST_DIR, so that a glob over the par
 does not take it for a part; cargo-mutants leaves it there). It then lists what
 `cargo mutants --list --re … -f …` selects with it and the rest's files and fails unless that
 is the rest, name for name: `--re` does not filter struct-field mutants, the `-f` files keep
-other files' out, and this check catches any that would slip in. The one slip it lets
-through is a struct-field mutant of the rest's own files that the cut part already tested:
-`-f` cannot leave it out, so it is tested again, and its name goes to `REST_DIR/again.txt`
-for `scripts/mutants-table.py` to count once (the cut's outcome) and compare. Last it prints the command that runs the rest
-into REST_DIR; `scripts/mutants-table.py --cut CUT_DIR … REST_DIR` then counts both.
+other files' out, and this check catches any that would slip in. The one slip it lets through
+is a struct-field mutant of the rest's own files that the cut part already tested: `-f`
+cannot leave it out, so it is tested again, and its name goes to `REST_DIR/again.txt` for
+`scripts/mutants-table.py` to count once (the cut's outcome) and compare. Last it prints the
+command that runs the rest into REST_DIR; `scripts/mutants-table.py --cut CUT_DIR … REST_DIR`
+then counts both.
 """
 
 import argparse
@@ -89,10 +90,9 @@ def main():
     regex_file = rest_dir / "rest.re"
     regex_file.write_text(regex)
     (rest_dir / "again.txt").write_text("".join(n + "\n" for n in again))
-    print(
-        f"{len(done)} recorded, {len(rest)} left, in {len(files)} files; selection checked"
-        + (f"; {len(again)} struct-field mutants tested again (listed in again.txt)" if again else "")
-    )
+    again_said = f"; {len(again)} struct-field mutants tested again (again.txt)" if again else ""
+    said = f"{len(done)} recorded, {len(rest)} left, in {len(files)} files; selection checked"
+    print(said + again_said)
     command = ["nice", "cargo", "mutants", "--jobs", "2", "--timeout", "20"]
     command += ["--re", f"\"$(cat {regex_file})\"", *file_args, "-o", args.rest]
     print(" ".join(c if c.startswith("\"$(") else shlex.quote(c) for c in command))

@@ -83,7 +83,7 @@ def main():
         total_secs += secs
         again_file = pathlib.Path(part) / "again.txt"
         again = set(again_file.read_text().splitlines()) if again_file.exists() else set()
-        tested = 0
+        tested = again_tested = 0
         for o in data["outcomes"]:
             scenario = o["scenario"]
             if not isinstance(scenario, dict) or "Mutant" not in scenario:
@@ -96,6 +96,7 @@ def main():
                 # Tested before, in the cut part: the first outcome counts, the two must agree.
                 if result != outcome[name]:
                     problems.append(f"{part}: {name}: {result} again, {outcome[name]} before")
+                again_tested += 1
                 continue
             seen[name] += 1
             outcome[name] = result
@@ -103,7 +104,7 @@ def main():
         how = " (cut off, to its last outcome)" if cut else ""
         print(
             f"{part}: {tested} mutants, {secs / 60:.1f} min{how}, {data['cargo_mutants_version']}"
-            + (f", and {len(again)} tested again (again.txt)" if again else "")
+            + (f", and {again_tested} tested again (again.txt)" if again_tested else "")
         )
 
     listed_set = set(listed)
