@@ -77,13 +77,12 @@ def main():
     # What `--re` cannot leave out: struct-field mutants of the rest's files that the cut part
     # already tested. They run again; the table counts the cut's outcome and compares the two.
     again = [n for n in extra if n in done and STRUCT_FIELD.search(n)]
-    again_set = set(again)
-    for n in extra:
-        if n not in again_set:
-            print("selected but not in the rest: " + n, file=sys.stderr)
+    strays = [n for n in extra if n not in again]
+    for n in strays:
+        print("selected but not in the rest: " + n, file=sys.stderr)
     for n in lost:
         print("in the rest but not selected: " + n, file=sys.stderr)
-    if lost or len(again) != len(extra) or len(selected) != len(selected_set):
+    if lost or strays or len(selected) != len(selected_set):
         sys.exit("the selection is not the rest")
     rest_dir = pathlib.Path(args.rest)
     rest_dir.mkdir(parents=True, exist_ok=True)
