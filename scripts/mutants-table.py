@@ -20,6 +20,15 @@ exception: struct-field mutants of the rest's own files that the cut part alread
 cannot be left out of the rest, and `scripts/mutants-rest.py` lists them in the rest's
 `again.txt`; each counts once, with the cut part's outcome, and the script fails if the
 second outcome differs.
+
+The `-o` directories live outside the repository, and a machine can be replaced between
+working sessions, so each part's outcomes are kept in the repository too: `--record DIR`
+writes, for each part read from its `-o` directory, `DIR/NAME.tsv` (NAME the directory's own
+name) with the part's time and every outcome it counts, one `OUTCOME<TAB>MUTANT` line each
+(about 90 bytes a mutant). A `.tsv` record named in place of a part's directory counts as that
+part, so the table of a run whose parts ran on several machines is made from the committed
+records. A record holds what was counted (a rest's mutants tested again are left out of it,
+once compared), so it is named as a part, never with `--cut`.
 """
 
 import argparse
@@ -43,6 +52,81 @@ def when(text):
     return datetime.fromisoformat(head + "." + (tail + "000000")[:6] + "+00:00")
 
 
+def read_part(part, cut, seen, outcome, problems):
+    """A part's -o directory: (seconds, version, [(name, outcome)], tested again, how)."""
+    path = pathlib.Path(part) / "mutants.out" / "outcomes.json"
+    data = json.loads(path.read_text())
+    if cut:
+        if data.get("end_time"):
+            problems.append(f"{part}: named with --cut but it finished")
+            return None, None, [], 0, ""
+        # No end time: the part ran until its outcomes were last written.
+        end = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+        secs = (end - when(data["start_time"])).total_seconds()
+    elif not data.get("end_time"):
+        problems.append(f"{part}: the run did not finish (no end time)")
+        return None, None, [], 0, ""
+    else:
+        secs = (when(data["end_time"]) - when(data["start_time"])).total_seconds()
+    again_file = pathlib.Path(part) / "again.txt"
+    again = set(again_file.read_text().splitlines()) if again_file.exists() else set()
+    counted = []
+    again_tested = 0
+    for o in data["outcomes"]:
+        scenario = o["scenario"]
+        if not isinstance(scenario, dict) or "Mutant" not in scenario:
+            if o["summary"] != "Success":
+                problems.append(f"{part}: the baseline did not pass ({o['summary']})")
+            continue
+        name = scenario["Mutant"]["name"]
+        result = SUMMARY.get(o["summary"], o["summary"])
+        if name in again and seen[name] == 1:
+            # Tested before, in the cut part: the first outcome counts, the two must agree.
+            if result != outcome[name]:
+                problems.append(f"{part}: {name}: {result} again, {outcome[name]} before")
+            again_tested += 1
+            continue
+        counted.append((name, result))
+    how = " (cut off, to its last outcome)" if cut else ""
+    return secs, data["cargo_mutants_version"], counted, again_tested, how
+
+
+def write_record(directory, part, secs, version, how, counted):
+    out = pathlib.Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# part {pathlib.Path(part).name}{how}",
+        f"# seconds {secs:.1f}",
+        f"# cargo-mutants {version}",
+    ]
+    lines += [f"{result}\t{name}" for name, result in counted]
+    (out / (pathlib.Path(part).name + ".tsv")).write_text("\n".join(lines) + "\n")
+
+
+def read_record(part, problems):
+    """A record written by --record: (seconds, version, [(name, outcome)], 0, how)."""
+    secs, version, how, counted = None, "?", "", []
+    for n, line in enumerate(pathlib.Path(part).read_text().splitlines(), 1):
+        if line.startswith("# seconds "):
+            secs = float(line.split()[2])
+        elif line.startswith("# cargo-mutants "):
+            version = line.split()[2]
+        elif line.startswith("# part ") and "(cut off" in line:
+            how = " (cut off, to its last outcome)"
+        elif line.startswith("#"):
+            continue
+        else:
+            result, tab, name = line.partition("\t")
+            if not tab or result not in SUMMARY.values():
+                problems.append(f"{part}:{n}: not OUTCOME<TAB>MUTANT: {line!r}")
+                continue
+            counted.append((name, result))
+    if secs is None:
+        problems.append(f"{part}: no '# seconds' line")
+        secs = 0.0
+    return secs, version, counted, 0, how
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", required=True, help="`cargo mutants --list` at the commit")
@@ -52,6 +136,11 @@ def main():
         action="append",
         default=[],
         help="a part cut off before its end: its recorded outcomes count (repeatable)",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="DIR",
+        help="write each part's counted outcomes to DIR/NAME.tsv, to be committed",
     )
     args = parser.parse_args()
     if not args.parts and not args.cut:
@@ -65,45 +154,25 @@ def main():
     problems = []
     total_secs = 0.0
     for part in args.cut + args.parts:
-        path = pathlib.Path(part) / "mutants.out" / "outcomes.json"
-        data = json.loads(path.read_text())
-        cut = part in args.cut
-        if cut:
-            if data.get("end_time"):
-                problems.append(f"{part}: named with --cut but it finished")
+        if part.endswith(".tsv"):
+            if part in args.cut:
+                problems.append(f"{part}: a record is named as a part, never with --cut")
                 continue
-            # No end time: the part ran until its outcomes were last written.
-            end = datetime.fromtimestamp(path.stat().st_mtime).astimezone()
-            secs = (end - when(data["start_time"])).total_seconds()
-        elif not data.get("end_time"):
-            problems.append(f"{part}: the run did not finish (no end time)")
-            continue
+            secs, version, counted, again_tested, how = read_record(part, problems)
         else:
-            secs = (when(data["end_time"]) - when(data["start_time"])).total_seconds()
+            secs, version, counted, again_tested, how = read_part(
+                part, part in args.cut, seen, outcome, problems
+            )
+            if secs is None:
+                continue
+            if args.record:
+                write_record(args.record, part, secs, version, how, counted)
         total_secs += secs
-        again_file = pathlib.Path(part) / "again.txt"
-        again = set(again_file.read_text().splitlines()) if again_file.exists() else set()
-        tested = again_tested = 0
-        for o in data["outcomes"]:
-            scenario = o["scenario"]
-            if not isinstance(scenario, dict) or "Mutant" not in scenario:
-                if o["summary"] != "Success":
-                    problems.append(f"{part}: the baseline did not pass ({o['summary']})")
-                continue
-            name = scenario["Mutant"]["name"]
-            result = SUMMARY.get(o["summary"], o["summary"])
-            if name in again and seen[name] == 1:
-                # Tested before, in the cut part: the first outcome counts, the two must agree.
-                if result != outcome[name]:
-                    problems.append(f"{part}: {name}: {result} again, {outcome[name]} before")
-                again_tested += 1
-                continue
+        for name, result in counted:
             seen[name] += 1
             outcome[name] = result
-            tested += 1
-        how = " (cut off, to its last outcome)" if cut else ""
         print(
-            f"{part}: {tested} mutants, {secs / 60:.1f} min{how}, {data['cargo_mutants_version']}"
+            f"{part}: {len(counted)} mutants, {secs / 60:.1f} min{how}, {version}"
             + (f", and {again_tested} tested again (again.txt)" if again_tested else "")
         )
 
