@@ -25,7 +25,7 @@ The `-o` directories live outside the repository, and a machine can be replaced 
 working sessions, so each part's outcomes are kept in the repository too: `--record DIR`
 writes, for each part read from its `-o` directory, `DIR/NAME.tsv` (NAME the directory's own
 name) with the part's time and every outcome it counts, one `OUTCOME<TAB>MUTANT` line each
-(about 90 bytes a mutant). A `.tsv` record named in place of a part's directory counts as that
+(about 100 bytes a mutant). A `.tsv` record named in place of a part's directory counts as that
 part, so the table of a run whose parts ran on several machines is made from the committed
 records. A record holds what was counted (a rest's mutants tested again are left out of it,
 once compared), so it is named as a part, never with `--cut`.
@@ -153,6 +153,7 @@ def main():
     outcome = {}
     problems = []
     total_secs = 0.0
+    recorded = {}
     for part in args.cut + args.parts:
         if part.endswith(".tsv"):
             if part in args.cut:
@@ -166,7 +167,12 @@ def main():
             if secs is None:
                 continue
             if args.record:
-                write_record(args.record, part, secs, version, how, counted)
+                name = pathlib.Path(part).name
+                if name in recorded:
+                    problems.append(f"{part}: a record {name}.tsv was written for {recorded[name]}")
+                else:
+                    recorded[name] = part
+                    write_record(args.record, part, secs, version, how, counted)
         total_secs += secs
         for name, result in counted:
             seen[name] += 1
