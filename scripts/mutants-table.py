@@ -46,6 +46,10 @@ SUMMARY = {
 }
 
 
+# How a part cut off before its end is named, in the output and in its record's `# part` line.
+CUT = " (cut off, to its last outcome)"
+
+
 def when(text):
     # cargo-mutants writes RFC 3339 with nanoseconds; keep microseconds for fromisoformat.
     head, _, tail = text.rstrip("Z").partition(".")
@@ -87,20 +91,20 @@ def read_part(part, cut, seen, outcome, problems):
             again_tested += 1
             continue
         counted.append((name, result))
-    how = " (cut off, to its last outcome)" if cut else ""
+    how = CUT if cut else ""
     return secs, data["cargo_mutants_version"], counted, again_tested, how
 
 
-def write_record(directory, part, secs, version, how, counted):
+def write_record(directory, name, secs, version, how, counted):
     out = pathlib.Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"# part {pathlib.Path(part).name}{how}",
+        f"# part {name}{how}",
         f"# seconds {secs:.1f}",
         f"# cargo-mutants {version}",
     ]
     lines += [f"{result}\t{name}" for name, result in counted]
-    (out / (pathlib.Path(part).name + ".tsv")).write_text("\n".join(lines) + "\n")
+    (out / (name + ".tsv")).write_text("\n".join(lines) + "\n")
 
 
 def read_record(part, problems):
@@ -111,8 +115,8 @@ def read_record(part, problems):
             secs = float(line.split()[2])
         elif line.startswith("# cargo-mutants "):
             version = line.split()[2]
-        elif line.startswith("# part ") and "(cut off" in line:
-            how = " (cut off, to its last outcome)"
+        elif line.startswith("# part ") and line.endswith(CUT):
+            how = CUT
         elif line.startswith("#"):
             continue
         else:
@@ -172,7 +176,7 @@ def main():
                     problems.append(f"{part}: a record {name}.tsv was written for {recorded[name]}")
                 else:
                     recorded[name] = part
-                    write_record(args.record, part, secs, version, how, counted)
+                    write_record(args.record, name, secs, version, how, counted)
         total_secs += secs
         for name, result in counted:
             seen[name] += 1
